@@ -1,0 +1,126 @@
+//! The simulated clock: wall-clock time scaled by `--time-scale` plus any
+//! explicit advances from the control API (`POST /_sim/clock`).
+//!
+//! Every timer in the sim (ack timeouts, continuation delays, deployment
+//! steps, alarm evaluation) reads this clock and nothing else, so a test can run
+//! a 10-minute canary in a second. It knows nothing about services.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Simulated time source. Cheap to read; safe to share.
+#[derive(Debug)]
+pub struct Clock {
+    inner: Mutex<Base>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Base {
+    /// Real instant at which `sim` was the simulated time.
+    real: Instant,
+    /// Simulated time at `real`.
+    sim: SystemTime,
+    /// Simulated seconds per real second.
+    scale: f64,
+}
+
+impl Clock {
+    /// A clock starting at the current wall-clock time, running `scale` times
+    /// faster than real time.
+    pub fn new(scale: f64) -> Self {
+        assert!(scale > 0.0 && scale.is_finite(), "time scale must be > 0");
+        Clock {
+            inner: Mutex::new(Base {
+                real: Instant::now(),
+                sim: SystemTime::now(),
+                scale,
+            }),
+        }
+    }
+
+    /// The current simulated time.
+    pub fn now(&self) -> SystemTime {
+        let b = *self.inner.lock().unwrap();
+        b.sim + b.real.elapsed().mul_f64(b.scale)
+    }
+
+    /// The current simulated time in fractional seconds since the Unix epoch
+    /// (the timestamp format of the AWS JSON protocols).
+    pub fn now_epoch_secs(&self) -> f64 {
+        epoch_secs(self.now())
+    }
+
+    /// Simulated seconds per real second.
+    pub fn scale(&self) -> f64 {
+        self.inner.lock().unwrap().scale
+    }
+
+    /// Changes the time scale from now on; simulated time does not jump.
+    pub fn set_scale(&self, scale: f64) {
+        assert!(scale > 0.0 && scale.is_finite(), "time scale must be > 0");
+        let mut b = self.inner.lock().unwrap();
+        let now = b.sim + b.real.elapsed().mul_f64(b.scale);
+        *b = Base {
+            real: Instant::now(),
+            sim: now,
+            scale,
+        };
+    }
+
+    /// Moves simulated time forward by `d` at once.
+    pub fn advance(&self, d: Duration) {
+        let mut b = self.inner.lock().unwrap();
+        b.sim += d;
+    }
+
+    /// How long in real time a simulated duration lasts at the current scale.
+    pub fn to_real(&self, sim: Duration) -> Duration {
+        sim.div_f64(self.scale())
+    }
+}
+
+/// Fractional seconds since the Unix epoch.
+pub fn epoch_secs(t: SystemTime) -> f64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// ISO-8601 with milliseconds, as S3's XML and CloudWatch use.
+pub fn iso8601(t: SystemTime) -> String {
+    let dt: chrono::DateTime<chrono::Utc> = t.into();
+    dt.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// RFC 1123 (HTTP date), as S3's `Last-Modified` header uses.
+pub fn http_date(t: SystemTime) -> String {
+    let dt: chrono::DateTime<chrono::Utc> = t.into();
+    dt.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scaled_time_runs_faster_and_advances() {
+        let c = Clock::new(1000.0);
+        let t0 = c.now();
+        std::thread::sleep(Duration::from_millis(20));
+        let dt = c.now().duration_since(t0).unwrap();
+        assert!(dt >= Duration::from_secs(19), "{dt:?}");
+        let t1 = c.now();
+        c.advance(Duration::from_secs(3600));
+        assert!(c.now().duration_since(t1).unwrap() >= Duration::from_secs(3600));
+        c.set_scale(1.0);
+        assert_eq!(c.scale(), 1.0);
+        assert_eq!(c.to_real(Duration::from_secs(2)), Duration::from_secs(2));
+    }
+
+    #[test]
+    fn formats() {
+        let t = UNIX_EPOCH + Duration::from_millis(1_700_000_000_123);
+        assert_eq!(iso8601(t), "2023-11-14T22:13:20.123Z");
+        assert_eq!(http_date(t), "Tue, 14 Nov 2023 22:13:20 GMT");
+    }
+}

@@ -1,0 +1,169 @@
+//! The control API under `/_sim/` (JSON), for what no AWS API expresses:
+//! health, the request log, fault injection, the simulated clock, and
+//! simulated GitHub pushes. Services add their own control routes here
+//! (e.g. `/_sim/traffic`) by delegating to their module.
+//!
+//! | route | what |
+//! |---|---|
+//! | `GET /_sim/health` | `{"status":"ok","time":…,"timeScale":…}` |
+//! | `GET /_sim/requests?since=N&service=S&operation=O` | the AWS call log |
+//! | `GET/POST/DELETE /_sim/faults` | fault rules (`{"seed":1,"rules":[{…}]}`) |
+//! | `POST /_sim/clock` | `{"advanceSeconds":60}` and/or `{"timeScale":600}` |
+//! | `POST /_sim/push` | a GitHub push into CodeStarSourceConnection pipelines |
+//! | `POST /_sim/traffic` | simulated traffic rate, overall or per function, or off |
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{Method, Response, StatusCode};
+use serde_json::json;
+
+use crate::Sim;
+use crate::faults::FaultConfig;
+use crate::wire::{self, Body, Request};
+
+pub async fn handle(sim: &Arc<Sim>, req: Request) -> Response<Body> {
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().unwrap_or("").to_string();
+    let method = req.method().clone();
+    let body = match wire::read_body(req.into_body(), 64 * 1024 * 1024).await {
+        Ok(b) => b,
+        Err(e) => return reply(StatusCode::BAD_REQUEST, json!({"error": e.message})),
+    };
+    let parse = || -> Result<serde_json::Value, Box<Response<Body>>> {
+        if body.is_empty() {
+            return Ok(json!({}));
+        }
+        serde_json::from_slice(&body).map_err(|e| {
+            Box::new(reply(
+                StatusCode::BAD_REQUEST,
+                json!({"error": format!("body is not JSON: {e}")}),
+            ))
+        })
+    };
+    match (method, path.as_str()) {
+        (Method::GET, "/_sim/health") => reply(
+            StatusCode::OK,
+            json!({
+                "status": "ok",
+                "time": sim.clock.now_epoch_secs(),
+                "timeScale": sim.clock.scale(),
+                "requests": sim.log.len(),
+                "faultsInjected": sim.faults.injected(),
+            }),
+        ),
+        (Method::GET, "/_sim/requests") => {
+            let q = crate::auth::form_pairs(&query);
+            let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+            let since = get("since").and_then(|s| s.parse().ok()).unwrap_or(0);
+            let service = get("service");
+            let operation = get("operation");
+            let recs = sim
+                .log
+                .query(since, service.as_deref(), operation.as_deref());
+            reply(
+                StatusCode::OK,
+                json!({ "requests": recs, "next": sim.log.len() }),
+            )
+        }
+        (Method::GET, "/_sim/faults") => {
+            reply(StatusCode::OK, json!({ "rules": sim.faults.rules() }))
+        }
+        (Method::DELETE, "/_sim/faults") => {
+            let _ = sim.faults.set(
+                FaultConfig {
+                    seed: None,
+                    rules: vec![],
+                },
+                sim.clock.now(),
+            );
+            reply(StatusCode::OK, json!({ "rules": [] }))
+        }
+        (Method::POST, "/_sim/faults") => {
+            let v = match parse() {
+                Ok(v) => v,
+                Err(r) => return *r,
+            };
+            let cfg: FaultConfig = match serde_json::from_value(v) {
+                Ok(c) => c,
+                Err(e) => {
+                    return reply(
+                        StatusCode::BAD_REQUEST,
+                        json!({"error": format!("invalid fault config: {e}")}),
+                    );
+                }
+            };
+            match sim.faults.set(cfg, sim.clock.now()) {
+                Ok(()) => reply(StatusCode::OK, json!({ "rules": sim.faults.rules() })),
+                Err(e) => reply(StatusCode::BAD_REQUEST, json!({ "error": e })),
+            }
+        }
+        (Method::POST, "/_sim/clock") => {
+            let v = match parse() {
+                Ok(v) => v,
+                Err(r) => return *r,
+            };
+            if let Some(s) = v.get("timeScale") {
+                match s.as_f64() {
+                    Some(x) if x > 0.0 && x.is_finite() => sim.clock.set_scale(x),
+                    _ => {
+                        return reply(
+                            StatusCode::BAD_REQUEST,
+                            json!({"error": "timeScale must be a number > 0"}),
+                        );
+                    }
+                }
+            }
+            if let Some(s) = v.get("advanceSeconds") {
+                match s.as_f64() {
+                    Some(x) if x >= 0.0 && x.is_finite() => {
+                        sim.clock.advance(Duration::from_secs_f64(x))
+                    }
+                    _ => {
+                        return reply(
+                            StatusCode::BAD_REQUEST,
+                            json!({"error": "advanceSeconds must be a number >= 0"}),
+                        );
+                    }
+                }
+            }
+            sim.tick();
+            reply(
+                StatusCode::OK,
+                json!({ "time": sim.clock.now_epoch_secs(), "timeScale": sim.clock.scale() }),
+            )
+        }
+        (Method::POST, "/_sim/push") => {
+            let v = match parse() {
+                Ok(v) => v,
+                Err(r) => return *r,
+            };
+            match crate::codepipeline::push(sim, &v).await {
+                Ok(out) => reply(StatusCode::OK, out),
+                Err(e) => reply(StatusCode::BAD_REQUEST, json!({ "error": e })),
+            }
+        }
+        (Method::POST, "/_sim/traffic") => {
+            let v = match parse() {
+                Ok(v) => v,
+                Err(r) => return *r,
+            };
+            match crate::traffic::control(sim, &v) {
+                Ok(out) => reply(StatusCode::OK, out),
+                Err(e) => reply(StatusCode::BAD_REQUEST, json!({ "error": e })),
+            }
+        }
+        _ => reply(
+            StatusCode::NOT_FOUND,
+            json!({ "error": format!("no control route {path}") }),
+        ),
+    }
+}
+
+fn reply(status: StatusCode, v: serde_json::Value) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(wire::full(serde_json::to_vec(&v).unwrap()))
+        .expect("valid response")
+}

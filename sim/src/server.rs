@@ -1,0 +1,269 @@
+//! The single HTTP listener: routes each request to its service by the SigV4
+//! credential scope, applies injected faults, logs the call, and runs the
+//! background ticker that moves simulated time forward for every service.
+//! It knows how to reach services, not what they do.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{Response, StatusCode};
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+
+use crate::auth::{self, SigV4};
+use crate::error::AwsError;
+use crate::faults::Fault;
+use crate::requests::RequestRecord;
+use crate::wire::{self, Body, Request};
+use crate::{Sim, cloudwatch, codedeploy, codepipeline, control, lambda, s3};
+
+/// What every service handler is told about the call besides the request.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub request_id: String,
+    pub service: String,
+    pub operation: String,
+    pub region: String,
+    pub auth: Option<SigV4>,
+}
+
+/// An error that makes hyper drop the connection (an injected reset).
+#[derive(Debug)]
+pub struct ResetConnection;
+impl std::fmt::Display for ResetConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("injected connection reset")
+    }
+}
+impl std::error::Error for ResetConnection {}
+
+pub(crate) async fn serve(
+    sim: Arc<Sim>,
+    listener: tokio::net::TcpListener,
+    mut shutdown: tokio::sync::oneshot::Receiver<()>,
+) {
+    let ticker = {
+        let sim = sim.clone();
+        tokio::spawn(async move {
+            let mut iv = tokio::time::interval(Duration::from_millis(5));
+            iv.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            loop {
+                iv.tick().await;
+                sim.tick();
+            }
+        })
+    };
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let _ = stream.set_nodelay(true);
+                let sim = sim.clone();
+                tokio::spawn(async move {
+                    let svc = service_fn(move |req| {
+                        let sim = sim.clone();
+                        async move { dispatch(sim, req).await }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .keep_alive(true)
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .await;
+                });
+            }
+        }
+    }
+    ticker.abort();
+}
+
+/// Which service a request is for: the credential scope when signed, else
+/// what the request shape says (control API, `X-Amz-Target`, paths).
+fn route(req: &Request, auth: &Option<SigV4>) -> String {
+    if req.uri().path().starts_with("/_sim/") || req.uri().path() == "/_sim" {
+        return "_sim".into();
+    }
+    if let Some(a) = auth {
+        return a.service.clone();
+    }
+    if let Some(t) = req
+        .headers()
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+    {
+        if t.starts_with("CodePipeline_") {
+            return "codepipeline".into();
+        }
+        if t.starts_with("CodeDeploy_") {
+            return "codedeploy".into();
+        }
+        if t.starts_with("GraniteServiceVersion") {
+            return "monitoring".into();
+        }
+    }
+    if req
+        .uri()
+        .path()
+        .starts_with("/service/GraniteServiceVersion20100801/")
+    {
+        return "monitoring".into();
+    }
+    if req.uri().path().starts_with("/2015-03-31/") {
+        return "lambda".into();
+    }
+    "s3".into()
+}
+
+async fn dispatch(sim: Arc<Sim>, req: Request) -> Result<Response<Body>, ResetConnection> {
+    sim.tick();
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let auth = match auth::parse(req.headers(), req.uri()) {
+        Ok(a) => a,
+        Err(e) => {
+            return Ok(plain_error(&request_id, &e));
+        }
+    };
+    let service = route(&req, &auth);
+    if service == "_sim" {
+        return Ok(control::handle(&sim, req).await);
+    }
+    let region = auth
+        .as_ref()
+        .map(|a| a.region.clone())
+        .unwrap_or_else(|| "us-east-1".to_string());
+    let operation = match service.as_str() {
+        "s3" => s3::operation(&req),
+        "codepipeline" => codepipeline::operation(&req),
+        "lambda" => lambda::operation(&req),
+        "monitoring" => cloudwatch::operation(&req),
+        _ => wire::json_target_operation(req.headers()).unwrap_or_else(|| "Unknown".into()),
+    };
+    let ctx = Ctx {
+        request_id,
+        service: service.clone(),
+        operation,
+        region,
+        auth,
+    };
+    let now = sim.clock.now();
+    let decision = sim.faults.decide(&ctx.service, &ctx.operation, now);
+    if !decision.latency.is_zero() {
+        tokio::time::sleep(decision.latency).await;
+    }
+    let (response, injected) = match decision.fault {
+        Some(Fault::Reset) => {
+            log(&sim, &ctx, 0, Some("ConnectionReset".into()), true, now);
+            return Err(ResetConnection);
+        }
+        Some(Fault::Throttle) => (render_error(&ctx, &throttling_error(&ctx.service)), true),
+        Some(Fault::Unavailable) => (
+            render_error(
+                &ctx,
+                &AwsError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    if ctx.service == "s3" {
+                        "ServiceUnavailable"
+                    } else {
+                        "ServiceUnavailableException"
+                    },
+                    "Service is unavailable (injected by aws-sim)",
+                ),
+            ),
+            true,
+        ),
+        None => {
+            let result = match ctx.service.as_str() {
+                "s3" => s3::handle(&sim, &ctx, req).await,
+                "codepipeline" => codepipeline::handle(&sim, &ctx, req).await,
+                "lambda" => lambda::handle(&sim, &ctx, req).await,
+                "monitoring" => cloudwatch::handle(&sim, &ctx, req).await,
+                "codedeploy" => codedeploy::handle(&sim, &ctx, req).await,
+                other => Err(AwsError::bad_request(
+                    "UnrecognizedClientException",
+                    format!("aws-sim does not simulate the service '{other}'"),
+                )),
+            };
+            match result {
+                Ok(r) => (r, false),
+                Err(e) => (render_error(&ctx, &e), false),
+            }
+        }
+    };
+    let error = if response.status().is_success() {
+        None
+    } else {
+        response
+            .headers()
+            .get("x-amzn-errortype")
+            .or_else(|| response.headers().get("x-sim-error-code"))
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    log(&sim, &ctx, response.status().as_u16(), error, injected, now);
+    Ok(response)
+}
+
+fn log(
+    sim: &Sim,
+    ctx: &Ctx,
+    status: u16,
+    error: Option<String>,
+    injected: bool,
+    now: std::time::SystemTime,
+) {
+    sim.log.push(RequestRecord {
+        seq: 0,
+        time: crate::clock::epoch_secs(now),
+        real_ms: sim.started.elapsed().as_millis() as u64,
+        service: ctx.service.clone(),
+        operation: ctx.operation.clone(),
+        region: ctx.region.clone(),
+        status,
+        error,
+        access_key_id: ctx.auth.as_ref().map(|a| a.access_key_id.clone()),
+        injected,
+    });
+}
+
+/// Each service's throttling error, as the real service spells it.
+fn throttling_error(service: &str) -> AwsError {
+    match service {
+        "s3" => AwsError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "SlowDown",
+            "Please reduce your request rate.",
+        ),
+        "lambda" => AwsError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "TooManyRequestsException",
+            "Rate exceeded",
+        ),
+        "monitoring" => AwsError::bad_request("Throttling", "Rate exceeded"),
+        _ => AwsError::bad_request("ThrottlingException", "Rate exceeded"),
+    }
+}
+
+/// Renders an error in the protocol of the service the request was for.
+fn render_error(ctx: &Ctx, err: &AwsError) -> Response<Body> {
+    match ctx.service.as_str() {
+        "s3" => s3::render_error(ctx, err),
+        "lambda" => wire::rest_json_error(&ctx.request_id, err),
+        "monitoring" => cloudwatch::render_error(ctx, err),
+        _ => wire::json_error(wire::JsonVersion::V1_1, &ctx.request_id, err, false),
+    }
+}
+
+/// An error for a request whose service is unknown (bad auth header).
+fn plain_error(request_id: &str, err: &AwsError) -> Response<Body> {
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{}</Code><Message>{}</Message><RequestId>{}</RequestId></Error>",
+        wire::xml_escape(&err.code),
+        wire::xml_escape(&err.message),
+        request_id
+    );
+    Response::builder()
+        .status(err.status)
+        .header("content-type", "application/xml")
+        .header("x-amzn-errortype", err.code.as_str())
+        .body(wire::full(body))
+        .expect("valid response")
+}

@@ -5,6 +5,8 @@
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 
+pub mod moto;
+
 pub use aws_sim::{Config as SimConfig, SimHandle};
 
 /// Access key of the "account" principal the tests use (any key is accepted).

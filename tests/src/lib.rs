@@ -6,6 +6,7 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 
 pub mod moto;
+pub mod worker;
 
 pub use aws_sim::{Config as SimConfig, SimHandle};
 

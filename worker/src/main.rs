@@ -1,6 +1,220 @@
-//! The `pipeline-canary` binary. Subcommands arrive with later issues.
+//! The `pipeline-canary` binary: a thin command line over the library.
+//! `register` creates (or confirms) the custom action type; `run` serves it
+//! until SIGTERM/SIGINT. Every flag has a `PIPELINE_CANARY_*` environment
+//! variable; AWS access comes from the SDK's default chain and
+//! `AWS_ENDPOINT_URL`.
 
-fn main() {
-    eprintln!("pipeline-canary: no subcommand implemented yet");
-    std::process::exit(2);
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use pipeline_canary::config::parse_duration;
+use pipeline_canary::definition::{ActionTypeDefinition, EMBEDDED_DEFINITION};
+use pipeline_canary::register::{Registration, register};
+use pipeline_canary::telemetry::{self, LogFormat};
+use pipeline_canary::{NoReleaseEngine, Worker, WorkerConfig, aws};
+
+#[derive(Parser, Debug)]
+#[command(name = "pipeline-canary", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// Log format: json (one object per line) or text.
+    #[arg(
+        long,
+        env = "PIPELINE_CANARY_LOG_FORMAT",
+        default_value = "json",
+        global = true
+    )]
+    log_format: LogFormat,
+    /// The action definition (CreateCustomActionType JSON); default: the one built in.
+    #[arg(long, env = "PIPELINE_CANARY_DEFINITION", global = true)]
+    definition: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Create the custom action type, or confirm an identical one exists.
+    Register {
+        /// Only validate the definition locally; make no AWS call.
+        #[arg(long)]
+        validate_only: bool,
+    },
+    /// Poll for jobs and work on them until SIGTERM/SIGINT.
+    Run(RunArgs),
+    /// Probe a running worker's /healthz (for container health checks in
+    /// images without curl): exit 0 on HTTP 200, 1 otherwise.
+    Healthcheck {
+        #[arg(long, default_value = "http://127.0.0.1:9090/healthz")]
+        url: String,
+        #[arg(long, default_value = "3s", value_parser = parse_duration)]
+        timeout: Duration,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+struct RunArgs {
+    /// Value of the queryable property (Stage) this fleet serves, e.g. prod.
+    #[arg(long, env = "PIPELINE_CANARY_STAGE")]
+    stage: Option<String>,
+    /// Pause after an empty poll (±20 % jitter).
+    #[arg(long, env = "PIPELINE_CANARY_POLL_INTERVAL", default_value = "1s", value_parser = parse_duration)]
+    poll_interval: Duration,
+    /// Jobs worked on at the same time.
+    #[arg(long, env = "PIPELINE_CANARY_MAX_JOBS", default_value_t = 8)]
+    max_jobs: usize,
+    /// Time in-flight jobs get to be handed back after SIGTERM/SIGINT.
+    #[arg(long, env = "PIPELINE_CANARY_SHUTDOWN_GRACE", default_value = "20s", value_parser = parse_duration)]
+    shutdown_grace: Duration,
+    /// Cap of the backoff between failed polls.
+    #[arg(long, env = "PIPELINE_CANARY_MAX_BACKOFF", default_value = "30s", value_parser = parse_duration)]
+    max_backoff: Duration,
+    /// How long a job result is retried on throttling/5xx.
+    #[arg(long, env = "PIPELINE_CANARY_RESULT_RETRY_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
+    result_retry_timeout: Duration,
+    /// Serve /metrics and /healthz on this address (e.g. 0.0.0.0:9090).
+    #[arg(long, env = "PIPELINE_CANARY_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
+    /// Poll this version of the action type instead of the definition's.
+    #[arg(long, env = "PIPELINE_CANARY_ACTION_VERSION")]
+    action_version: Option<String>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Command::Healthcheck { url, timeout } = &cli.command {
+        return healthcheck(url, *timeout);
+    }
+    let sub = telemetry::subscriber(cli.log_format, std::io::stdout, telemetry::env_filter());
+    if tracing::subscriber::set_global_default(sub).is_err() {
+        eprintln!("pipeline-canary: could not install the log subscriber");
+    }
+    let definition = match load_definition(cli.definition.as_ref()) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("pipeline-canary: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
+    rt.block_on(async move {
+        match cli.command {
+            Command::Register { validate_only } => cmd_register(definition, validate_only).await,
+            Command::Run(args) => cmd_run(definition, args).await,
+            Command::Healthcheck { .. } => unreachable!("handled before logging starts"),
+        }
+    })
+}
+
+fn healthcheck(url: &str, timeout: Duration) -> ExitCode {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    match rt.block_on(telemetry::probe(url, timeout)) {
+        Ok(200) => ExitCode::SUCCESS,
+        Ok(status) => {
+            eprintln!("{url}: HTTP {status}");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_definition(path: Option<&PathBuf>) -> Result<ActionTypeDefinition, String> {
+    let (text, source) = match path {
+        Some(p) => (
+            std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?,
+            p.display().to_string(),
+        ),
+        None => (
+            EMBEDDED_DEFINITION.to_string(),
+            "the built-in definition".to_string(),
+        ),
+    };
+    ActionTypeDefinition::parse(&text).map_err(|e| format!("{source}: {e}"))
+}
+
+async fn cmd_register(def: ActionTypeDefinition, validate_only: bool) -> ExitCode {
+    let id = format!("{}/Custom/{}/{}", def.category, def.provider, def.version);
+    if validate_only {
+        println!("action type {id}: the definition is valid");
+        return ExitCode::SUCCESS;
+    }
+    let client = aws_sdk_codepipeline::Client::new(&aws::load_config().await);
+    match register(&client, &def).await {
+        Ok(Registration::Created) => {
+            println!("action type {id}: created");
+            ExitCode::SUCCESS
+        }
+        Ok(Registration::AlreadyRegistered) => {
+            println!(
+                "action type {id}: already registered with this exact definition; nothing to do"
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("pipeline-canary register: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn cmd_run(mut def: ActionTypeDefinition, a: RunArgs) -> ExitCode {
+    if let Some(v) = a.action_version {
+        def.version = v;
+    }
+    let mut config = WorkerConfig::new(def);
+    config.stage = a.stage;
+    config.poll_interval = a.poll_interval;
+    config.max_jobs = a.max_jobs;
+    config.shutdown_grace = a.shutdown_grace;
+    config.max_backoff = a.max_backoff;
+    config.result_retry_timeout = a.result_retry_timeout;
+    let sdk = aws::load_config().await;
+    let worker = match Worker::new(config, &sdk, NoReleaseEngine) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("pipeline-canary run: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let _server = match a.metrics_listen {
+        Some(addr) => match telemetry::bind(addr).await {
+            Ok(l) => {
+                let addr = l.local_addr().unwrap_or(addr);
+                tracing::info!(%addr, "serving /metrics and /healthz");
+                Some(tokio::spawn(telemetry::serve(l, worker.metrics())))
+            }
+            Err(e) => {
+                eprintln!("pipeline-canary run: cannot listen on {addr}: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => None,
+    };
+    worker.run_until(shutdown_signal()).await;
+    ExitCode::SUCCESS
+}
+
+/// SIGTERM (what ECS and Kubernetes send) or SIGINT (Ctrl-C).
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM received"),
+            _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received"),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

@@ -44,6 +44,17 @@ enum Command {
     },
     /// Poll for jobs and work on them until SIGTERM/SIGINT.
     Run(RunArgs),
+    /// Build a release artifact from an application directory: every
+    /// function's `source` is packaged deterministically into
+    /// `<out>/dist/<function>.zip` and the manifest is rewritten to `package`
+    /// entries (what buildspec.yml runs in CodeBuild).
+    Bundle {
+        /// Application directory holding pipeline-canary.json.
+        app_dir: PathBuf,
+        /// Output directory of the release artifact.
+        #[arg(long, default_value = pipeline_canary::bundle::RELEASE_DIR)]
+        out: PathBuf,
+    },
     /// Probe a running worker's /healthz (for container health checks in
     /// images without curl): exit 0 on HTTP 200, 1 otherwise.
     Healthcheck {
@@ -87,6 +98,28 @@ fn main() -> ExitCode {
     if let Command::Healthcheck { url, timeout } = &cli.command {
         return healthcheck(url, *timeout);
     }
+    if let Command::Bundle { app_dir, out } = &cli.command {
+        return match pipeline_canary::bundle::bundle(app_dir, out) {
+            Ok(functions) => {
+                for f in &functions {
+                    println!(
+                        "{}  {}  {} bytes  {}",
+                        f.code_sha256, f.package, f.zip_bytes, f.name
+                    );
+                }
+                println!(
+                    "release artifact: {} ({} functions)",
+                    out.display(),
+                    functions.len()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("pipeline-canary bundle: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
     let sub = telemetry::subscriber(cli.log_format, std::io::stdout, telemetry::env_filter());
     if tracing::subscriber::set_global_default(sub).is_err() {
         eprintln!("pipeline-canary: could not install the log subscriber");
@@ -103,7 +136,9 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Register { validate_only } => cmd_register(definition, validate_only).await,
             Command::Run(args) => cmd_run(definition, args).await,
-            Command::Healthcheck { .. } => unreachable!("handled before logging starts"),
+            Command::Healthcheck { .. } | Command::Bundle { .. } => {
+                unreachable!("handled before logging starts")
+            }
         }
     })
 }

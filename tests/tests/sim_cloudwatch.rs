@@ -1,0 +1,1137 @@
+//! aws-sim's CloudWatch through the official Rust SDK (aws-sdk-cloudwatch,
+//! which speaks Smithy RPC v2 CBOR): alarm evaluation for every comparison
+//! operator and TreatMissingData mode, M-out-of-N, SetAlarmState holding until
+//! the next evaluation, history, an `Errors` alarm and a metric-math ratio
+//! alarm driven by the traffic generator, metric queries, validation errors,
+//! injected throttling — and the awsJson1_0 protocol (what the AWS CLI
+//! sends; boto3 1.43 itself picks CBOR), sent as raw HTTP, answering
+//! identically.
+//!
+//! Scenarios run on a near-frozen clock (time scale 0.001) and move
+//! simulated time explicitly, a minute at a time, so every evaluation is
+//! deterministic: no minute boundary passes on its own mid-test.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_sdk_cloudwatch as cw;
+use aws_sdk_cloudwatch::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_cloudwatch::types::{
+    ComparisonOperator, Dimension, HistoryItemType, Metric, MetricDataQuery, MetricDatum,
+    MetricStat, StandardUnit, StateValue, Statistic,
+};
+use aws_sdk_lambda as lambda;
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{AliasRoutingConfiguration, FunctionCode, Runtime};
+use e2e::{SimConfig, SimHandle, sdk_config, start_sim};
+use serde_json::{Value, json};
+
+const NS: &str = "Shop";
+const FROZEN: f64 = 0.001;
+
+async fn sim(traffic_rate: f64) -> (SimHandle, cw::Client) {
+    let sim = start_sim(SimConfig {
+        time_scale: FROZEN,
+        seed: 3,
+        traffic_rate,
+        lambda_update_delay: Duration::from_secs(1),
+        ..Default::default()
+    })
+    .await;
+    let client = cw::Client::new(&sdk_config(&sim.endpoint()));
+    (sim, client)
+}
+
+/// Moves simulated time forward by whole minutes (each crosses one
+/// evaluation boundary).
+fn advance_minutes(sim: &SimHandle, n: u64) {
+    for _ in 0..n {
+        sim.sim().clock.advance(Duration::from_secs(60));
+        sim.sim().tick();
+    }
+}
+
+fn failure<T: std::fmt::Debug, E: ProvideErrorMetadata + std::fmt::Debug>(
+    r: Result<T, SdkError<E, aws_smithy_runtime_api::http::Response>>,
+) -> (String, u16) {
+    let e = r.expect_err("expected an AWS error");
+    let status = e.raw_response().map(|r| r.status().as_u16()).unwrap_or(0);
+    (
+        e.code()
+            .unwrap_or_else(|| panic!("no error code: {e:?}"))
+            .to_string(),
+        status,
+    )
+}
+
+async fn put(c: &cw::Client, metric: &str, value: f64) {
+    c.put_metric_data()
+        .namespace(NS)
+        .metric_data(
+            MetricDatum::builder()
+                .metric_name(metric)
+                .value(value)
+                .unit(StandardUnit::Count)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("PutMetricData");
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn alarm(
+    c: &cw::Client,
+    name: &str,
+    metric: &str,
+    op: ComparisonOperator,
+    threshold: f64,
+    treat: Option<&str>,
+    periods: i32,
+    to_alarm: Option<i32>,
+) {
+    c.put_metric_alarm()
+        .alarm_name(name)
+        .namespace(NS)
+        .metric_name(metric)
+        .statistic(Statistic::Sum)
+        .period(60)
+        .evaluation_periods(periods)
+        .set_datapoints_to_alarm(to_alarm)
+        .threshold(threshold)
+        .comparison_operator(op)
+        .set_treat_missing_data(treat.map(str::to_string))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("PutMetricAlarm {name}: {e:?}"));
+}
+
+async fn state(c: &cw::Client, name: &str) -> StateValue {
+    let out = c.describe_alarms().alarm_names(name).send().await.unwrap();
+    out.metric_alarms()[0].state_value().unwrap().clone()
+}
+
+#[tokio::test]
+async fn every_comparison_operator() {
+    let (sim, c) = sim(0.0).await;
+    use ComparisonOperator as Op;
+    let cases = [
+        (
+            "gte-4",
+            Op::GreaterThanOrEqualToThreshold,
+            4.0,
+            StateValue::Alarm,
+        ),
+        (
+            "gte-5",
+            Op::GreaterThanOrEqualToThreshold,
+            5.0,
+            StateValue::Alarm,
+        ),
+        (
+            "gte-6",
+            Op::GreaterThanOrEqualToThreshold,
+            6.0,
+            StateValue::Ok,
+        ),
+        ("gt-4", Op::GreaterThanThreshold, 4.0, StateValue::Alarm),
+        ("gt-5", Op::GreaterThanThreshold, 5.0, StateValue::Ok),
+        ("lt-5", Op::LessThanThreshold, 5.0, StateValue::Ok),
+        ("lt-6", Op::LessThanThreshold, 6.0, StateValue::Alarm),
+        ("lte-4", Op::LessThanOrEqualToThreshold, 4.0, StateValue::Ok),
+        (
+            "lte-5",
+            Op::LessThanOrEqualToThreshold,
+            5.0,
+            StateValue::Alarm,
+        ),
+    ];
+    for (name, op, t, _) in &cases {
+        alarm(&c, name, "Orders", op.clone(), *t, None, 1, None).await;
+        assert_eq!(state(&c, name).await, StateValue::InsufficientData);
+    }
+    put(&c, "Orders", 2.0).await;
+    put(&c, "Orders", 3.0).await;
+    advance_minutes(&sim, 1);
+    for (name, _, _, want) in &cases {
+        assert_eq!(&state(&c, name).await, want, "{name}");
+    }
+    let a = c
+        .describe_alarms()
+        .alarm_names("gte-5")
+        .send()
+        .await
+        .unwrap();
+    let a = &a.metric_alarms()[0];
+    assert!(
+        a.state_reason()
+            .unwrap()
+            .starts_with("Threshold Crossed: 1 datapoint [5.0 ("),
+        "{:?}",
+        a.state_reason()
+    );
+    let data: Value = serde_json::from_str(a.state_reason_data().unwrap()).unwrap();
+    assert_eq!(data["recentDatapoints"], json!([5.0]));
+    assert_eq!(data["threshold"], json!(5.0));
+    assert_eq!(
+        a.alarm_arn(),
+        Some("arn:aws:cloudwatch:us-east-1:123456789012:alarm:gte-5")
+    );
+    // The next minute has no data: default `missing` → INSUFFICIENT_DATA.
+    advance_minutes(&sim, 1);
+    assert_eq!(state(&c, "gte-5").await, StateValue::InsufficientData);
+
+    // DescribeAlarms filters and paging.
+    let by_state = c
+        .describe_alarms()
+        .state_value(StateValue::InsufficientData)
+        .alarm_name_prefix("gt")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_state.metric_alarms().len(), 5);
+    let mut names = Vec::new();
+    let mut token = None;
+    loop {
+        let page = c
+            .describe_alarms()
+            .max_records(4)
+            .set_next_token(token)
+            .send()
+            .await
+            .unwrap();
+        names.extend(
+            page.metric_alarms()
+                .iter()
+                .map(|a| a.alarm_name().unwrap().to_string()),
+        );
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    let mut want: Vec<_> = cases.iter().map(|c| c.0.to_string()).collect();
+    want.sort();
+    assert_eq!(names, want);
+    let (code, status) = failure(c.describe_alarms().next_token("bogus").send().await);
+    assert_eq!((code.as_str(), status), ("InvalidNextToken", 400));
+
+    // DeleteAlarms is all-or-nothing.
+    let (code, status) = failure(
+        c.delete_alarms()
+            .alarm_names("gt-4")
+            .alarm_names("nope")
+            .send()
+            .await,
+    );
+    assert_eq!((code.as_str(), status), ("ResourceNotFound", 404));
+    c.delete_alarms()
+        .alarm_names("gt-4")
+        .alarm_names("gt-5")
+        .send()
+        .await
+        .unwrap();
+    let left = c
+        .describe_alarms()
+        .alarm_name_prefix("gt-")
+        .send()
+        .await
+        .unwrap();
+    assert!(left.metric_alarms().is_empty());
+}
+
+#[tokio::test]
+async fn treat_missing_data_modes_and_set_alarm_state() {
+    let (sim, c) = sim(0.0).await;
+    use ComparisonOperator as Op;
+    for (name, treat) in [
+        ("missing", Some("missing")),
+        ("default", None),
+        ("breaching", Some("breaching")),
+        ("not-breaching", Some("notBreaching")),
+        ("ignore", Some("ignore")),
+    ] {
+        alarm(
+            &c,
+            name,
+            "Silent",
+            Op::GreaterThanThreshold,
+            0.0,
+            treat,
+            1,
+            None,
+        )
+        .await;
+    }
+    advance_minutes(&sim, 1);
+    assert_eq!(state(&c, "missing").await, StateValue::InsufficientData);
+    assert_eq!(state(&c, "default").await, StateValue::InsufficientData);
+    assert_eq!(state(&c, "breaching").await, StateValue::Alarm);
+    assert_eq!(state(&c, "not-breaching").await, StateValue::Ok);
+    assert_eq!(state(&c, "ignore").await, StateValue::InsufficientData);
+    let reason = c
+        .describe_alarms()
+        .alarm_names("breaching")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        reason.metric_alarms()[0].state_reason(),
+        Some(
+            "Threshold Crossed: no datapoints were received for 1 period and 1 missing datapoint was treated as [Breaching]."
+        )
+    );
+
+    // SetAlarmState holds until the next evaluation, then the data decides.
+    for name in ["missing", "ignore"] {
+        c.set_alarm_state()
+            .alarm_name(name)
+            .state_value(StateValue::Alarm)
+            .state_reason("testing")
+            .state_reason_data(r#"{"why":"test"}"#)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(state(&c, name).await, StateValue::Alarm);
+    }
+    assert_eq!(
+        sim.sim()
+            .cloudwatch
+            .alarm_state("us-east-1", "missing")
+            .as_deref(),
+        Some("ALARM")
+    );
+    advance_minutes(&sim, 1);
+    assert_eq!(state(&c, "missing").await, StateValue::InsufficientData);
+    assert_eq!(
+        state(&c, "ignore").await,
+        StateValue::Alarm,
+        "ignore keeps the state"
+    );
+    // With data, `ignore` evaluates like any alarm.
+    put(&c, "Silent", 0.0).await;
+    advance_minutes(&sim, 1);
+    assert_eq!(state(&c, "ignore").await, StateValue::Ok);
+
+    let (code, status) = failure(
+        c.set_alarm_state()
+            .alarm_name("nope")
+            .state_value(StateValue::Ok)
+            .state_reason("x")
+            .send()
+            .await,
+    );
+    assert_eq!((code.as_str(), status), ("ResourceNotFound", 404));
+    let (code, _) = failure(
+        c.set_alarm_state()
+            .alarm_name("ignore")
+            .state_value(StateValue::Ok)
+            .state_reason("x")
+            .state_reason_data("{not json")
+            .send()
+            .await,
+    );
+    assert_eq!(code, "InvalidFormat");
+
+    // History: newest first, StateUpdate summaries like AWS.
+    let h = c
+        .describe_alarm_history()
+        .alarm_name("missing")
+        .history_item_type(HistoryItemType::StateUpdate)
+        .send()
+        .await
+        .unwrap();
+    let summaries: Vec<_> = h
+        .alarm_history_items()
+        .iter()
+        .map(|i| i.history_summary().unwrap())
+        .collect();
+    assert_eq!(
+        summaries,
+        [
+            "Alarm updated from INSUFFICIENT_DATA to OK",
+            "Alarm updated from ALARM to INSUFFICIENT_DATA",
+            "Alarm updated from INSUFFICIENT_DATA to ALARM",
+        ]
+    );
+    let data: Value =
+        serde_json::from_str(h.alarm_history_items()[2].history_data().unwrap()).unwrap();
+    assert_eq!(data["newState"]["stateValue"], "ALARM");
+    assert_eq!(data["newState"]["stateReason"], "testing");
+    assert_eq!(data["oldState"]["stateValue"], "INSUFFICIENT_DATA");
+    let all = c
+        .describe_alarm_history()
+        .alarm_name("missing")
+        .scan_by(cw::types::ScanBy::TimestampAscending)
+        .send()
+        .await
+        .unwrap();
+    let first = &all.alarm_history_items()[0];
+    assert_eq!(
+        first.history_item_type(),
+        Some(&HistoryItemType::ConfigurationUpdate)
+    );
+    assert_eq!(first.history_summary(), Some("Alarm \"missing\" created"));
+}
+
+#[tokio::test]
+async fn datapoints_to_alarm_m_out_of_n() {
+    let (sim, c) = sim(0.0).await;
+    use ComparisonOperator as Op;
+    alarm(
+        &c,
+        "two-of-three",
+        "Latency",
+        Op::GreaterThanThreshold,
+        100.0,
+        None,
+        3,
+        Some(2),
+    )
+    .await;
+    alarm(
+        &c,
+        "three-of-three",
+        "Latency",
+        Op::GreaterThanThreshold,
+        100.0,
+        None,
+        3,
+        None,
+    )
+    .await;
+    alarm(
+        &c,
+        "three-breaching",
+        "Latency",
+        Op::GreaterThanThreshold,
+        100.0,
+        Some("breaching"),
+        3,
+        None,
+    )
+    .await;
+    // Minutes: breaching, missing, breaching.
+    put(&c, "Latency", 500.0).await;
+    advance_minutes(&sim, 1);
+    advance_minutes(&sim, 1);
+    put(&c, "Latency", 700.0).await;
+    advance_minutes(&sim, 1);
+    assert_eq!(state(&c, "two-of-three").await, StateValue::Alarm);
+    assert_eq!(state(&c, "three-of-three").await, StateValue::Ok);
+    assert_eq!(state(&c, "three-breaching").await, StateValue::Alarm);
+    let a = c
+        .describe_alarms()
+        .alarm_names("two-of-three")
+        .send()
+        .await
+        .unwrap();
+    let reason = a.metric_alarms()[0].state_reason().unwrap();
+    assert!(
+        reason.starts_with("Threshold Crossed: 2 out of the last 3 datapoints [700.0 ("),
+        "{reason}"
+    );
+    assert!(
+        reason.ends_with("(minimum 2 datapoints for OK -> ALARM transition)."),
+        "{reason}"
+    );
+}
+
+#[tokio::test]
+async fn metric_queries_and_validation() {
+    let (sim, c) = sim(0.0).await;
+    let now = sim.sim().clock.now();
+    let minute = |k: u64| {
+        let t = now.duration_since(UNIX_EPOCH).unwrap().as_secs() / 60 * 60;
+        UNIX_EPOCH + Duration::from_secs(t - 60 * k)
+    };
+    let dim = Dimension::builder().name("Store").value("berlin").build();
+    for (k, v) in [(3u64, 10.0), (2, 20.0), (2, 40.0), (1, 5.0)] {
+        c.put_metric_data()
+            .namespace(NS)
+            .metric_data(
+                MetricDatum::builder()
+                    .metric_name("Sales")
+                    .dimensions(dim.clone())
+                    .timestamp(minute(k).into())
+                    .value(v)
+                    .unit(StandardUnit::Count)
+                    .build(),
+            )
+            .metric_data(
+                MetricDatum::builder()
+                    .metric_name("Visits")
+                    .dimensions(dim.clone())
+                    .timestamp(minute(k).into())
+                    .values(100.0)
+                    .counts(2.0)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    let stats = c
+        .get_metric_statistics()
+        .namespace(NS)
+        .metric_name("Sales")
+        .dimensions(dim.clone())
+        .start_time(minute(3).into())
+        .end_time(minute(0).into())
+        .period(60)
+        .statistics(Statistic::Sum)
+        .statistics(Statistic::Average)
+        .statistics(Statistic::SampleCount)
+        .statistics(Statistic::Maximum)
+        .send()
+        .await
+        .unwrap();
+    let points: Vec<(i64, f64, f64, f64, f64)> = stats
+        .datapoints()
+        .iter()
+        .map(|d| {
+            (
+                d.timestamp().unwrap().secs(),
+                d.sum().unwrap(),
+                d.average().unwrap(),
+                d.sample_count().unwrap(),
+                d.maximum().unwrap(),
+            )
+        })
+        .collect();
+    let t = |k| minute(k).duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;
+    assert_eq!(
+        points,
+        [
+            (t(3), 10.0, 10.0, 1.0, 10.0),
+            (t(2), 60.0, 30.0, 2.0, 40.0),
+            (t(1), 5.0, 5.0, 1.0, 5.0)
+        ]
+    );
+    assert_eq!(stats.datapoints()[0].unit(), Some(&StandardUnit::Count));
+    // Without the dimension it is another metric: no data.
+    let none = c
+        .get_metric_statistics()
+        .namespace(NS)
+        .metric_name("Sales")
+        .start_time(minute(3).into())
+        .end_time(minute(0).into())
+        .period(60)
+        .statistics(Statistic::Sum)
+        .send()
+        .await
+        .unwrap();
+    assert!(none.datapoints().is_empty());
+
+    // GetMetricData: a MetricStat and a ratio expression.
+    let stat = |id: &str, name: &str, ret: bool| {
+        MetricDataQuery::builder()
+            .id(id)
+            .metric_stat(
+                MetricStat::builder()
+                    .metric(
+                        Metric::builder()
+                            .namespace(NS)
+                            .metric_name(name)
+                            .dimensions(dim.clone())
+                            .build(),
+                    )
+                    .period(60)
+                    .stat("Sum")
+                    .build(),
+            )
+            .return_data(ret)
+            .build()
+    };
+    let out = c
+        .get_metric_data()
+        .metric_data_queries(stat("sales", "Sales", true))
+        .metric_data_queries(stat("visits", "Visits", false))
+        .metric_data_queries(
+            MetricDataQuery::builder()
+                .id("conversion")
+                .expression("100 * sales / visits")
+                .label("Conversion %")
+                .build(),
+        )
+        .start_time(minute(3).into())
+        .end_time(minute(0).into())
+        .send()
+        .await
+        .unwrap();
+    let results = out.metric_data_results();
+    assert_eq!(results.len(), 2, "visits has ReturnData false");
+    let conv = results
+        .iter()
+        .find(|r| r.id() == Some("conversion"))
+        .unwrap();
+    assert_eq!(conv.label(), Some("Conversion %"));
+    assert_eq!(conv.values(), [2.5, 15.0, 5.0], "newest first");
+    assert_eq!(conv.timestamps()[0].secs(), t(1));
+
+    // A large PutMetricData (the SDK gzips bodies over 10 KB) lands whole.
+    let mut big = c.put_metric_data().namespace(NS);
+    for i in 0..400 {
+        big = big.metric_data(
+            MetricDatum::builder()
+                .metric_name("PerShelf")
+                .dimensions(
+                    Dimension::builder()
+                        .name("Shelf")
+                        .value(format!("s{i}"))
+                        .build(),
+                )
+                .value(f64::from(i))
+                .build(),
+        );
+    }
+    big.send().await.unwrap();
+    let shelf = c
+        .get_metric_statistics()
+        .namespace(NS)
+        .metric_name("PerShelf")
+        .dimensions(Dimension::builder().name("Shelf").value("s123").build())
+        .start_time(minute(1).into())
+        .end_time((now + Duration::from_secs(120)).into())
+        .period(300)
+        .statistics(Statistic::Sum)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(shelf.datapoints().len(), 1);
+    assert_eq!(shelf.datapoints()[0].sum(), Some(123.0));
+
+    // Validation, with CloudWatch's query-compatible codes.
+    let (code, _) = failure(
+        c.put_metric_data()
+            .namespace("AWS/Lambda")
+            .metric_data(MetricDatum::builder().metric_name("x").value(1.0).build())
+            .send()
+            .await,
+    );
+    assert_eq!(code, "InvalidParameterValue");
+    let (code, _) = failure(
+        c.put_metric_data()
+            .namespace(NS)
+            .metric_data(
+                MetricDatum::builder()
+                    .metric_name("x")
+                    .value(1.0)
+                    .values(2.0)
+                    .build(),
+            )
+            .send()
+            .await,
+    );
+    assert_eq!(code, "InvalidParameterCombination");
+    let (code, _) = failure(
+        c.put_metric_data()
+            .namespace(NS)
+            .metric_data(
+                MetricDatum::builder()
+                    .metric_name("x")
+                    .value(1.0)
+                    .timestamp((now - Duration::from_secs(15 * 86400)).into())
+                    .build(),
+            )
+            .send()
+            .await,
+    );
+    assert_eq!(code, "InvalidParameterValue");
+    let (code, _) = failure(
+        c.get_metric_statistics()
+            .namespace(NS)
+            .metric_name("Sales")
+            .start_time(minute(0).into())
+            .end_time(minute(3).into())
+            .period(60)
+            .statistics(Statistic::Sum)
+            .send()
+            .await,
+    );
+    assert_eq!(code, "InvalidParameterValue");
+    let (code, _) = failure(
+        c.get_metric_statistics()
+            .namespace(NS)
+            .metric_name("Sales")
+            .start_time(minute(3).into())
+            .end_time(minute(0).into())
+            .period(60)
+            .send()
+            .await,
+    );
+    assert_eq!(code, "MissingParameter");
+    let (code, _) = failure(
+        c.get_metric_statistics()
+            .namespace(NS)
+            .metric_name("Sales")
+            .start_time((now - Duration::from_secs(3 * 86400)).into())
+            .end_time(now.into())
+            .period(60)
+            .statistics(Statistic::Sum)
+            .send()
+            .await,
+    );
+    assert_eq!(
+        code, "InvalidParameterCombination",
+        "more than 1440 datapoints"
+    );
+    let (code, status) = failure(
+        c.put_metric_alarm()
+            .alarm_name("bad")
+            .namespace(NS)
+            .metric_name("Sales")
+            .statistic(Statistic::Sum)
+            .period(60)
+            .evaluation_periods(2)
+            .datapoints_to_alarm(3)
+            .threshold(1.0)
+            .comparison_operator(ComparisonOperator::GreaterThanThreshold)
+            .send()
+            .await,
+    );
+    assert_eq!((code.as_str(), status), ("ValidationError", 400));
+    let (code, _) = failure(
+        c.put_metric_alarm()
+            .alarm_name("bad")
+            .namespace(NS)
+            .metric_name("Sales")
+            .statistic(Statistic::Sum)
+            .period(45)
+            .evaluation_periods(1)
+            .threshold(1.0)
+            .comparison_operator(ComparisonOperator::GreaterThanThreshold)
+            .send()
+            .await,
+    );
+    assert_eq!(code, "ValidationError");
+    let (code, _) = failure(
+        c.put_metric_alarm()
+            .alarm_name("bad")
+            .namespace(NS)
+            .metric_name("Sales")
+            .statistic(Statistic::Sum)
+            .period(60)
+            .evaluation_periods(1)
+            .threshold(1.0)
+            .comparison_operator(ComparisonOperator::LessThanLowerOrGreaterThanUpperThreshold)
+            .send()
+            .await,
+    );
+    assert_eq!(code, "ValidationError");
+    let (code, _) = failure(
+        c.put_metric_alarm()
+            .alarm_name("bad")
+            .evaluation_periods(1)
+            .threshold(1.0)
+            .comparison_operator(ComparisonOperator::GreaterThanThreshold)
+            .metrics(stat("m1", "Sales", false))
+            .metrics(
+                MetricDataQuery::builder()
+                    .id("e1")
+                    .expression("m1 / m9")
+                    .build(),
+            )
+            .send()
+            .await,
+    );
+    assert_eq!(code, "ValidationError", "unknown id in expression");
+}
+
+/// A Lambda function whose version 2 fails half of its invocations, behind
+/// an alias sending it 50 % of the traffic generator's invocations.
+async fn faulty_canary(sim: &SimHandle) {
+    let l = lambda::Client::new(&sdk_config(&sim.endpoint()));
+    let zip = |marker: &str, behavior: &str| {
+        use std::io::Write;
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let o = zip::write::SimpleFileOptions::default();
+        w.start_file("index.js", o).unwrap();
+        w.write_all(marker.as_bytes()).unwrap();
+        w.start_file(".sim/behavior.json", o).unwrap();
+        w.write_all(behavior.as_bytes()).unwrap();
+        w.finish().unwrap().into_inner()
+    };
+    l.create_function()
+        .function_name("pay")
+        .runtime(Runtime::Nodejs20x)
+        .role("arn:aws:iam::123456789012:role/exec")
+        .handler("index.handler")
+        .code(
+            FunctionCode::builder()
+                .zip_file(Blob::new(zip("v1", "{}")))
+                .build(),
+        )
+        .publish(true)
+        .send()
+        .await
+        .unwrap();
+    sim.sim().clock.advance(Duration::from_secs(2));
+    sim.sim().tick();
+    l.update_function_code()
+        .function_name("pay")
+        .zip_file(Blob::new(zip("v2", r#"{"errorRate":0.5}"#)))
+        .publish(true)
+        .send()
+        .await
+        .unwrap();
+    l.create_alias()
+        .function_name("pay")
+        .name("live")
+        .function_version("1")
+        .routing_config(
+            AliasRoutingConfiguration::builder()
+                .additional_version_weights("2", 0.5)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+fn lambda_dims(version: &str) -> Vec<Dimension> {
+    vec![
+        Dimension::builder()
+            .name("FunctionName")
+            .value("pay")
+            .build(),
+        Dimension::builder()
+            .name("Resource")
+            .value("pay:live")
+            .build(),
+        Dimension::builder()
+            .name("ExecutedVersion")
+            .value(version)
+            .build(),
+    ]
+}
+
+#[tokio::test]
+async fn errors_and_error_rate_alarms_fire_from_traffic() {
+    let (sim, c) = sim(10.0).await;
+    faulty_canary(&sim).await;
+    for (name, version) in [("errors-v2", "2"), ("errors-v1", "1")] {
+        c.put_metric_alarm()
+            .alarm_name(name)
+            .namespace("AWS/Lambda")
+            .metric_name("Errors")
+            .set_dimensions(Some(lambda_dims(version)))
+            .statistic(Statistic::Sum)
+            .period(60)
+            .evaluation_periods(1)
+            .threshold(5.0)
+            .comparison_operator(ComparisonOperator::GreaterThanThreshold)
+            .treat_missing_data("notBreaching")
+            .send()
+            .await
+            .unwrap();
+    }
+    let ratio = |name: &str, expr: &str, threshold: f64| {
+        let m = |id: &str, metric: &str| {
+            MetricDataQuery::builder()
+                .id(id)
+                .metric_stat(
+                    MetricStat::builder()
+                        .metric(
+                            Metric::builder()
+                                .namespace("AWS/Lambda")
+                                .metric_name(metric)
+                                .set_dimensions(Some(lambda_dims("2")))
+                                .build(),
+                        )
+                        .period(60)
+                        .stat("Sum")
+                        .build(),
+                )
+                .return_data(false)
+                .build()
+        };
+        c.put_metric_alarm()
+            .alarm_name(name)
+            .evaluation_periods(2)
+            .datapoints_to_alarm(2)
+            .threshold(threshold)
+            .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
+            .metrics(m("m1", "Errors"))
+            .metrics(m("m2", "Invocations"))
+            .metrics(
+                MetricDataQuery::builder()
+                    .id("rate")
+                    .expression(expr)
+                    .return_data(true)
+                    .build(),
+            )
+            .send()
+    };
+    ratio("rate-25", "m1/m2*100", 25.0).await.unwrap();
+    ratio("rate-75", "100*m1/m2", 75.0).await.unwrap();
+    ratio("rate-frac", "m1/m2", 0.4).await.unwrap();
+    advance_minutes(&sim, 3);
+    assert_eq!(state(&c, "errors-v2").await, StateValue::Alarm);
+    assert_eq!(state(&c, "errors-v1").await, StateValue::Ok);
+    assert_eq!(state(&c, "rate-25").await, StateValue::Alarm);
+    assert_eq!(state(&c, "rate-75").await, StateValue::Ok);
+    assert_eq!(state(&c, "rate-frac").await, StateValue::Alarm);
+    let a = c
+        .describe_alarms()
+        .alarm_names("rate-25")
+        .send()
+        .await
+        .unwrap();
+    let a = &a.metric_alarms()[0];
+    assert_eq!(a.metrics().len(), 3);
+    assert_eq!(a.metrics()[2].expression(), Some("m1/m2*100"));
+    let data: Value = serde_json::from_str(a.state_reason_data().unwrap()).unwrap();
+    let rate = data["recentDatapoints"][0].as_f64().unwrap();
+    assert!((40.0..60.0).contains(&rate), "error rate {rate} %");
+    // Internal API other modules (CodeDeploy) use.
+    assert_eq!(
+        sim.sim()
+            .cloudwatch
+            .alarm_state("us-east-1", "errors-v2")
+            .as_deref(),
+        Some("ALARM")
+    );
+    assert_eq!(sim.sim().cloudwatch.alarm_state("us-east-1", "nope"), None);
+}
+
+#[tokio::test]
+async fn injected_throttling_speaks_cbor() {
+    let (sim, _) = sim(0.0).await;
+    let conf = sdk_config(&sim.endpoint());
+    let c = cw::Client::from_conf(
+        cw::config::Builder::from(&conf)
+            .retry_config(cw::config::retry::RetryConfig::disabled())
+            .build(),
+    );
+    sim.sim()
+        .faults
+        .set(
+            aws_sim::faults::FaultConfig {
+                seed: None,
+                rules: vec![aws_sim::faults::FaultRule {
+                    service: Some("monitoring".into()),
+                    operation: Some("DescribeAlarms".into()),
+                    throttle: 1.0,
+                    ..Default::default()
+                }],
+            },
+            sim.sim().clock.now(),
+        )
+        .unwrap();
+    let (code, status) = failure(c.describe_alarms().send().await);
+    assert_eq!((code.as_str(), status), ("Throttling", 400));
+    // The JSON protocol gets the same error in JSON.
+    let (status, headers, body) = json_call(&sim, "DescribeAlarms", &json!({})).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["__type"], "Throttling");
+    assert!(
+        headers.contains("x-amzn-query-error: throttling;sender"),
+        "{headers}"
+    );
+}
+
+/// One awsJson1_0 call as the AWS CLI sends it (unsigned here):
+/// `(status, raw headers, JSON body)`.
+async fn json_call(sim: &SimHandle, op: &str, input: &Value) -> (u16, String, Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let body = serde_json::to_vec(input).unwrap();
+    let head = format!(
+        "POST / HTTP/1.1\r\nHost: {}\r\nX-Amz-Target: GraniteServiceVersion20100801.{op}\r\nContent-Type: application/x-amz-json-1.0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        sim.addr(),
+        body.len()
+    );
+    let mut s = tokio::net::TcpStream::connect(sim.addr()).await.unwrap();
+    s.write_all(head.as_bytes()).await.unwrap();
+    s.write_all(&body).await.unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).await.unwrap();
+    let text = String::from_utf8(raw).unwrap();
+    let (headers, body) = text.split_once("\r\n\r\n").unwrap();
+    let status = headers[9..12].parse().unwrap();
+    let json = if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
+    };
+    (status, headers.to_ascii_lowercase(), json)
+}
+
+fn epoch(t: &aws_smithy_types::DateTime) -> f64 {
+    t.secs() as f64 + f64::from(t.subsec_nanos()) / 1e9
+}
+
+#[tokio::test]
+async fn cbor_and_json_answer_identically() {
+    let (sim, c) = sim(0.0).await;
+    // Written through JSON, read through CBOR (and the other way round).
+    let (status, headers, body) = json_call(
+        &sim,
+        "PutMetricData",
+        &json!({"Namespace": NS, "MetricData": [{"MetricName": "Carts", "Value": 7.0, "Unit": "Count"}]}),
+    )
+    .await;
+    assert_eq!((status, &body), (200, &json!({})), "{headers}");
+    assert!(headers.contains("content-type: application/x-amz-json-1.0"));
+    put(&c, "Carts", 3.0).await;
+    alarm(
+        &c,
+        "carts",
+        "Carts",
+        ComparisonOperator::GreaterThanThreshold,
+        9.0,
+        None,
+        1,
+        None,
+    )
+    .await;
+    let (status, _, _) = json_call(
+        &sim,
+        "PutMetricAlarm",
+        &json!({"AlarmName": "carts-json", "Namespace": NS, "MetricName": "Carts", "Statistic": "Sum",
+                "Period": 60, "EvaluationPeriods": 1, "Threshold": 11.0,
+                "ComparisonOperator": "GreaterThanThreshold", "AlarmDescription": "via JSON"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    advance_minutes(&sim, 1);
+
+    let sdk = c
+        .describe_alarms()
+        .alarm_name_prefix("carts")
+        .send()
+        .await
+        .unwrap();
+    let (status, _, json) =
+        json_call(&sim, "DescribeAlarms", &json!({"AlarmNamePrefix": "carts"})).await;
+    assert_eq!(status, 200);
+    let jalarms = json["MetricAlarms"].as_array().unwrap();
+    assert_eq!(sdk.metric_alarms().len(), 2);
+    assert_eq!(jalarms.len(), 2);
+    for (a, j) in sdk.metric_alarms().iter().zip(jalarms) {
+        assert_eq!(a.alarm_name(), j["AlarmName"].as_str());
+        assert_eq!(a.alarm_arn(), j["AlarmArn"].as_str());
+        assert_eq!(a.alarm_description(), j["AlarmDescription"].as_str());
+        assert_eq!(
+            a.state_value().unwrap().as_str(),
+            j["StateValue"].as_str().unwrap()
+        );
+        assert_eq!(a.state_reason(), j["StateReason"].as_str());
+        assert_eq!(a.state_reason_data(), j["StateReasonData"].as_str());
+        assert_eq!(a.threshold(), j["Threshold"].as_f64());
+        assert_eq!(a.period(), j["Period"].as_i64().map(|p| p as i32));
+        assert_eq!(
+            a.evaluation_periods(),
+            j["EvaluationPeriods"].as_i64().map(|p| p as i32)
+        );
+        assert_eq!(
+            a.comparison_operator().unwrap().as_str(),
+            j["ComparisonOperator"].as_str().unwrap()
+        );
+        assert_eq!(
+            a.statistic().unwrap().as_str(),
+            j["Statistic"].as_str().unwrap()
+        );
+        assert_eq!(a.actions_enabled(), j["ActionsEnabled"].as_bool());
+        let t = epoch(a.state_updated_timestamp().unwrap());
+        assert!((t - j["StateUpdatedTimestamp"].as_f64().unwrap()).abs() < 0.001);
+    }
+    assert_eq!(jalarms[0]["StateValue"], "ALARM", "7 + 3 > 9");
+    assert_eq!(jalarms[1]["StateValue"], "OK", "10 <= 11");
+
+    // Same statistics both ways.
+    let start = sim.sim().clock.now() - Duration::from_secs(600);
+    let end = sim.sim().clock.now();
+    let sdk = c
+        .get_metric_statistics()
+        .namespace(NS)
+        .metric_name("Carts")
+        .start_time(start.into())
+        .end_time(end.into())
+        .period(60)
+        .statistics(Statistic::Sum)
+        .statistics(Statistic::SampleCount)
+        .send()
+        .await
+        .unwrap();
+    let secs = |t: SystemTime| t.duration_since(UNIX_EPOCH).unwrap().as_secs_f64();
+    let (_, _, json) = json_call(
+        &sim,
+        "GetMetricStatistics",
+        &json!({"Namespace": NS, "MetricName": "Carts", "StartTime": secs(start), "EndTime": secs(end),
+                "Period": 60, "Statistics": ["Sum", "SampleCount"]}),
+    )
+    .await;
+    let jpoints = json["Datapoints"].as_array().unwrap();
+    assert_eq!(sdk.datapoints().len(), 1);
+    assert_eq!(jpoints.len(), 1);
+    assert_eq!(sdk.datapoints()[0].sum(), jpoints[0]["Sum"].as_f64());
+    assert_eq!(sdk.datapoints()[0].sum(), Some(10.0));
+    assert_eq!(
+        sdk.datapoints()[0].sample_count(),
+        jpoints[0]["SampleCount"].as_f64()
+    );
+    assert_eq!(
+        sdk.datapoints()[0].timestamp().unwrap().secs() as f64,
+        jpoints[0]["Timestamp"].as_f64().unwrap()
+    );
+    assert_eq!(json["Label"], "Carts");
+
+    // Same history both ways.
+    let sdk = c
+        .describe_alarm_history()
+        .alarm_name("carts")
+        .send()
+        .await
+        .unwrap();
+    let (_, _, json) =
+        json_call(&sim, "DescribeAlarmHistory", &json!({"AlarmName": "carts"})).await;
+    let jitems = json["AlarmHistoryItems"].as_array().unwrap();
+    assert_eq!(sdk.alarm_history_items().len(), jitems.len());
+    for (a, j) in sdk.alarm_history_items().iter().zip(jitems) {
+        assert_eq!(a.history_summary(), j["HistorySummary"].as_str());
+        assert_eq!(a.history_data(), j["HistoryData"].as_str());
+        assert_eq!(
+            a.history_item_type().unwrap().as_str(),
+            j["HistoryItemType"].as_str().unwrap()
+        );
+    }
+
+    // Same errors both ways: code in the body and in x-amzn-query-error.
+    let (code, status) = failure(
+        c.set_alarm_state()
+            .alarm_name("ghost")
+            .state_value(StateValue::Ok)
+            .state_reason("x")
+            .send()
+            .await,
+    );
+    let (jstatus, headers, json) = json_call(
+        &sim,
+        "SetAlarmState",
+        &json!({"AlarmName": "ghost", "StateValue": "OK", "StateReason": "x"}),
+    )
+    .await;
+    assert_eq!((code.as_str(), status), ("ResourceNotFound", 404));
+    assert_eq!(jstatus, 404);
+    assert_eq!(json["__type"], "ResourceNotFound");
+    assert_eq!(json["message"], "Alarm ghost not found");
+    assert!(
+        headers.contains("x-amzn-query-error: resourcenotfound;sender"),
+        "{headers}"
+    );
+    let (code, _) = failure(
+        c.put_metric_data()
+            .namespace("AWS/EC2")
+            .metric_data(MetricDatum::builder().metric_name("x").value(1.0).build())
+            .send()
+            .await,
+    );
+    let (_, _, json) = json_call(
+        &sim,
+        "PutMetricData",
+        &json!({"Namespace": "AWS/EC2", "MetricData": [{"MetricName": "x", "Value": 1.0}]}),
+    )
+    .await;
+    assert_eq!(code, "InvalidParameterValue");
+    assert_eq!(json["__type"], "InvalidParameterValue");
+}

@@ -5,6 +5,7 @@
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 
+pub mod canary;
 pub mod moto;
 pub mod worker;
 

@@ -7,6 +7,7 @@
 pub mod artifact;
 pub mod aws;
 pub mod bundle;
+pub mod canary;
 pub mod codepipeline;
 pub mod config;
 pub mod definition;

@@ -1,0 +1,857 @@
+//! The canary's adapters: carry out [`CanaryAction`]s with the official SDK
+//! clients (aws-sdk-codedeploy, aws-sdk-cloudwatch, aws-sdk-lambda) and turn
+//! the answers into [`CanaryObservation`]s. Throttling, 5xx and transport
+//! errors are retried here with exponential backoff (backon: 100 ms doubling
+//! to 5 s, jittered, 6 retries); "does not exist" answers become
+//! observations; a mutation's AWS error becomes `CallFailed` so the pure
+//! side can name the fix; a read that still fails ends the job with the
+//! failure type of its error code.
+//!
+//! Call economy per tick: `BatchGetDeployments` per 25 deployments (plus
+//! one per 25 rollback deployments while rolling back) and
+//! `DescribeAlarms` per 100 alarms. No decision is made here.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::time::{Duration, SystemTime};
+
+use aws_config::SdkConfig;
+use aws_sdk_cloudwatch as cw;
+use aws_sdk_codedeploy as cd;
+use aws_sdk_lambda as lambda;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use backon::{BackoffBuilder, ExponentialBuilder};
+use sha2::{Digest, Sha256};
+
+use super::{
+    AlarmState, AlarmView, AliasView, BATCH_GET_DEPLOYMENTS_MAX, CanaryAction, CanaryObservation,
+    DESCRIBE_ALARMS_MAX, DeploymentStatus, DeploymentView, GroupSpec, TrafficRouting,
+    appspec_versions,
+};
+use crate::codepipeline::{CallError, error_chain};
+use crate::engine::EngineError;
+use crate::manifest::DeploymentConfig;
+use crate::report::FailureKind;
+
+/// The SDK clients the canary needs.
+#[derive(Debug, Clone)]
+pub struct CanaryAdapters {
+    pub codedeploy: cd::Client,
+    pub cloudwatch: cw::Client,
+    pub lambda: lambda::Client,
+    backoff: ExponentialBuilder,
+}
+
+fn classify<E>(err: &SdkError<E, HttpResponse>) -> CallError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    if let SdkError::ServiceError(se) = err
+        && se.raw().status().is_server_error()
+    {
+        return CallError::Transient(error_chain(err));
+    }
+    crate::codepipeline::classify(err)
+}
+
+fn to_engine(what: &str, e: &CallError) -> EngineError {
+    let kind = match e {
+        CallError::Transient(_) => FailureKind::SystemUnavailable,
+        CallError::Service { code, .. } => FailureKind::from_aws_error(Some(code), None),
+    };
+    EngineError::new(kind, format!("{what} failed: {e}"))
+}
+
+fn ts(t: Option<&aws_smithy_types::DateTime>) -> Option<SystemTime> {
+    t.and_then(|d| SystemTime::try_from(*d).ok())
+}
+
+/// A deployment as the pure side sees it.
+pub fn view(d: &cd::types::DeploymentInfo) -> DeploymentView {
+    let content = d.revision().and_then(|r| {
+        r.app_spec_content()
+            .and_then(|a| a.content())
+            .or_else(|| r.string().and_then(|s| s.content()))
+    });
+    let versions = content.and_then(appspec_versions);
+    DeploymentView {
+        id: d.deployment_id().unwrap_or_default().to_string(),
+        application: d.application_name().unwrap_or_default().to_string(),
+        group: d.deployment_group_name().unwrap_or_default().to_string(),
+        status: d
+            .status()
+            .and_then(|s| DeploymentStatus::parse(s.as_str()))
+            .unwrap_or(DeploymentStatus::Created),
+        error: d.error_information().map(|e| {
+            format!(
+                "{}: {}",
+                e.code().map(|c| c.as_str()).unwrap_or("?"),
+                e.message().unwrap_or_default()
+            )
+        }),
+        description: d.description().unwrap_or_default().to_string(),
+        is_rollback: d.creator() == Some(&cd::types::DeploymentCreator::CodeDeployRollback),
+        create_time: ts(d.create_time()),
+        start_time: ts(d.start_time()),
+        current_version: versions.as_ref().map(|v| v.0.clone()),
+        target_version: versions.map(|v| v.1),
+        rollback_deployment_id: d
+            .rollback_info()
+            .and_then(|r| r.rollback_deployment_id())
+            .map(str::to_string),
+    }
+}
+
+fn alias_view(
+    version: Option<&str>,
+    routing: Option<&lambda::types::AliasRoutingConfiguration>,
+    revision: Option<&str>,
+) -> AliasView {
+    AliasView {
+        version: version.unwrap_or_default().to_string(),
+        routing: routing
+            .and_then(|r| r.additional_version_weights())
+            .and_then(|m| m.iter().next())
+            .map(|(k, v)| (k.clone(), *v)),
+        revision_id: revision.map(str::to_string),
+    }
+}
+
+const ROLLBACK_EVENTS: [cd::types::AutoRollbackEvent; 3] = [
+    cd::types::AutoRollbackEvent::DeploymentFailure,
+    cd::types::AutoRollbackEvent::DeploymentStopOnAlarm,
+    cd::types::AutoRollbackEvent::DeploymentStopOnRequest,
+];
+
+fn group_spec(g: &cd::types::DeploymentGroupInfo) -> GroupSpec {
+    let alarms = g
+        .alarm_configuration()
+        .filter(|a| a.enabled())
+        .map(|a| {
+            a.alarms()
+                .iter()
+                .filter_map(|x| x.name().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let rollback_ok = g
+        .auto_rollback_configuration()
+        .is_some_and(|r| r.enabled() && ROLLBACK_EVENTS.iter().all(|e| r.events().contains(e)));
+    let style_ok = g.deployment_style().is_none_or(|s| {
+        s.deployment_type() == Some(&cd::types::DeploymentType::BlueGreen)
+            && s.deployment_option() == Some(&cd::types::DeploymentOption::WithTrafficControl)
+    });
+    GroupSpec {
+        application: g.application_name().unwrap_or_default().to_string(),
+        name: g.deployment_group_name().unwrap_or_default().to_string(),
+        service_role_arn: g.service_role_arn().unwrap_or_default().to_string(),
+        deployment_config_name: g.deployment_config_name().unwrap_or_default().to_string(),
+        alarms,
+        managed_rollback_and_style: rollback_ok && style_ok,
+    }
+}
+
+fn routing_of(c: &cd::types::DeploymentConfigInfo) -> TrafficRouting {
+    let Some(t) = c.traffic_routing_config() else {
+        return TrafficRouting::AllAtOnce;
+    };
+    if let Some(x) = t.time_based_canary() {
+        return TrafficRouting::Canary {
+            percent: x.canary_percentage(),
+            minutes: x.canary_interval(),
+        };
+    }
+    if let Some(x) = t.time_based_linear() {
+        return TrafficRouting::Linear {
+            percent: x.linear_percentage(),
+            minutes: x.linear_interval(),
+        };
+    }
+    TrafficRouting::AllAtOnce
+}
+
+fn traffic_routing_config(c: &DeploymentConfig) -> cd::types::TrafficRoutingConfig {
+    use cd::types::{TimeBasedCanary, TimeBasedLinear, TrafficRoutingConfig, TrafficRoutingType};
+    match *c {
+        DeploymentConfig::AllAtOnce => TrafficRoutingConfig::builder()
+            .r#type(TrafficRoutingType::AllAtOnce)
+            .build(),
+        DeploymentConfig::Canary { percent, minutes } => TrafficRoutingConfig::builder()
+            .r#type(TrafficRoutingType::TimeBasedCanary)
+            .time_based_canary(
+                TimeBasedCanary::builder()
+                    .canary_percentage(percent as i32)
+                    .canary_interval(minutes as i32)
+                    .build(),
+            )
+            .build(),
+        DeploymentConfig::Linear {
+            percent,
+            every_minutes,
+        } => TrafficRoutingConfig::builder()
+            .r#type(TrafficRoutingType::TimeBasedLinear)
+            .time_based_linear(
+                TimeBasedLinear::builder()
+                    .linear_percentage(percent as i32)
+                    .linear_interval(every_minutes as i32)
+                    .build(),
+            )
+            .build(),
+    }
+}
+
+impl CanaryAdapters {
+    pub fn new(sdk: &SdkConfig) -> Self {
+        CanaryAdapters::from_clients(
+            cd::Client::new(sdk),
+            cw::Client::new(sdk),
+            lambda::Client::new(sdk),
+        )
+    }
+
+    pub fn from_clients(
+        codedeploy: cd::Client,
+        cloudwatch: cw::Client,
+        lambda: lambda::Client,
+    ) -> Self {
+        CanaryAdapters {
+            codedeploy,
+            cloudwatch,
+            lambda,
+            backoff: ExponentialBuilder::default()
+                .with_min_delay(Duration::from_millis(100))
+                .with_max_delay(Duration::from_secs(5))
+                .with_factor(2.0)
+                .with_jitter()
+                .with_max_times(6),
+        }
+    }
+
+    /// One SDK call, retried on throttling/5xx/transport errors.
+    async fn call<T, E, F, Fut>(&self, mut f: F) -> Result<T, CallError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        let mut delays = self.backoff.build();
+        loop {
+            match f().await {
+                Ok(v) => return Ok(v),
+                Err(e) => {
+                    let c = classify(&e);
+                    if let CallError::Transient(_) = c
+                        && let Some(d) = delays.next()
+                    {
+                        tracing::debug!(error = %c, delay_ms = d.as_millis() as u64, "retrying AWS call");
+                        tokio::time::sleep(d).await;
+                        continue;
+                    }
+                    return Err(c);
+                }
+            }
+        }
+    }
+
+    /// Performs `actions` in order and reports what was observed.
+    pub async fn perform(
+        &self,
+        actions: Vec<CanaryAction>,
+    ) -> Result<Vec<CanaryObservation>, EngineError> {
+        let mut out = Vec::new();
+        for a in actions {
+            self.perform_one(a, &mut out).await?;
+        }
+        Ok(out)
+    }
+
+    async fn perform_one(
+        &self,
+        action: CanaryAction,
+        out: &mut Vec<CanaryObservation>,
+    ) -> Result<(), EngineError> {
+        match action {
+            CanaryAction::ObservePreflight {
+                application,
+                groups,
+                aliases,
+                configs,
+                alarms,
+                hooks,
+            } => {
+                let app = self
+                    .call(|| {
+                        self.codedeploy
+                            .get_application()
+                            .application_name(&application)
+                            .send()
+                    })
+                    .await;
+                out.push(CanaryObservation::Application(match app {
+                    Ok(a) => Some(
+                        a.application()
+                            .and_then(|x| x.compute_platform())
+                            .map(|p| p.as_str().to_string())
+                            .unwrap_or_else(|| "Lambda".to_string()),
+                    ),
+                    Err(e) if e.code() == Some("ApplicationDoesNotExistException") => None,
+                    Err(e) => return Err(to_engine("CodeDeploy GetApplication", &e)),
+                }));
+                for g in groups {
+                    let r = self
+                        .call(|| {
+                            self.codedeploy
+                                .get_deployment_group()
+                                .application_name(&application)
+                                .deployment_group_name(&g)
+                                .send()
+                        })
+                        .await;
+                    let spec = match r {
+                        Ok(o) => o.deployment_group_info().map(group_spec),
+                        Err(e)
+                            if matches!(
+                                e.code(),
+                                Some(
+                                    "DeploymentGroupDoesNotExistException"
+                                        | "ApplicationDoesNotExistException"
+                                )
+                            ) =>
+                        {
+                            None
+                        }
+                        Err(e) => return Err(to_engine("CodeDeploy GetDeploymentGroup", &e)),
+                    };
+                    out.push(CanaryObservation::Group { name: g, spec });
+                }
+                for (function, alias) in aliases {
+                    let a = self.get_alias(&function, &alias).await?;
+                    out.push(CanaryObservation::Alias {
+                        index: None,
+                        function,
+                        alias: a,
+                    });
+                }
+                for c in configs {
+                    let name = c.codedeploy_name();
+                    let r = self
+                        .call(|| {
+                            self.codedeploy
+                                .get_deployment_config()
+                                .deployment_config_name(&name)
+                                .send()
+                        })
+                        .await;
+                    let routing = match r {
+                        Ok(o) => o.deployment_config_info().map(routing_of),
+                        Err(e) if e.code() == Some("DeploymentConfigDoesNotExistException") => None,
+                        Err(e) => return Err(to_engine("CodeDeploy GetDeploymentConfig", &e)),
+                    };
+                    out.push(CanaryObservation::DeploymentConfig { name, routing });
+                }
+                let active = self.list_deployments(None, true).await?;
+                out.push(CanaryObservation::Deployments(
+                    self.batch_get(&active).await?,
+                ));
+                if !alarms.is_empty() {
+                    let found = self.describe_alarms(&alarms).await?;
+                    out.push(CanaryObservation::Alarms {
+                        asked: alarms,
+                        found,
+                    });
+                }
+                for h in hooks {
+                    let r = self
+                        .call(|| {
+                            self.lambda
+                                .get_function_configuration()
+                                .function_name(&h)
+                                .send()
+                        })
+                        .await;
+                    let exists = match r {
+                        Ok(_) => true,
+                        Err(e) if e.code() == Some("ResourceNotFoundException") => false,
+                        Err(e) => return Err(to_engine("Lambda GetFunctionConfiguration", &e)),
+                    };
+                    out.push(CanaryObservation::HookFunction { name: h, exists });
+                }
+            }
+            CanaryAction::CreateApplication { application } => {
+                let r = self
+                    .call(|| {
+                        self.codedeploy
+                            .create_application()
+                            .application_name(&application)
+                            .compute_platform(cd::types::ComputePlatform::Lambda)
+                            .send()
+                    })
+                    .await;
+                out.push(match r {
+                    Ok(_) => CanaryObservation::Ensured {
+                        what: format!("created application {application}"),
+                    },
+                    Err(e) if e.code() == Some("ApplicationAlreadyExistsException") => {
+                        CanaryObservation::Ensured {
+                            what: format!("application {application} exists"),
+                        }
+                    }
+                    Err(e) => failed(format!("CreateApplication {application}"), None, &e),
+                });
+            }
+            CanaryAction::CreateDeploymentConfig { config } => {
+                let name = config.codedeploy_name();
+                let r = self
+                    .call(|| {
+                        self.codedeploy
+                            .create_deployment_config()
+                            .deployment_config_name(&name)
+                            .compute_platform(cd::types::ComputePlatform::Lambda)
+                            .traffic_routing_config(traffic_routing_config(&config))
+                            .send()
+                    })
+                    .await;
+                out.push(match r {
+                    Ok(_) => CanaryObservation::Ensured {
+                        what: format!("created deployment config {name}"),
+                    },
+                    Err(e) => failed(format!("CreateDeploymentConfig {name}"), None, &e),
+                });
+            }
+            CanaryAction::PutDeploymentGroup { spec, exists } => {
+                let alarm_config = {
+                    let mut a =
+                        cd::types::AlarmConfiguration::builder().enabled(!spec.alarms.is_empty());
+                    for n in &spec.alarms {
+                        a = a.alarms(cd::types::Alarm::builder().name(n).build());
+                    }
+                    if spec.alarms.is_empty() {
+                        a = a.set_alarms(Some(Vec::new()));
+                    }
+                    a.build()
+                };
+                let rollback = cd::types::AutoRollbackConfiguration::builder()
+                    .enabled(true)
+                    .set_events(Some(ROLLBACK_EVENTS.to_vec()))
+                    .build();
+                let style = cd::types::DeploymentStyle::builder()
+                    .deployment_type(cd::types::DeploymentType::BlueGreen)
+                    .deployment_option(cd::types::DeploymentOption::WithTrafficControl)
+                    .build();
+                let r = if exists {
+                    self.call(|| {
+                        self.codedeploy
+                            .update_deployment_group()
+                            .application_name(&spec.application)
+                            .current_deployment_group_name(&spec.name)
+                            .service_role_arn(&spec.service_role_arn)
+                            .deployment_config_name(&spec.deployment_config_name)
+                            .alarm_configuration(alarm_config.clone())
+                            .auto_rollback_configuration(rollback.clone())
+                            .deployment_style(style.clone())
+                            .send()
+                    })
+                    .await
+                    .map(|_| ())
+                } else {
+                    self.call(|| {
+                        self.codedeploy
+                            .create_deployment_group()
+                            .application_name(&spec.application)
+                            .deployment_group_name(&spec.name)
+                            .service_role_arn(&spec.service_role_arn)
+                            .deployment_config_name(&spec.deployment_config_name)
+                            .alarm_configuration(alarm_config.clone())
+                            .auto_rollback_configuration(rollback.clone())
+                            .deployment_style(style.clone())
+                            .send()
+                    })
+                    .await
+                    .map(|_| ())
+                };
+                let verb = if exists {
+                    "updated (drifted)"
+                } else {
+                    "created"
+                };
+                out.push(match r {
+                    Ok(()) => CanaryObservation::Ensured {
+                        what: format!("{verb} deployment group {}", spec.name),
+                    },
+                    Err(e) => failed(
+                        format!(
+                            "{} deployment group {}",
+                            if exists {
+                                "UpdateDeploymentGroup"
+                            } else {
+                                "CreateDeploymentGroup"
+                            },
+                            spec.name
+                        ),
+                        None,
+                        &e,
+                    ),
+                });
+            }
+            CanaryAction::Observe {
+                application,
+                deployments,
+                alarms,
+                discover,
+                find_in_groups,
+            } => {
+                let mut ids: Vec<String> = deployments;
+                if discover {
+                    for id in self.list_deployments(None, true).await? {
+                        if !ids.contains(&id) {
+                            ids.push(id);
+                        }
+                    }
+                    for (_, group) in &find_in_groups {
+                        let listed = self
+                            .list_deployments(Some((&application, group)), false)
+                            .await?;
+                        for id in listed.into_iter().take(5) {
+                            if !ids.contains(&id) {
+                                ids.push(id);
+                            }
+                        }
+                    }
+                }
+                let mut views = self.batch_get(&ids).await?;
+                // The rollback deployments CodeDeploy started for ours.
+                let rollbacks: Vec<String> = views
+                    .iter()
+                    .filter(|v| !v.status.is_active())
+                    .filter_map(|v| v.rollback_deployment_id.clone())
+                    .filter(|id| !ids.contains(id))
+                    .collect();
+                views.extend(self.batch_get(&rollbacks).await?);
+                out.push(CanaryObservation::Deployments(views));
+                if discover {
+                    out.push(CanaryObservation::Discovered);
+                }
+                if !alarms.is_empty() {
+                    let found = self.describe_alarms(&alarms).await?;
+                    out.push(CanaryObservation::Alarms {
+                        asked: alarms,
+                        found,
+                    });
+                }
+            }
+            CanaryAction::CreateDeployment {
+                index,
+                application,
+                group,
+                config_name,
+                appspec,
+                description,
+                override_alarms,
+            } => {
+                let sha = Sha256::digest(appspec.as_bytes())
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect::<String>();
+                let revision = cd::types::RevisionLocation::builder()
+                    .revision_type(cd::types::RevisionLocationType::AppSpecContent)
+                    .app_spec_content(
+                        cd::types::AppSpecContent::builder()
+                            .content(&appspec)
+                            .sha256(sha)
+                            .build(),
+                    )
+                    .build();
+                let r = self
+                    .call(|| {
+                        let mut req = self
+                            .codedeploy
+                            .create_deployment()
+                            .application_name(&application)
+                            .deployment_group_name(&group)
+                            .deployment_config_name(&config_name)
+                            .description(&description)
+                            .revision(revision.clone());
+                        if override_alarms {
+                            req = req.override_alarm_configuration(
+                                cd::types::AlarmConfiguration::builder()
+                                    .enabled(false)
+                                    .build(),
+                            );
+                        }
+                        req.send()
+                    })
+                    .await;
+                out.push(match r {
+                    Ok(o) => CanaryObservation::DeploymentCreated {
+                        index,
+                        deployment_id: o.deployment_id().unwrap_or_default().to_string(),
+                    },
+                    Err(e) => failed(
+                        format!("CreateDeployment in group {group}"),
+                        Some(index),
+                        &e,
+                    ),
+                });
+            }
+            CanaryAction::StopDeployment {
+                deployment_id,
+                rollback,
+            } => {
+                let r = self
+                    .call(|| {
+                        self.codedeploy
+                            .stop_deployment()
+                            .deployment_id(&deployment_id)
+                            .auto_rollback_enabled(rollback)
+                            .send()
+                    })
+                    .await;
+                out.push(match r {
+                    Ok(o) => CanaryObservation::DeploymentStopped {
+                        status: o
+                            .status()
+                            .map(|s| s.as_str().to_string())
+                            .unwrap_or_default(),
+                        deployment_id,
+                    },
+                    Err(e) if e.code() == Some("DeploymentAlreadyCompletedException") => {
+                        CanaryObservation::DeploymentStopped {
+                            deployment_id,
+                            status: "AlreadyCompleted".into(),
+                        }
+                    }
+                    Err(e) => failed(format!("StopDeployment {deployment_id}"), None, &e),
+                });
+            }
+            CanaryAction::ReadAliases { aliases } => {
+                for (index, function, alias) in aliases {
+                    let a = self.get_alias(&function, &alias).await?;
+                    out.push(CanaryObservation::Alias {
+                        index: Some(index),
+                        function,
+                        alias: a,
+                    });
+                }
+            }
+            CanaryAction::UpdateAlias {
+                index,
+                function,
+                alias,
+                version,
+                revision_id,
+            } => {
+                let r = self
+                    .call(|| {
+                        self.lambda
+                            .update_alias()
+                            .function_name(&function)
+                            .name(&alias)
+                            .function_version(&version)
+                            .routing_config(
+                                lambda::types::AliasRoutingConfiguration::builder()
+                                    .set_additional_version_weights(Some(HashMap::new()))
+                                    .build(),
+                            )
+                            .set_revision_id(revision_id.clone())
+                            .send()
+                    })
+                    .await;
+                out.push(match r {
+                    Ok(o) => CanaryObservation::AliasUpdated {
+                        index,
+                        alias: alias_view(
+                            o.function_version(),
+                            o.routing_config(),
+                            o.revision_id(),
+                        ),
+                    },
+                    Err(e) => failed(format!("UpdateAlias {function}:{alias}"), Some(index), &e),
+                });
+            }
+            CanaryAction::CreateAlias {
+                index,
+                function,
+                alias,
+                version,
+            } => {
+                let r = self
+                    .call(|| {
+                        self.lambda
+                            .create_alias()
+                            .function_name(&function)
+                            .name(&alias)
+                            .function_version(&version)
+                            .description("created by pipeline-canary (first release)")
+                            .send()
+                    })
+                    .await;
+                out.push(match r {
+                    Ok(o) => CanaryObservation::AliasCreated {
+                        index,
+                        alias: alias_view(
+                            o.function_version(),
+                            o.routing_config(),
+                            o.revision_id(),
+                        ),
+                    },
+                    Err(e) if e.code() == Some("ResourceConflictException") => {
+                        match self.get_alias(&function, &alias).await? {
+                            Some(a) if a.version == version && a.routing.is_none() => {
+                                CanaryObservation::AliasCreated { index, alias: a }
+                            }
+                            other => CanaryObservation::CallFailed {
+                                what: format!("CreateAlias {function}:{alias}"),
+                                index: Some(index),
+                                code: "ResourceConflictException".into(),
+                                message: format!(
+                                    "the alias appeared meanwhile and serves version {}",
+                                    other.map(|a| a.version).unwrap_or_default()
+                                ),
+                            },
+                        }
+                    }
+                    Err(e) => failed(format!("CreateAlias {function}:{alias}"), Some(index), &e),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    async fn get_alias(
+        &self,
+        function: &str,
+        alias: &str,
+    ) -> Result<Option<AliasView>, EngineError> {
+        let r = self
+            .call(|| {
+                self.lambda
+                    .get_alias()
+                    .function_name(function)
+                    .name(alias)
+                    .send()
+            })
+            .await;
+        match r {
+            Ok(o) => Ok(Some(alias_view(
+                o.function_version(),
+                o.routing_config(),
+                o.revision_id(),
+            ))),
+            Err(e) if e.code() == Some("ResourceNotFoundException") => Ok(None),
+            Err(e) => Err(to_engine("Lambda GetAlias", &e)),
+        }
+    }
+
+    /// `ListDeployments`, all pages: account-wide (`group` None) or one
+    /// group's; `active` limits to active statuses. Newest first.
+    async fn list_deployments(
+        &self,
+        group: Option<(&str, &str)>,
+        active: bool,
+    ) -> Result<Vec<String>, EngineError> {
+        let mut ids = Vec::new();
+        let mut next: Option<String> = None;
+        loop {
+            let r = self
+                .call(|| {
+                    let mut req = self
+                        .codedeploy
+                        .list_deployments()
+                        .set_next_token(next.clone());
+                    if let Some((app, g)) = group {
+                        req = req.application_name(app).deployment_group_name(g);
+                    }
+                    if active {
+                        for s in DeploymentStatus::ACTIVE {
+                            req = req.include_only_statuses(cd::types::DeploymentStatus::from(s));
+                        }
+                    }
+                    req.send()
+                })
+                .await
+                .map_err(|e| to_engine("CodeDeploy ListDeployments", &e))?;
+            ids.extend(r.deployments().iter().cloned());
+            next = r.next_token().map(str::to_string);
+            // One group's newest page is enough to re-find a deployment.
+            if next.is_none() || group.is_some() {
+                return Ok(ids);
+            }
+        }
+    }
+
+    /// `BatchGetDeployments`, 25 ids a call.
+    async fn batch_get(&self, ids: &[String]) -> Result<Vec<DeploymentView>, EngineError> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(BATCH_GET_DEPLOYMENTS_MAX) {
+            let r = self
+                .call(|| {
+                    self.codedeploy
+                        .batch_get_deployments()
+                        .set_deployment_ids(Some(chunk.to_vec()))
+                        .send()
+                })
+                .await
+                .map_err(|e| to_engine("CodeDeploy BatchGetDeployments", &e))?;
+            out.extend(r.deployments_info().iter().map(view));
+        }
+        Ok(out)
+    }
+
+    /// `DescribeAlarms`, 100 names a call (metric and composite alarms).
+    async fn describe_alarms(&self, names: &[String]) -> Result<Vec<AlarmView>, EngineError> {
+        let mut out = Vec::new();
+        for chunk in names.chunks(DESCRIBE_ALARMS_MAX) {
+            let r = self
+                .call(|| {
+                    self.cloudwatch
+                        .describe_alarms()
+                        .set_alarm_names(Some(chunk.to_vec()))
+                        .alarm_types(cw::types::AlarmType::MetricAlarm)
+                        .alarm_types(cw::types::AlarmType::CompositeAlarm)
+                        .max_records(100)
+                        .send()
+                })
+                .await
+                .map_err(|e| to_engine("CloudWatch DescribeAlarms", &e))?;
+            let state = |s: Option<&cw::types::StateValue>| match s {
+                Some(cw::types::StateValue::Alarm) => AlarmState::Alarm,
+                Some(cw::types::StateValue::Ok) => AlarmState::Ok,
+                _ => AlarmState::InsufficientData,
+            };
+            for a in r.metric_alarms() {
+                out.push(AlarmView {
+                    name: a.alarm_name().unwrap_or_default().to_string(),
+                    state: state(a.state_value()),
+                    reason: a.state_reason().unwrap_or_default().to_string(),
+                });
+            }
+            for a in r.composite_alarms() {
+                out.push(AlarmView {
+                    name: a.alarm_name().unwrap_or_default().to_string(),
+                    state: state(a.state_value()),
+                    reason: a.state_reason().unwrap_or_default().to_string(),
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn failed(what: String, index: Option<usize>, e: &CallError) -> CanaryObservation {
+    match e {
+        CallError::Transient(m) => CanaryObservation::CallFailed {
+            what,
+            index,
+            code: "Transient".into(),
+            message: m.clone(),
+        },
+        CallError::Service { code, message } => CanaryObservation::CallFailed {
+            what,
+            index,
+            code: code.clone(),
+            message: message.clone(),
+        },
+    }
+}

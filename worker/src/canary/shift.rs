@@ -1,0 +1,898 @@
+//! The shift of a release (pure): starts one CodeDeploy deployment per
+//! changed function (at most `MaxParallel` in flight, in plan order — rolling
+//! waves), watches them and the release's alarms once per tick, rolls the
+//! whole release back when anything goes wrong, and creates first-release
+//! aliases last. Decides from observations; knows no SDK and no clock.
+//!
+//! A tick (one job of the action execution):
+//! 1. `decide_shift(.., [], now)` → `Perform([Observe])`: every deployment
+//!    of the release (`BatchGetDeployments`, 25 ids a call, plus the
+//!    rollback deployments they name) and every alarm (`DescribeAlarms`,
+//!    100 names a call); the first tick of a release also lists the
+//!    account's active deployments to attach to those of this release (a
+//!    console retry).
+//! 2. `decide_shift(.., observations, now)` → start the next deployments,
+//!    or stop everything and restore aliases (rollback), or create
+//!    first-release aliases, each a `Perform` whose results come back the
+//!    same way; then `Continue(progress)` (hand the job back), `Succeed` or
+//!    `Fail`.
+//!
+//! What travels in the token ([`ShiftState`]): a fingerprint of the plan,
+//! one slot per function (waiting `-`, creating `?`, the 9 characters of
+//! its deployment id, first-release alias created `+`, unchanged `=`), the
+//! rollback flag and its cause. 60 deployed functions take about 600 JSON
+//! characters (see the size test). Everything else is re-read each tick.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use sha2::{Digest, Sha256};
+
+use super::{
+    AlarmState, AlarmView, AliasView, BREAK_GLASS_CONFIG, CanaryAction, CanaryObservation,
+    Decision, DeploymentStatus, DeploymentView, ShiftPlan, appspec, clip, deployment_description,
+    human, is_ours,
+};
+use crate::report::{FailureKind, MESSAGE_MAX, Progress, SUMMARY_MAX};
+
+/// Where one function of the release stands (persisted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Slot {
+    /// Not started yet (or a first release waiting for its alias).
+    Waiting,
+    /// CreateDeployment was sent; its id is not known (re-found by listing
+    /// the group if the job ends before the answer is recorded).
+    Creating,
+    /// Its deployment.
+    Deployment(String),
+    /// First release: alias created on the new version.
+    AliasCreated,
+    /// The alias already serves the target version: nothing to do.
+    Unchanged,
+}
+
+/// The shift's state (persisted fields are short-named for the token).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ShiftState {
+    /// First 8 hex of SHA-256 over the plan's function names.
+    #[serde(rename = "f", default)]
+    fingerprint: String,
+    #[serde(rename = "d", default, with = "slots_codec")]
+    slots: Vec<Slot>,
+    /// The first tick's discovery (attach to running deployments) is done.
+    #[serde(rename = "k", default, skip_serializing_if = "is_false")]
+    discovered: bool,
+    #[serde(rename = "r", default, skip_serializing_if = "is_false")]
+    rolling_back: bool,
+    /// What made the release roll back.
+    #[serde(rename = "c", default, skip_serializing_if = "Option::is_none")]
+    cause: Option<String>,
+    /// This job's observations (never in the token).
+    #[serde(skip)]
+    seen: Option<Seen>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+impl ShiftState {
+    pub fn slots(&self) -> &[Slot] {
+        &self.slots
+    }
+
+    pub fn is_rolling_back(&self) -> bool {
+        self.rolling_back
+    }
+
+    pub fn cause(&self) -> Option<&str> {
+        self.cause.as_deref()
+    }
+
+    /// Deployment ids of the release, in plan order.
+    pub fn deployment_ids(&self) -> Vec<String> {
+        self.slots
+            .iter()
+            .filter_map(|s| match s {
+                Slot::Deployment(id) => Some(id.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+mod slots_codec {
+    use super::*;
+
+    fn short_id(id: &str) -> Option<&str> {
+        let rest = id.strip_prefix("d-")?;
+        (rest.len() == 9
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()))
+        .then_some(rest)
+    }
+
+    pub fn encode(slots: &[Slot]) -> String {
+        let mut s = String::new();
+        for slot in slots {
+            match slot {
+                Slot::Waiting => s.push('-'),
+                Slot::Creating => s.push('?'),
+                Slot::AliasCreated => s.push('+'),
+                Slot::Unchanged => s.push('='),
+                Slot::Deployment(id) => match short_id(id) {
+                    Some(short) => s.push_str(short),
+                    None => {
+                        s.push('(');
+                        s.push_str(id);
+                        s.push(')');
+                    }
+                },
+            }
+        }
+        s
+    }
+
+    pub fn decode(s: &str) -> Result<Vec<Slot>, String> {
+        let mut out = Vec::new();
+        let b = s.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            match b[i] {
+                b'-' => out.push(Slot::Waiting),
+                b'?' => out.push(Slot::Creating),
+                b'+' => out.push(Slot::AliasCreated),
+                b'=' => out.push(Slot::Unchanged),
+                b'(' => {
+                    let end = s[i..].find(')').ok_or("unclosed deployment id")? + i;
+                    out.push(Slot::Deployment(s[i + 1..end].to_string()));
+                    i = end;
+                }
+                _ => {
+                    let id = s.get(i..i + 9).ok_or("truncated deployment id")?;
+                    out.push(Slot::Deployment(format!("d-{id}")));
+                    i += 8;
+                }
+            }
+            i += 1;
+        }
+        Ok(out)
+    }
+
+    pub fn serialize<S: Serializer>(slots: &[Slot], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&encode(slots))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Slot>, D::Error> {
+        let s = String::deserialize(d)?;
+        decode(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// This job's observations and what it already sent.
+#[derive(Debug, Clone, Default)]
+struct Seen {
+    deployments: HashMap<String, DeploymentView>,
+    alarms: Vec<AlarmView>,
+    aliases: HashMap<usize, Option<AliasView>>,
+    /// The tick's Observe answered.
+    ticked: bool,
+    created_now: BTreeSet<String>,
+    creates_sent: bool,
+    alias_creates_sent: bool,
+    stops_sent: BTreeSet<String>,
+    alias_reads_sent: BTreeSet<usize>,
+    alias_updates_sent: BTreeSet<usize>,
+    alias_update_failures: Vec<String>,
+}
+
+fn fingerprint(plan: &ShiftPlan) -> String {
+    let mut h = Sha256::new();
+    for f in &plan.functions {
+        h.update(f.target.function.as_bytes());
+        h.update([0u8]);
+    }
+    h.finalize()[..4]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn observe(plan: &ShiftPlan, state: &ShiftState) -> CanaryAction {
+    let watch_alarms = plan.release.break_glass.is_none() && !state.rolling_back;
+    CanaryAction::Observe {
+        application: plan.release.application.clone(),
+        deployments: state.deployment_ids(),
+        alarms: if watch_alarms {
+            plan.alarm_names()
+        } else {
+            Vec::new()
+        },
+        discover: !state.discovered,
+        find_in_groups: state
+            .slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| **s == Slot::Creating)
+            .map(|(i, _)| (i, plan.functions[i].target.group()))
+            .collect(),
+    }
+}
+
+/// The shift's next step. Call with no observations at the start of every
+/// job (and after a hand-back); then with what the adapters observed.
+pub fn decide_shift(
+    plan: &ShiftPlan,
+    state: &mut ShiftState,
+    observed: Vec<CanaryObservation>,
+    now: SystemTime,
+) -> Decision<CanaryAction> {
+    let fp = fingerprint(plan);
+    if state.fingerprint.is_empty() && state.slots.is_empty() {
+        state.fingerprint = fp;
+        state.slots = plan
+            .functions
+            .iter()
+            .map(|f| {
+                if f.current_version.as_deref() == Some(f.target_version.as_str()) {
+                    Slot::Unchanged
+                } else {
+                    Slot::Waiting
+                }
+            })
+            .collect();
+    } else if state.fingerprint != fp || state.slots.len() != plan.functions.len() {
+        return Decision::Fail {
+            kind: FailureKind::JobFailed,
+            message: format!(
+                "release {}: the list of functions to shift changed between continuations ({} functions now, {} before); the release engine must pass the same plan every time — retry the stage",
+                plan.release.release_id,
+                plan.functions.len(),
+                state.slots.len()
+            ),
+            external_execution_id: None,
+        };
+    }
+    if observed.is_empty() {
+        state.seen = Some(Seen::default());
+        return Decision::Perform(vec![observe(plan, state)]);
+    }
+    let mut seen = state.seen.take().unwrap_or_default();
+    merge(plan, state, &mut seen, observed);
+    let d = step(plan, state, &mut seen, now);
+    if matches!(d, Decision::Perform(_)) {
+        state.seen = Some(seen);
+    }
+    d
+}
+
+fn merge(
+    plan: &ShiftPlan,
+    state: &mut ShiftState,
+    seen: &mut Seen,
+    observed: Vec<CanaryObservation>,
+) {
+    let mut discovered = false;
+    for o in observed {
+        match o {
+            CanaryObservation::Deployments(v) => {
+                seen.ticked = true;
+                for d in v {
+                    seen.deployments.insert(d.id.clone(), d);
+                }
+            }
+            CanaryObservation::Alarms { found, .. } => {
+                seen.ticked = true;
+                seen.alarms = found;
+            }
+            CanaryObservation::Discovered => discovered = true,
+            CanaryObservation::DeploymentCreated {
+                index,
+                deployment_id,
+            } => {
+                if let Some(s) = state.slots.get_mut(index) {
+                    *s = Slot::Deployment(deployment_id.clone());
+                    seen.created_now.insert(deployment_id);
+                }
+            }
+            CanaryObservation::CallFailed {
+                what,
+                index,
+                code,
+                message,
+            } => {
+                let f = index
+                    .and_then(|i| plan.functions.get(i))
+                    .map(|f| f.target.function.as_str())
+                    .unwrap_or("?");
+                if what.starts_with("CreateDeployment") && code == "Transient" {
+                    // It may or may not exist: re-find it by listing the group.
+                    state.discovered = false;
+                } else if what.starts_with("CreateDeployment") || what.starts_with("CreateAlias") {
+                    if let Some(i) = index
+                        && what.starts_with("CreateDeployment")
+                        && state.slots.get(i) == Some(&Slot::Creating)
+                    {
+                        state.slots[i] = Slot::Waiting;
+                    }
+                    set_cause(state, format!("{f}: {what} failed: {code}: {message}"));
+                } else if what.starts_with("UpdateAlias") {
+                    seen.alias_update_failures
+                        .push(format!("{f}: UpdateAlias failed: {code}: {message}"));
+                }
+                // Stop failures: the next tick observes and stops again.
+            }
+            CanaryObservation::Alias {
+                index: Some(i),
+                alias,
+                ..
+            } => {
+                seen.aliases.insert(i, alias);
+            }
+            CanaryObservation::AliasUpdated { index, alias } => {
+                seen.aliases.insert(index, Some(alias));
+            }
+            CanaryObservation::AliasCreated { index, .. } => {
+                if let Some(s) = state.slots.get_mut(index) {
+                    *s = Slot::AliasCreated;
+                }
+            }
+            _ => {}
+        }
+    }
+    if discovered {
+        let rel = &plan.release;
+        for (i, f) in plan.functions.iter().enumerate() {
+            let group = f.target.group();
+            let mut ours: Vec<&DeploymentView> = seen
+                .deployments
+                .values()
+                .filter(|d| {
+                    d.application == rel.application
+                        && d.group == group
+                        && !d.is_rollback
+                        && is_ours(&d.description, &rel.release_id)
+                })
+                .collect();
+            ours.sort_by_key(|d| (d.create_time, d.id.clone()));
+            match state.slots[i] {
+                Slot::Waiting => {
+                    if let Some(d) = ours.iter().rev().find(|d| d.status.is_active()) {
+                        state.slots[i] = Slot::Deployment(d.id.clone());
+                    }
+                }
+                Slot::Creating => {
+                    state.slots[i] = match ours.last() {
+                        Some(d) => Slot::Deployment(d.id.clone()),
+                        None => Slot::Waiting,
+                    };
+                }
+                _ => {}
+            }
+        }
+        state.discovered = true;
+    }
+}
+
+/// The cause travels in the token: at most this many bytes.
+pub const CAUSE_MAX: usize = 400;
+
+fn set_cause(state: &mut ShiftState, cause: String) {
+    if state.cause.is_none() {
+        state.cause = Some(clip(&cause, CAUSE_MAX));
+    }
+    state.rolling_back = true;
+}
+
+/// What went wrong, if anything: a failed/stopped deployment, or an alarm.
+fn detect_cause(plan: &ShiftPlan, state: &ShiftState, seen: &Seen) -> Option<String> {
+    for (i, s) in state.slots.iter().enumerate() {
+        let Slot::Deployment(id) = s else { continue };
+        let f = &plan.functions[i].target.function;
+        match seen.deployments.get(id) {
+            Some(d)
+                if matches!(
+                    d.status,
+                    DeploymentStatus::Failed | DeploymentStatus::Stopped
+                ) =>
+            {
+                return Some(format!(
+                    "{f}: deployment {id} {:?}{}",
+                    d.status,
+                    d.error
+                        .as_deref()
+                        .map(|e| format!(" ({e})"))
+                        .unwrap_or_default()
+                ));
+            }
+            None if seen.ticked && !seen.created_now.contains(id) => {
+                return Some(format!(
+                    "{f}: deployment {id} no longer exists in CodeDeploy"
+                ));
+            }
+            _ => {}
+        }
+    }
+    if plan.release.break_glass.is_none() {
+        for a in &seen.alarms {
+            if a.state == AlarmState::Alarm {
+                let guarded: Vec<&str> = plan
+                    .functions
+                    .iter()
+                    .filter(|f| f.target.alarms.contains(&a.name))
+                    .map(|f| f.target.function.as_str())
+                    .collect();
+                let mut who = guarded[..guarded.len().min(5)].join(", ");
+                if guarded.len() > 5 {
+                    who.push_str(&format!(" and {} more", guarded.len() - 5));
+                }
+                return Some(format!(
+                    "alarm {} (guarding {who}) went into ALARM: {}",
+                    a.name,
+                    clip(&a.reason, 200)
+                ));
+            }
+        }
+    }
+    None
+}
+
+fn step(
+    plan: &ShiftPlan,
+    state: &mut ShiftState,
+    seen: &mut Seen,
+    now: SystemTime,
+) -> Decision<CanaryAction> {
+    if !state.discovered {
+        return Decision::Perform(vec![observe(plan, state)]);
+    }
+    if !state.rolling_back
+        && let Some(cause) = detect_cause(plan, state, seen)
+    {
+        set_cause(state, cause);
+    }
+    if state.rolling_back {
+        return rollback(plan, state, seen, now);
+    }
+    let rel = &plan.release;
+    let in_flight = state
+        .slots
+        .iter()
+        .filter(|s| match s {
+            Slot::Deployment(id) => seen
+                .deployments
+                .get(id)
+                .is_none_or(|d| d.status.is_active()),
+            Slot::Creating => true,
+            _ => false,
+        })
+        .count();
+    let waiting: Vec<usize> = (0..plan.functions.len())
+        .filter(|&i| state.slots[i] == Slot::Waiting && plan.functions[i].current_version.is_some())
+        .collect();
+    let cap = rel.max_parallel.max(1);
+    if !waiting.is_empty() && in_flight < cap && !seen.creates_sent {
+        seen.creates_sent = true;
+        let k = (cap - in_flight).min(waiting.len());
+        let description = deployment_description(rel);
+        let mut actions = Vec::new();
+        for &i in &waiting[..k] {
+            let f = &plan.functions[i];
+            state.slots[i] = Slot::Creating;
+            let config = if rel.break_glass.is_some() {
+                BREAK_GLASS_CONFIG
+            } else {
+                f.target.config
+            };
+            actions.push(CanaryAction::CreateDeployment {
+                index: i,
+                application: rel.application.clone(),
+                group: f.target.group(),
+                config_name: config.codedeploy_name(),
+                appspec: appspec(
+                    &f.target,
+                    f.current_version.as_deref().unwrap_or_default(),
+                    &f.target_version,
+                ),
+                description: description.clone(),
+                override_alarms: rel.break_glass.is_some(),
+            });
+        }
+        return Decision::Perform(actions);
+    }
+    let deployed = state.slots.iter().enumerate().all(|(i, s)| match s {
+        Slot::Deployment(id) => seen
+            .deployments
+            .get(id)
+            .is_some_and(|d| d.status == DeploymentStatus::Succeeded),
+        Slot::Waiting => plan.functions[i].current_version.is_none(),
+        Slot::Creating => false,
+        Slot::AliasCreated | Slot::Unchanged => true,
+    });
+    if deployed {
+        let firsts: Vec<usize> = (0..plan.functions.len())
+            .filter(|&i| state.slots[i] == Slot::Waiting)
+            .collect();
+        if firsts.is_empty() {
+            let mut p = progress(plan, state, Some(seen), now);
+            p.percent_complete = Some(100);
+            return Decision::Succeed {
+                progress: p,
+                output_variables: plan.output_variables(),
+            };
+        }
+        if !seen.alias_creates_sent {
+            seen.alias_creates_sent = true;
+            return Decision::Perform(
+                firsts
+                    .iter()
+                    .map(|&i| {
+                        let f = &plan.functions[i];
+                        CanaryAction::CreateAlias {
+                            index: i,
+                            function: f.target.function.clone(),
+                            alias: f.target.alias.clone(),
+                            version: f.target_version.clone(),
+                        }
+                    })
+                    .collect(),
+            );
+        }
+    }
+    Decision::Continue(progress(plan, state, Some(seen), now))
+}
+
+/// How one function came out of a rollback.
+fn rollback(
+    plan: &ShiftPlan,
+    state: &mut ShiftState,
+    seen: &mut Seen,
+    now: SystemTime,
+) -> Decision<CanaryAction> {
+    let mut actions = Vec::new();
+    let mut reads = Vec::new();
+    let mut unsettled = false;
+    let mut outcomes: Vec<String> = Vec::new();
+    let mut not_started: Vec<&str> = Vec::new();
+    for (i, slot) in state.slots.iter().enumerate() {
+        let f = &plan.functions[i];
+        let name = f.target.function.as_str();
+        let id = match slot {
+            Slot::Deployment(id) => id,
+            Slot::AliasCreated => {
+                outcomes.push(format!(
+                    "{name}: first release, alias {} left on version {} (it had no previous version)",
+                    f.target.alias, f.target_version
+                ));
+                continue;
+            }
+            Slot::Waiting | Slot::Creating => {
+                not_started.push(name);
+                continue;
+            }
+            Slot::Unchanged => continue,
+        };
+        let Some(d) = seen.deployments.get(id) else {
+            if seen.created_now.contains(id) {
+                // Created in this very job: stop it.
+                if seen.stops_sent.insert(id.clone()) {
+                    actions.push(CanaryAction::StopDeployment {
+                        deployment_id: id.clone(),
+                        rollback: true,
+                    });
+                }
+                unsettled = true;
+            } else {
+                outcomes.push(format!(
+                    "{name}: deployment {id} not found; alias not checked"
+                ));
+            }
+            continue;
+        };
+        let prev = d
+            .current_version
+            .clone()
+            .or_else(|| f.current_version.clone())
+            .unwrap_or_default();
+        let target = d
+            .target_version
+            .clone()
+            .unwrap_or_else(|| f.target_version.clone());
+        if d.status.is_active() {
+            if seen.stops_sent.insert(id.clone()) {
+                actions.push(CanaryAction::StopDeployment {
+                    deployment_id: id.clone(),
+                    rollback: true,
+                });
+            }
+            unsettled = true;
+            continue;
+        }
+        let by_codedeploy = match (&d.status, &d.rollback_deployment_id) {
+            (DeploymentStatus::Succeeded, _) | (_, None) => None,
+            (_, Some(rb)) => Some((rb, seen.deployments.get(rb))),
+        };
+        match by_codedeploy {
+            Some((_, None)) => {
+                unsettled = true;
+                continue;
+            }
+            Some((_, Some(r))) if r.status.is_active() => {
+                unsettled = true;
+                continue;
+            }
+            Some((rb, Some(r))) if r.status == DeploymentStatus::Succeeded => {
+                outcomes.push(format!(
+                    "{name}: back on version {prev} (deployment {id} {:?}, CodeDeploy rollback {rb})",
+                    d.status
+                ));
+                continue;
+            }
+            _ => {}
+        }
+        // Check (and if needed restore) the alias ourselves.
+        match seen.aliases.get(&i) {
+            None => {
+                if seen.alias_reads_sent.insert(i) {
+                    reads.push((i, name.to_string(), f.target.alias.clone()));
+                }
+                unsettled = true;
+            }
+            Some(None) => outcomes.push(format!(
+                "{name}: alias {} not found; nothing restored",
+                f.target.alias
+            )),
+            Some(Some(a)) if a.version == prev && a.routing.is_none() => {
+                let how = if d.status == DeploymentStatus::Succeeded {
+                    "alias reset; "
+                } else {
+                    ""
+                };
+                outcomes.push(format!(
+                    "{name}: back on version {prev} ({how}deployment {id} {:?})",
+                    d.status
+                ));
+            }
+            Some(Some(a))
+                if a.version == target
+                    || (a.version == prev
+                        && a.routing.as_ref().is_some_and(|(v, _)| *v == target)) =>
+            {
+                if seen.alias_updates_sent.insert(i) {
+                    actions.push(CanaryAction::UpdateAlias {
+                        index: i,
+                        function: name.to_string(),
+                        alias: f.target.alias.clone(),
+                        version: prev.clone(),
+                        revision_id: a.revision_id.clone(),
+                    });
+                }
+                unsettled = true;
+            }
+            Some(Some(a)) => outcomes.push(format!(
+                "{name}: alias {} serves version {}{} (changed outside this release); left as is",
+                f.target.alias,
+                a.version,
+                a.routing
+                    .as_ref()
+                    .map(|(v, w)| format!(" + {v} at {:.0} %", w * 100.0))
+                    .unwrap_or_default()
+            )),
+        }
+    }
+    if !reads.is_empty() {
+        actions.push(CanaryAction::ReadAliases { aliases: reads });
+    }
+    if !actions.is_empty() {
+        return Decision::Perform(actions);
+    }
+    let cause = state
+        .cause
+        .clone()
+        .unwrap_or_else(|| "unknown cause".to_string());
+    if unsettled {
+        let mut p = progress(plan, state, Some(seen), now);
+        p.summary = clip(
+            &format!(
+                "Release {} is ROLLING BACK every function to its previous version: {cause}",
+                plan.release.release_id
+            ),
+            SUMMARY_MAX,
+        );
+        return Decision::Continue(p);
+    }
+    let mut msg = format!(
+        "Release {} rolled back: {cause}.\nRolled back ({}):",
+        plan.release.release_id,
+        outcomes.len()
+    );
+    for o in &outcomes {
+        msg.push_str("\n- ");
+        msg.push_str(o);
+    }
+    if !not_started.is_empty() {
+        msg.push_str(&format!("\nNot started: {}", not_started.join(", ")));
+    }
+    for e in &seen.alias_update_failures {
+        msg.push_str(&format!("\nWarning: {e}"));
+    }
+    Decision::Fail {
+        kind: FailureKind::JobFailed,
+        message: clip(&msg, MESSAGE_MAX),
+        external_execution_id: first_deployment(state),
+    }
+}
+
+fn first_deployment(state: &ShiftState) -> Option<String> {
+    state.slots.iter().find_map(|s| match s {
+        Slot::Deployment(id) => Some(id.clone()),
+        _ => None,
+    })
+}
+
+/// Weight of the new version `elapsed` after shifting began, by schedule.
+pub fn scheduled_weight(config: &crate::manifest::DeploymentConfig, elapsed: Duration) -> f64 {
+    config
+        .steps()
+        .iter()
+        .rev()
+        .find(|(at, _)| *at <= elapsed)
+        .map(|(_, w)| *w)
+        .unwrap_or(0.0)
+}
+
+/// The progress of the release as of the last observation (`state`'s
+/// in-job observations; without them, only what the token knows).
+pub fn progress_of(plan: &ShiftPlan, state: &ShiftState, now: SystemTime) -> Progress {
+    progress(plan, state, state.seen.as_ref(), now)
+}
+
+fn progress(
+    plan: &ShiftPlan,
+    state: &ShiftState,
+    seen: Option<&Seen>,
+    now: SystemTime,
+) -> Progress {
+    let rel = &plan.release;
+    let config_of = |i: usize| {
+        if rel.break_glass.is_some() {
+            BREAK_GLASS_CONFIG
+        } else {
+            plan.functions[i].target.config
+        }
+    };
+    let (mut done, mut shifting, mut waiting) = (0usize, 0usize, 0usize);
+    let mut weights = 0.0;
+    let mut fraction = 0.0;
+    let mut counted = 0usize;
+    let mut remaining: Vec<Duration> = Vec::new();
+    let mut queue: Vec<Duration> = Vec::new();
+    let mut details: Vec<String> = Vec::new();
+    let mut firsts: Vec<&str> = Vec::new();
+    for (i, s) in state.slots.iter().enumerate() {
+        let f = &plan.functions[i];
+        let name = f.target.function.as_str();
+        let config = config_of(i);
+        let total = config.total_duration();
+        match s {
+            Slot::Unchanged => continue,
+            Slot::AliasCreated => {
+                done += 1;
+                weights += 1.0;
+                fraction += 1.0;
+                firsts.push(name);
+            }
+            Slot::Waiting if f.current_version.is_none() => {
+                waiting += 1;
+                firsts.push(name);
+            }
+            Slot::Waiting => {
+                waiting += 1;
+                queue.push(total);
+                details.push(format!("{name} waiting"));
+            }
+            Slot::Creating => {
+                shifting += 1;
+                remaining.push(total);
+                details.push(format!("{name} starting"));
+            }
+            Slot::Deployment(id) => {
+                let d = seen.and_then(|s| s.deployments.get(id));
+                match d {
+                    Some(d) if d.status == DeploymentStatus::Succeeded => {
+                        done += 1;
+                        weights += 1.0;
+                        fraction += 1.0;
+                        details.push(format!("{name} 100 % ✓"));
+                    }
+                    Some(d) if !d.status.is_active() => {
+                        done += 1;
+                        details.push(format!("{name} {:?} ✗", d.status));
+                    }
+                    _ => {
+                        shifting += 1;
+                        let started = d.and_then(|d| {
+                            if matches!(
+                                d.status,
+                                DeploymentStatus::InProgress
+                                    | DeploymentStatus::Baking
+                                    | DeploymentStatus::Ready
+                            ) {
+                                d.start_time.or(d.create_time)
+                            } else {
+                                None
+                            }
+                        });
+                        let elapsed = started
+                            .and_then(|t| now.duration_since(t).ok())
+                            .unwrap_or_default();
+                        let w = if started.is_some() {
+                            scheduled_weight(&config, elapsed)
+                        } else {
+                            0.0
+                        };
+                        weights += w;
+                        fraction += if started.is_none() {
+                            0.0
+                        } else if total.is_zero() {
+                            0.5
+                        } else {
+                            (elapsed.as_secs_f64() / total.as_secs_f64()).min(0.99)
+                        };
+                        remaining.push(total.saturating_sub(elapsed));
+                        details.push(format!("{name} {:.0} %", w * 100.0));
+                    }
+                }
+            }
+        }
+        counted += 1;
+    }
+    // ETA: in-flight ones finish; waiting ones take the earliest free slot.
+    let cap = rel.max_parallel.max(1);
+    let mut slots: Vec<Duration> = remaining.clone();
+    let mut eta = remaining.iter().copied().max().unwrap_or_default();
+    for q in queue {
+        if slots.len() < cap {
+            slots.push(q);
+            eta = eta.max(q);
+        } else if let Some((k, t)) = slots.iter().copied().enumerate().min_by_key(|(_, t)| *t) {
+            slots[k] = t + q;
+            eta = eta.max(t + q);
+        }
+    }
+    let n = counted.max(1);
+    let mut summary = format!(
+        "Release {}{}: {} function(s) — {done} done, {shifting} shifting, {waiting} waiting; new versions take {:.0} % of traffic; ETA {}.",
+        rel.release_id,
+        rel.commit
+            .as_deref()
+            .map(|c| format!(" (commit {})", c.chars().take(12).collect::<String>()))
+            .unwrap_or_default(),
+        counted,
+        weights / n as f64 * 100.0,
+        human(eta)
+    );
+    if let Some(r) = &rel.break_glass {
+        summary.push_str(&format!(
+            " BREAK-GLASS (AllAtOnce, alarms not watched): {}.",
+            clip(r, 300)
+        ));
+    }
+    if !firsts.is_empty() {
+        summary.push_str(&format!(
+            " First release (alias created on the new version, no canary): {}.",
+            firsts.join(", ")
+        ));
+    }
+    if !details.is_empty() {
+        summary.push(' ');
+        summary.push_str(&details.join(" · "));
+    }
+    Progress {
+        summary: clip(&summary, SUMMARY_MAX),
+        percent_complete: Some(((fraction / n as f64) * 100.0).floor().clamp(0.0, 99.0) as i32),
+        external_execution_id: first_deployment(state),
+    }
+}

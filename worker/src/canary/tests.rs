@@ -1,0 +1,1587 @@
+//! Unit tests of the pure canary decisions: naming, AppSpecs, pre-flight
+//! and every shift transition (waves, partial failures, alarms, retries,
+//! first releases, break-glass), and the size of the token state.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::preflight::wanted_group;
+use super::shift::{self, Slot, scheduled_weight};
+use super::*;
+use crate::report::FailureKind;
+
+const APP: &str = "shop";
+const ROLE: &str = "arn:aws:iam::123456789012:role/cd";
+
+fn t(s: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(1_800_000_000 + s)
+}
+
+fn settings() -> ReleaseSettings {
+    ReleaseSettings {
+        release_id: release_id("collect", "Prod", "Release", "exec-1"),
+        commit: Some("0123456789abcdef".into()),
+        application: APP.into(),
+        service_role_arn: ROLE.into(),
+        max_parallel: usize::MAX,
+        break_glass: None,
+        foreign_wait: Duration::from_secs(600),
+    }
+}
+
+fn linear() -> DeploymentConfig {
+    DeploymentConfig::Linear {
+        percent: 10,
+        every_minutes: 1,
+    }
+}
+
+fn target(name: &str) -> FunctionTarget {
+    FunctionTarget {
+        function: name.into(),
+        alias: "live".into(),
+        config: linear(),
+        alarms: vec![format!("{name}-errors"), "collect-5xx".into()],
+        hooks: Hooks::default(),
+    }
+}
+
+fn plan(n: usize) -> ShiftPlan {
+    ShiftPlan {
+        release: settings(),
+        functions: (0..n)
+            .map(|i| FunctionShift {
+                target: target(&format!("f{i}")),
+                current_version: Some("1".into()),
+                target_version: "2".into(),
+            })
+            .collect(),
+    }
+}
+
+fn id(i: usize) -> String {
+    format!("d-AAAAAA{i:03}")
+}
+
+fn dep(p: &ShiftPlan, i: usize, status: DeploymentStatus) -> DeploymentView {
+    DeploymentView {
+        id: id(i),
+        application: APP.into(),
+        group: p.functions[i].target.group(),
+        status,
+        error: None,
+        description: deployment_description(&p.release),
+        is_rollback: false,
+        create_time: Some(t(0)),
+        start_time: Some(t(0)),
+        current_version: Some("1".into()),
+        target_version: Some("2".into()),
+        rollback_deployment_id: None,
+    }
+}
+
+fn alarm(name: &str, state: AlarmState) -> AlarmView {
+    AlarmView {
+        name: name.into(),
+        state,
+        reason: "Threshold Crossed: 1 datapoint [3.0] > 0.0".into(),
+    }
+}
+
+fn ticked(deps: Vec<DeploymentView>, alarms: Vec<AlarmView>) -> Vec<CanaryObservation> {
+    vec![
+        CanaryObservation::Deployments(deps),
+        CanaryObservation::Alarms {
+            asked: vec![],
+            found: alarms,
+        },
+    ]
+}
+
+fn first_tick(deps: Vec<DeploymentView>) -> Vec<CanaryObservation> {
+    let mut v = ticked(deps, vec![]);
+    v.push(CanaryObservation::Discovered);
+    v
+}
+
+/// The state after a hand-back: through the JSON the token carries.
+fn reload(s: &ShiftState) -> ShiftState {
+    serde_json::from_str(&serde_json::to_string(s).unwrap()).unwrap()
+}
+
+fn actions(d: Decision<CanaryAction>) -> Vec<CanaryAction> {
+    match d {
+        Decision::Perform(a) => a,
+        other => panic!("expected Perform, got {other:?}"),
+    }
+}
+
+fn creates(a: &[CanaryAction]) -> Vec<usize> {
+    a.iter()
+        .filter_map(|a| match a {
+            CanaryAction::CreateDeployment { index, .. } => Some(*index),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Starts a release of `p` and records deployments for the created ones.
+fn started(p: &ShiftPlan) -> (ShiftState, Vec<usize>) {
+    let mut s = ShiftState::default();
+    actions(decide_shift(p, &mut s, vec![], t(0)));
+    let a = actions(decide_shift(p, &mut s, first_tick(vec![]), t(0)));
+    let made = creates(&a);
+    let obs = made
+        .iter()
+        .map(|&i| CanaryObservation::DeploymentCreated {
+            index: i,
+            deployment_id: id(i),
+        })
+        .collect();
+    let d = decide_shift(p, &mut s, obs, t(0));
+    assert!(matches!(d, Decision::Continue(_)), "{d:?}");
+    (reload(&s), made)
+}
+
+// ---- naming and AppSpec ----
+
+#[test]
+fn release_id_is_deterministic_per_pipeline_execution() {
+    let a = release_id("collect", "Prod", "Release", "exec-1");
+    assert_eq!(a, release_id("collect", "Prod", "Release", "exec-1"));
+    assert_ne!(a, release_id("collect", "Prod", "Release", "exec-2"));
+    assert_ne!(a, release_id("collect", "Staging", "Release", "exec-1"));
+    assert!(a.starts_with("r-") && a.len() == 18, "{a}");
+}
+
+#[test]
+fn group_names_fit_codedeploy() {
+    assert_eq!(deployment_group_name("collect-orders"), "collect-orders");
+    assert_eq!(
+        deployment_group_name("arn:aws:lambda:us-east-1:123456789012:function:orders:live"),
+        "orders"
+    );
+    let long = "x".repeat(140);
+    let g = deployment_group_name(&long);
+    assert_eq!(g.len(), 100);
+    assert_ne!(g, deployment_group_name(&"x".repeat(141)));
+}
+
+#[test]
+fn description_marks_the_release_and_break_glass() {
+    let mut r = settings();
+    let d = deployment_description(&r);
+    assert!(is_ours(&d, &r.release_id));
+    assert!(!is_ours(&d, "r-0000000000000000"));
+    assert!(d.contains("commit 0123456789abcdef"));
+    r.break_glass = Some("hotfix INC-42".into());
+    let d = deployment_description(&r);
+    assert!(d.contains("BREAK-GLASS: hotfix INC-42"), "{d}");
+    assert!(is_ours(&d, &r.release_id));
+}
+
+#[test]
+fn appspec_round_trips_and_yaml_is_read() {
+    let mut f = target("orders");
+    f.hooks.before_allow_traffic = Some("pre".into());
+    let a = appspec(&f, "41", "42");
+    let v: serde_json::Value = serde_json::from_str(&a).unwrap();
+    assert_eq!(v["Resources"][0]["orders"]["Properties"]["Alias"], "live");
+    assert_eq!(v["Hooks"][0]["BeforeAllowTraffic"], "pre");
+    assert_eq!(appspec_versions(&a), Some(("41".into(), "42".into())));
+    let yaml = "version: 0.0\nResources:\n  - f:\n      Type: AWS::Lambda::Function\n      Properties:\n        Name: f\n        Alias: live\n        CurrentVersion: \"3\"\n        TargetVersion: '4'\n";
+    assert_eq!(appspec_versions(yaml), Some(("3".into(), "4".into())));
+}
+
+#[test]
+fn output_variables_name_each_function() {
+    let p = plan(2);
+    let o = p.output_variables();
+    assert_eq!(o["releaseId"], p.release.release_id);
+    assert_eq!(o["commit"], "0123456789abcdef");
+    assert_eq!(o["f0"], "2");
+    assert_eq!(o.len(), 4);
+}
+
+// ---- pre-flight ----
+
+fn pf_plan() -> PreflightPlan {
+    let mut custom = target("quote");
+    custom.config = DeploymentConfig::Canary {
+        percent: 25,
+        minutes: 2,
+    };
+    custom.hooks.before_allow_traffic = Some("smoke".into());
+    PreflightPlan {
+        release: settings(),
+        functions: vec![target("orders"), custom],
+    }
+}
+
+fn alias(version: &str) -> AliasView {
+    AliasView {
+        version: version.into(),
+        routing: None,
+        revision_id: Some("rev-1".into()),
+    }
+}
+
+/// A complete, healthy observation of `p`'s world.
+fn healthy(p: &PreflightPlan) -> Vec<CanaryObservation> {
+    let mut v = vec![CanaryObservation::Application(Some("Lambda".into()))];
+    for i in 0..p.functions.len() {
+        let g = wanted_group(p, i);
+        v.push(CanaryObservation::Group {
+            name: g.name.clone(),
+            spec: Some(g),
+        });
+        v.push(CanaryObservation::Alias {
+            index: None,
+            function: p.functions[i].function.clone(),
+            alias: Some(alias("1")),
+        });
+    }
+    v.push(CanaryObservation::DeploymentConfig {
+        name: "PipelineCanary.Canary25Percent2Minutes".into(),
+        routing: Some(TrafficRouting::Canary {
+            percent: 25,
+            minutes: 2,
+        }),
+    });
+    v.push(CanaryObservation::Deployments(vec![]));
+    let names = ["orders-errors", "collect-5xx", "quote-errors"];
+    v.push(CanaryObservation::Alarms {
+        asked: names.iter().map(|s| s.to_string()).collect(),
+        found: names.iter().map(|n| alarm(n, AlarmState::Ok)).collect(),
+    });
+    v.push(CanaryObservation::HookFunction {
+        name: "smoke".into(),
+        exists: true,
+    });
+    v
+}
+
+fn replace(
+    mut obs: Vec<CanaryObservation>,
+    f: impl Fn(&CanaryObservation) -> bool,
+    with: CanaryObservation,
+) -> Vec<CanaryObservation> {
+    let i = obs.iter().position(f).expect("observation to replace");
+    obs[i] = with;
+    obs
+}
+
+fn fail_message(p: Preflight) -> String {
+    match p {
+        Preflight::Next(Decision::Fail { kind, message, .. }) => {
+            assert_eq!(kind, FailureKind::ConfigurationError);
+            message
+        }
+        other => panic!("expected a failure, got {other:?}"),
+    }
+}
+
+#[test]
+fn preflight_observes_everything_once() {
+    let p = pf_plan();
+    let mut s = PreflightState::default();
+    let Preflight::Next(Decision::Perform(a)) = decide_preflight(&p, &mut s, vec![], t(0)) else {
+        panic!()
+    };
+    assert_eq!(
+        a,
+        vec![CanaryAction::ObservePreflight {
+            application: APP.into(),
+            groups: vec!["orders".into(), "quote".into()],
+            aliases: vec![
+                ("orders".into(), "live".into()),
+                ("quote".into(), "live".into())
+            ],
+            configs: vec![DeploymentConfig::Canary {
+                percent: 25,
+                minutes: 2
+            }],
+            alarms: vec![
+                "orders-errors".into(),
+                "collect-5xx".into(),
+                "quote-errors".into()
+            ],
+            hooks: vec!["smoke".into()],
+        }]
+    );
+}
+
+#[test]
+fn preflight_healthy_world_is_ready_without_calls() {
+    let p = pf_plan();
+    let mut s = PreflightState::default();
+    decide_preflight(&p, &mut s, vec![], t(0));
+    let Preflight::Ready(r) = decide_preflight(&p, &mut s, healthy(&p), t(0)) else {
+        panic!()
+    };
+    assert!(r.first_release.is_empty() && r.attach.is_empty() && r.ensured.is_empty());
+    assert_eq!(r.aliases["orders"].version, "1");
+}
+
+#[test]
+fn preflight_creates_app_config_and_groups_in_order() {
+    let p = pf_plan();
+    let mut s = PreflightState::default();
+    decide_preflight(&p, &mut s, vec![], t(0));
+    let mut obs = replace(
+        healthy(&p),
+        |o| matches!(o, CanaryObservation::Application(_)),
+        CanaryObservation::Application(None),
+    );
+    obs = replace(
+        obs,
+        |o| matches!(o, CanaryObservation::DeploymentConfig { .. }),
+        CanaryObservation::DeploymentConfig {
+            name: "PipelineCanary.Canary25Percent2Minutes".into(),
+            routing: None,
+        },
+    );
+    for g in ["orders", "quote"] {
+        obs = replace(
+            obs,
+            |o| matches!(o, CanaryObservation::Group { name, .. } if name == g),
+            CanaryObservation::Group {
+                name: g.into(),
+                spec: None,
+            },
+        );
+    }
+    // First release of quote: no alias.
+    obs = replace(
+        obs,
+        |o| matches!(o, CanaryObservation::Alias { function, .. } if function == "quote"),
+        CanaryObservation::Alias {
+            index: None,
+            function: "quote".into(),
+            alias: None,
+        },
+    );
+    let Preflight::Next(Decision::Perform(a)) = decide_preflight(&p, &mut s, obs, t(0)) else {
+        panic!()
+    };
+    assert!(matches!(&a[0], CanaryAction::CreateApplication { application } if application == APP));
+    assert!(
+        matches!(&a[1], CanaryAction::CreateDeploymentConfig { config } if !config.is_predefined())
+    );
+    match &a[2] {
+        CanaryAction::PutDeploymentGroup { spec, exists } => {
+            assert!(!exists);
+            assert_eq!(spec.name, "orders");
+            assert_eq!(spec.service_role_arn, ROLE);
+            assert_eq!(
+                spec.deployment_config_name,
+                "CodeDeployDefault.LambdaLinear10PercentEvery1Minute"
+            );
+            assert_eq!(spec.alarms, vec!["orders-errors", "collect-5xx"]);
+            assert!(spec.managed_rollback_and_style);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(a.len(), 4);
+    let done = a
+        .iter()
+        .map(|_| CanaryObservation::Ensured { what: "ok".into() })
+        .collect();
+    let Preflight::Ready(r) = decide_preflight(&p, &mut s, done, t(0)) else {
+        panic!()
+    };
+    assert_eq!(r.first_release, vec!["quote".to_string()]);
+    assert_eq!(r.ensured.len(), 4);
+}
+
+#[test]
+fn preflight_updates_a_drifted_group() {
+    let p = pf_plan();
+    let mut s = PreflightState::default();
+    decide_preflight(&p, &mut s, vec![], t(0));
+    let mut drifted = wanted_group(&p, 0);
+    drifted.alarms = vec!["old-alarm".into()];
+    drifted.managed_rollback_and_style = false;
+    assert_eq!(
+        drifted.drift(&wanted_group(&p, 0)),
+        vec![
+            "alarmConfiguration",
+            "autoRollbackConfiguration/deploymentStyle"
+        ]
+    );
+    let obs = replace(
+        healthy(&p),
+        |o| matches!(o, CanaryObservation::Group { name, .. } if name == "orders"),
+        CanaryObservation::Group {
+            name: "orders".into(),
+            spec: Some(drifted),
+        },
+    );
+    let Preflight::Next(Decision::Perform(a)) = decide_preflight(&p, &mut s, obs, t(0)) else {
+        panic!()
+    };
+    assert_eq!(
+        a,
+        vec![CanaryAction::PutDeploymentGroup {
+            spec: wanted_group(&p, 0),
+            exists: true
+        }]
+    );
+    // The update fails: the fix is named.
+    let r = decide_preflight(
+        &p,
+        &mut s,
+        vec![CanaryObservation::CallFailed {
+            what: "UpdateDeploymentGroup deployment group orders".into(),
+            index: None,
+            code: "InvalidRoleException".into(),
+            message: "bad role".into(),
+        }],
+        t(0),
+    );
+    let m = fail_message(r);
+    assert!(m.contains("CodeDeployServiceRoleArn"), "{m}");
+}
+
+#[test]
+fn preflight_reports_every_problem_at_once() {
+    let p = pf_plan();
+    let mut s = PreflightState::default();
+    decide_preflight(&p, &mut s, vec![], t(0));
+    let mut obs = healthy(&p);
+    obs = replace(
+        obs,
+        |o| matches!(o, CanaryObservation::Alarms { .. }),
+        CanaryObservation::Alarms {
+            asked: vec![
+                "orders-errors".into(),
+                "collect-5xx".into(),
+                "quote-errors".into(),
+            ],
+            found: vec![
+                alarm("orders-errors", AlarmState::Alarm),
+                alarm("collect-5xx", AlarmState::Ok),
+            ],
+        },
+    );
+    obs = replace(
+        obs,
+        |o| matches!(o, CanaryObservation::HookFunction { .. }),
+        CanaryObservation::HookFunction {
+            name: "smoke".into(),
+            exists: false,
+        },
+    );
+    obs = replace(
+        obs,
+        |o| matches!(o, CanaryObservation::Alias { function, .. } if function == "orders"),
+        CanaryObservation::Alias {
+            index: None,
+            function: "orders".into(),
+            alias: Some(AliasView {
+                version: "1".into(),
+                routing: Some(("2".into(), 0.3)),
+                revision_id: None,
+            }),
+        },
+    );
+    obs = replace(
+        obs,
+        |o| matches!(o, CanaryObservation::DeploymentConfig { .. }),
+        CanaryObservation::DeploymentConfig {
+            name: "PipelineCanary.Canary25Percent2Minutes".into(),
+            routing: Some(TrafficRouting::Canary {
+                percent: 25,
+                minutes: 5,
+            }),
+        },
+    );
+    obs = replace(
+        obs,
+        |o| matches!(o, CanaryObservation::Application(_)),
+        CanaryObservation::Application(Some("Server".into())),
+    );
+    let m = fail_message(decide_preflight(&p, &mut s, obs, t(0)));
+    for needle in [
+        "6 problem(s)",
+        "alarm `orders-errors` (guarding orders) is in ALARM",
+        "alarm `quote-errors` (guarding quote) does not exist",
+        "hook function `smoke` does not exist",
+        "alias live of orders serves version 1 with 30 % routed to version 2",
+        "`PipelineCanary.Canary25Percent2Minutes` exists with different traffic routing",
+        "compute platform Server",
+    ] {
+        assert!(m.contains(needle), "missing {needle:?} in {m}");
+    }
+}
+
+#[test]
+fn preflight_break_glass_ignores_alarm_state() {
+    let mut p = pf_plan();
+    p.release.break_glass = Some("hotfix".into());
+    let mut s = PreflightState::default();
+    decide_preflight(&p, &mut s, vec![], t(0));
+    let obs = replace(
+        healthy(&p),
+        |o| matches!(o, CanaryObservation::Alarms { .. }),
+        CanaryObservation::Alarms {
+            asked: vec![
+                "orders-errors".into(),
+                "collect-5xx".into(),
+                "quote-errors".into(),
+            ],
+            found: ["orders-errors", "collect-5xx", "quote-errors"]
+                .iter()
+                .map(|n| alarm(n, AlarmState::Alarm))
+                .collect(),
+        },
+    );
+    assert!(matches!(
+        decide_preflight(&p, &mut s, obs, t(0)),
+        Preflight::Ready(_)
+    ));
+}
+
+#[test]
+fn preflight_refuses_break_glass_without_a_reason() {
+    let mut p = pf_plan();
+    p.release.break_glass = Some("  ".into());
+    let mut s = PreflightState::default();
+    decide_preflight(&p, &mut s, vec![], t(0));
+    let m = fail_message(decide_preflight(&p, &mut s, healthy(&p), t(0)));
+    assert!(m.contains("breakGlass needs a reason"), "{m}");
+}
+
+#[test]
+fn preflight_waits_for_a_foreign_deployment_then_fails_naming_it() {
+    let p = pf_plan();
+    let foreign = DeploymentView {
+        id: "d-FOREIGN01".into(),
+        application: APP.into(),
+        group: "orders".into(),
+        status: DeploymentStatus::InProgress,
+        error: None,
+        description: "someone else".into(),
+        is_rollback: false,
+        create_time: None,
+        start_time: None,
+        current_version: None,
+        target_version: None,
+        rollback_deployment_id: None,
+    };
+    // The alias is mid-shift because of it: not reported as leftover.
+    let with_foreign = |p: &PreflightPlan| {
+        let obs = replace(
+            healthy(p),
+            |o| matches!(o, CanaryObservation::Deployments(_)),
+            CanaryObservation::Deployments(vec![foreign.clone()]),
+        );
+        replace(
+            obs,
+            |o| matches!(o, CanaryObservation::Alias { function, .. } if function == "orders"),
+            CanaryObservation::Alias {
+                index: None,
+                function: "orders".into(),
+                alias: Some(AliasView {
+                    version: "1".into(),
+                    routing: Some(("7".into(), 0.5)),
+                    revision_id: None,
+                }),
+            },
+        )
+    };
+    let mut s = PreflightState::default();
+    decide_preflight(&p, &mut s, vec![], t(0));
+    match decide_preflight(&p, &mut s, with_foreign(&p), t(0)) {
+        Preflight::Next(Decision::Continue(pr)) => {
+            assert!(pr.summary.contains("d-FOREIGN01"), "{}", pr.summary);
+            assert_eq!(pr.external_execution_id.as_deref(), Some("d-FOREIGN01"));
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut s: PreflightState = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
+    assert_eq!(s.foreign_since, Some(super::secs(t(0))));
+    decide_preflight(&p, &mut s, vec![], t(300));
+    assert!(matches!(
+        decide_preflight(&p, &mut s, with_foreign(&p), t(300)),
+        Preflight::Next(Decision::Continue(_))
+    ));
+    decide_preflight(&p, &mut s, vec![], t(601));
+    let m = fail_message(decide_preflight(&p, &mut s, with_foreign(&p), t(601)));
+    assert!(
+        m.contains("d-FOREIGN01") && m.contains("stop-deployment"),
+        "{m}"
+    );
+    // Once it is gone the wait resets.
+    let mut s = PreflightState::default();
+    s.foreign_since = Some(1);
+    decide_preflight(&p, &mut s, vec![], t(700));
+    assert!(matches!(
+        decide_preflight(&p, &mut s, healthy(&p), t(700)),
+        Preflight::Ready(_)
+    ));
+    assert_eq!(s.foreign_since, None);
+}
+
+#[test]
+fn preflight_attaches_to_our_own_active_deployment() {
+    let p = pf_plan();
+    let ours = DeploymentView {
+        id: "d-OURS00001".into(),
+        application: APP.into(),
+        group: "orders".into(),
+        status: DeploymentStatus::InProgress,
+        error: None,
+        description: deployment_description(&p.release),
+        is_rollback: false,
+        create_time: None,
+        start_time: None,
+        current_version: Some("1".into()),
+        target_version: Some("2".into()),
+        rollback_deployment_id: None,
+    };
+    let mut s = PreflightState::default();
+    decide_preflight(&p, &mut s, vec![], t(0));
+    let obs = replace(
+        healthy(&p),
+        |o| matches!(o, CanaryObservation::Deployments(_)),
+        CanaryObservation::Deployments(vec![ours]),
+    );
+    let obs = replace(
+        obs,
+        |o| matches!(o, CanaryObservation::Alias { function, .. } if function == "orders"),
+        CanaryObservation::Alias {
+            index: None,
+            function: "orders".into(),
+            alias: Some(AliasView {
+                version: "1".into(),
+                routing: Some(("2".into(), 0.4)),
+                revision_id: None,
+            }),
+        },
+    );
+    let Preflight::Ready(r) = decide_preflight(&p, &mut s, obs, t(0)) else {
+        panic!()
+    };
+    assert_eq!(
+        r.attach,
+        vec![("orders".to_string(), "d-OURS00001".to_string())]
+    );
+}
+
+// ---- shift ----
+
+#[test]
+fn first_tick_discovers_then_starts_every_deployment() {
+    let p = plan(3);
+    let mut s = ShiftState::default();
+    let a = actions(decide_shift(&p, &mut s, vec![], t(0)));
+    assert_eq!(
+        a,
+        vec![CanaryAction::Observe {
+            application: APP.into(),
+            deployments: vec![],
+            alarms: vec![
+                "f0-errors".into(),
+                "collect-5xx".into(),
+                "f1-errors".into(),
+                "f2-errors".into()
+            ],
+            discover: true,
+            find_in_groups: vec![],
+        }]
+    );
+    let a = actions(decide_shift(&p, &mut s, first_tick(vec![]), t(0)));
+    assert_eq!(creates(&a), vec![0, 1, 2]);
+    match &a[1] {
+        CanaryAction::CreateDeployment {
+            group,
+            config_name,
+            appspec,
+            description,
+            override_alarms,
+            ..
+        } => {
+            assert_eq!(group, "f1");
+            assert_eq!(
+                config_name,
+                "CodeDeployDefault.LambdaLinear10PercentEvery1Minute"
+            );
+            assert_eq!(appspec_versions(appspec), Some(("1".into(), "2".into())));
+            assert!(is_ours(description, &p.release.release_id));
+            assert!(!override_alarms);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(s.slots().iter().all(|x| *x == Slot::Creating));
+    let obs = (0..3)
+        .map(|i| CanaryObservation::DeploymentCreated {
+            index: i,
+            deployment_id: id(i),
+        })
+        .collect();
+    let Decision::Continue(pr) = decide_shift(&p, &mut s, obs, t(0)) else {
+        panic!()
+    };
+    assert_eq!(pr.external_execution_id.as_deref(), Some("d-AAAAAA000"));
+    assert!(pr.summary.contains("3 shifting"), "{}", pr.summary);
+    // The next job re-observes the three ids, no discovery.
+    let mut s = reload(&s);
+    let a = actions(decide_shift(&p, &mut s, vec![], t(30)));
+    match &a[0] {
+        CanaryAction::Observe {
+            deployments,
+            discover,
+            ..
+        } => {
+            assert_eq!(deployments, &vec![id(0), id(1), id(2)]);
+            assert!(!discover);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn progress_follows_the_schedule_and_success_reports_outputs() {
+    let p = plan(3);
+    let (mut s, _) = started(&p);
+    actions(decide_shift(&p, &mut s, vec![], t(180)));
+    let obs = ticked(
+        vec![
+            dep(&p, 0, DeploymentStatus::InProgress),
+            dep(&p, 1, DeploymentStatus::InProgress),
+            dep(&p, 2, DeploymentStatus::Created),
+        ],
+        vec![alarm("f0-errors", AlarmState::Ok)],
+    );
+    let Decision::Continue(pr) = decide_shift(&p, &mut s, obs, t(180)) else {
+        panic!()
+    };
+    // 40 %, 40 %, not started yet: 27 % on average; ETA 9 min for f2.
+    assert!(
+        pr.summary.contains("0 done, 3 shifting, 0 waiting"),
+        "{}",
+        pr.summary
+    );
+    assert!(pr.summary.contains("27 % of traffic"), "{}", pr.summary);
+    assert!(pr.summary.contains("ETA 9 min"), "{}", pr.summary);
+    assert!(pr.summary.contains("f0 40 %"), "{}", pr.summary);
+    assert_eq!(pr.percent_complete, Some(22));
+    let mut s = reload(&s);
+    actions(decide_shift(&p, &mut s, vec![], t(600)));
+    let obs = ticked(
+        (0..3)
+            .map(|i| dep(&p, i, DeploymentStatus::Succeeded))
+            .collect(),
+        vec![],
+    );
+    match decide_shift(&p, &mut s, obs, t(600)) {
+        Decision::Succeed {
+            progress,
+            output_variables,
+        } => {
+            assert_eq!(progress.percent_complete, Some(100));
+            assert!(progress.summary.contains("3 done"), "{}", progress.summary);
+            assert_eq!(output_variables["f2"], "2");
+            assert_eq!(output_variables["releaseId"], p.release.release_id);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn scheduled_weights() {
+    let l = linear();
+    assert_eq!(scheduled_weight(&l, Duration::ZERO), 0.1);
+    assert_eq!(scheduled_weight(&l, Duration::from_secs(119)), 0.2);
+    assert_eq!(scheduled_weight(&l, Duration::from_secs(540)), 1.0);
+    assert_eq!(
+        scheduled_weight(&DeploymentConfig::AllAtOnce, Duration::ZERO),
+        1.0
+    );
+}
+
+#[test]
+fn waves_respect_max_parallel() {
+    let mut p = plan(5);
+    p.release.max_parallel = 2;
+    let (mut s, made) = started(&p);
+    assert_eq!(made, vec![0, 1]);
+    // f0 done, f1 still shifting: one slot frees → f2 starts.
+    actions(decide_shift(&p, &mut s, vec![], t(60)));
+    let obs = ticked(
+        vec![
+            dep(&p, 0, DeploymentStatus::Succeeded),
+            dep(&p, 1, DeploymentStatus::InProgress),
+        ],
+        vec![],
+    );
+    let a = actions(decide_shift(&p, &mut s, obs, t(60)));
+    assert_eq!(creates(&a), vec![2]);
+    let Decision::Continue(pr) = decide_shift(
+        &p,
+        &mut s,
+        vec![CanaryObservation::DeploymentCreated {
+            index: 2,
+            deployment_id: id(2),
+        }],
+        t(60),
+    ) else {
+        panic!()
+    };
+    assert!(
+        pr.summary.contains("1 done, 2 shifting, 2 waiting"),
+        "{}",
+        pr.summary
+    );
+    // ETA: f1 8 min left, f2 9 min; f3 follows f1 (17), f4 follows f2 (18).
+    assert!(pr.summary.contains("ETA 18 min"), "{}", pr.summary);
+    assert!(
+        pr.summary.contains("(commit 0123456789ab)"),
+        "{}",
+        pr.summary
+    );
+}
+
+#[test]
+fn a_failure_in_a_later_wave_rolls_back_the_earlier_waves() {
+    let mut p = plan(5);
+    p.release.max_parallel = 2;
+    let (mut s, _) = started(&p);
+    // Wave 1 succeeded; f2 started and failed; f3, f4 never started.
+    actions(decide_shift(&p, &mut s, vec![], t(600)));
+    let a = actions(decide_shift(
+        &p,
+        &mut s,
+        ticked(
+            vec![
+                dep(&p, 0, DeploymentStatus::Succeeded),
+                dep(&p, 1, DeploymentStatus::Succeeded),
+            ],
+            vec![],
+        ),
+        t(600),
+    ));
+    assert_eq!(creates(&a), vec![2, 3]);
+    decide_shift(
+        &p,
+        &mut s,
+        vec![
+            CanaryObservation::DeploymentCreated {
+                index: 2,
+                deployment_id: id(2),
+            },
+            CanaryObservation::CallFailed {
+                what: "CreateDeployment in group f3".into(),
+                index: Some(3),
+                code: "DeploymentLimitExceededException".into(),
+                message: "The Deployment Group 'f3' already has an active Deployment 'd-X'".into(),
+            },
+        ],
+        t(600),
+    );
+    let mut s = reload(&s);
+    assert!(s.is_rolling_back());
+    assert!(
+        s.cause()
+            .unwrap()
+            .contains("f3: CreateDeployment in group f3 failed: DeploymentLimitExceededException"),
+        "{:?}",
+        s.cause()
+    );
+    assert_eq!(s.slots()[3], Slot::Waiting);
+    // Rollback: stop f2 (in flight), read aliases of f0 and f1 (succeeded).
+    let a = actions(decide_shift(&p, &mut s, vec![], t(660)));
+    match &a[0] {
+        CanaryAction::Observe { alarms, .. } => assert!(alarms.is_empty()),
+        other => panic!("{other:?}"),
+    }
+    let a = actions(decide_shift(
+        &p,
+        &mut s,
+        ticked(
+            vec![
+                dep(&p, 0, DeploymentStatus::Succeeded),
+                dep(&p, 1, DeploymentStatus::Succeeded),
+                dep(&p, 2, DeploymentStatus::InProgress),
+            ],
+            vec![],
+        ),
+        t(660),
+    ));
+    assert_eq!(
+        a,
+        vec![
+            CanaryAction::StopDeployment {
+                deployment_id: id(2),
+                rollback: true
+            },
+            CanaryAction::ReadAliases {
+                aliases: vec![
+                    (0, "f0".into(), "live".into()),
+                    (1, "f1".into(), "live".into())
+                ]
+            }
+        ]
+    );
+    let mut on2 = alias("2");
+    on2.revision_id = Some("rev-9".into());
+    let a = actions(decide_shift(
+        &p,
+        &mut s,
+        vec![
+            CanaryObservation::DeploymentStopped {
+                deployment_id: id(2),
+                status: "Pending".into(),
+            },
+            CanaryObservation::Alias {
+                index: Some(0),
+                function: "f0".into(),
+                alias: Some(on2.clone()),
+            },
+            CanaryObservation::Alias {
+                index: Some(1),
+                function: "f1".into(),
+                alias: Some(on2.clone()),
+            },
+        ],
+        t(660),
+    ));
+    assert_eq!(
+        a[0],
+        CanaryAction::UpdateAlias {
+            index: 0,
+            function: "f0".into(),
+            alias: "live".into(),
+            version: "1".into(),
+            revision_id: Some("rev-9".into()),
+        }
+    );
+    assert_eq!(a.len(), 2);
+    let d = decide_shift(
+        &p,
+        &mut s,
+        vec![
+            CanaryObservation::AliasUpdated {
+                index: 0,
+                alias: alias("1"),
+            },
+            CanaryObservation::AliasUpdated {
+                index: 1,
+                alias: alias("1"),
+            },
+        ],
+        t(660),
+    );
+    // f2's stop is still in flight: hand back, ROLLING BACK shown.
+    let Decision::Continue(pr) = d else {
+        panic!("{d:?}")
+    };
+    assert!(pr.summary.contains("ROLLING BACK"), "{}", pr.summary);
+    // Next job: f2 stopped, its CodeDeploy rollback succeeded; f0/f1 back.
+    let mut s = reload(&s);
+    actions(decide_shift(&p, &mut s, vec![], t(700)));
+    let mut stopped = dep(&p, 2, DeploymentStatus::Stopped);
+    stopped.error = Some("MANUAL_STOP: stopped".into());
+    stopped.rollback_deployment_id = Some("d-RB0000002".into());
+    let mut rb = dep(&p, 2, DeploymentStatus::Succeeded);
+    rb.id = "d-RB0000002".into();
+    rb.is_rollback = true;
+    let a = actions(decide_shift(
+        &p,
+        &mut s,
+        ticked(
+            vec![
+                dep(&p, 0, DeploymentStatus::Succeeded),
+                dep(&p, 1, DeploymentStatus::Succeeded),
+                stopped,
+                rb,
+            ],
+            vec![],
+        ),
+        t(700),
+    ));
+    assert!(matches!(&a[0], CanaryAction::ReadAliases { aliases } if aliases.len() == 2));
+    let d = decide_shift(
+        &p,
+        &mut s,
+        (0..2)
+            .map(|i| CanaryObservation::Alias {
+                index: Some(i),
+                function: format!("f{i}"),
+                alias: Some(alias("1")),
+            })
+            .collect(),
+        t(700),
+    );
+    match d {
+        Decision::Fail {
+            kind,
+            message,
+            external_execution_id,
+        } => {
+            assert_eq!(kind, FailureKind::JobFailed);
+            assert_eq!(external_execution_id.as_deref(), Some("d-AAAAAA000"));
+            for needle in [
+                "rolled back: f3: CreateDeployment",
+                "Rolled back (3)",
+                "f0: back on version 1 (alias reset; deployment d-AAAAAA000 Succeeded)",
+                "f2: back on version 1 (deployment d-AAAAAA002 Stopped, CodeDeploy rollback d-RB0000002)",
+                "Not started: f3, f4",
+            ] {
+                assert!(message.contains(needle), "missing {needle:?} in {message}");
+            }
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn an_alarm_mid_shift_stops_everything_and_resets_finished_functions() {
+    let p = plan(2);
+    let (mut s, _) = started(&p);
+    actions(decide_shift(&p, &mut s, vec![], t(300)));
+    let a = actions(decide_shift(
+        &p,
+        &mut s,
+        ticked(
+            vec![
+                dep(&p, 0, DeploymentStatus::Succeeded),
+                dep(&p, 1, DeploymentStatus::InProgress),
+            ],
+            vec![
+                alarm("f1-errors", AlarmState::Alarm),
+                alarm("f0-errors", AlarmState::Ok),
+            ],
+        ),
+        t(300),
+    ));
+    assert!(s.is_rolling_back());
+    assert!(
+        s.cause()
+            .unwrap()
+            .starts_with("alarm f1-errors (guarding f1) went into ALARM"),
+        "{:?}",
+        s.cause()
+    );
+    assert_eq!(
+        a,
+        vec![
+            CanaryAction::StopDeployment {
+                deployment_id: id(1),
+                rollback: true
+            },
+            CanaryAction::ReadAliases {
+                aliases: vec![(0, "f0".into(), "live".into())]
+            }
+        ]
+    );
+}
+
+#[test]
+fn a_deployment_failed_by_codedeploy_triggers_the_rollback() {
+    let p = plan(2);
+    let (mut s, _) = started(&p);
+    actions(decide_shift(&p, &mut s, vec![], t(30)));
+    let mut failed = dep(&p, 0, DeploymentStatus::Stopped);
+    failed.error = Some("ALARM_ACTIVE: alarm f0-errors".into());
+    failed.rollback_deployment_id = Some("d-RB0000000".into());
+    let a = actions(decide_shift(
+        &p,
+        &mut s,
+        ticked(
+            vec![failed, dep(&p, 1, DeploymentStatus::InProgress)],
+            vec![],
+        ),
+        t(30),
+    ));
+    assert_eq!(
+        s.cause(),
+        Some("f0: deployment d-AAAAAA000 Stopped (ALARM_ACTIVE: alarm f0-errors)")
+    );
+    // The rollback deployment was not observed yet: only stop f1.
+    assert_eq!(
+        a,
+        vec![CanaryAction::StopDeployment {
+            deployment_id: id(1),
+            rollback: true
+        }]
+    );
+}
+
+#[test]
+fn an_alias_moved_by_someone_else_is_left_and_reported() {
+    let p = plan(1);
+    let (mut s, _) = started(&p);
+    actions(decide_shift(&p, &mut s, vec![], t(30)));
+    let mut failed = dep(&p, 0, DeploymentStatus::Failed);
+    failed.error = Some("HOOK_EXECUTION_FAILURE: hook failed".into());
+    let a = actions(decide_shift(
+        &p,
+        &mut s,
+        ticked(vec![failed], vec![]),
+        t(30),
+    ));
+    assert!(matches!(&a[0], CanaryAction::ReadAliases { .. }));
+    let d = decide_shift(
+        &p,
+        &mut s,
+        vec![CanaryObservation::Alias {
+            index: Some(0),
+            function: "f0".into(),
+            alias: Some(alias("9")),
+        }],
+        t(30),
+    );
+    let Decision::Fail { message, .. } = d else {
+        panic!("{d:?}")
+    };
+    assert!(message.contains("HOOK_EXECUTION_FAILURE"), "{message}");
+    assert!(
+        message
+            .contains("f0: alias live serves version 9 (changed outside this release); left as is"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_console_retry_attaches_to_its_running_deployments() {
+    let p = plan(3);
+    let mut s = ShiftState::default();
+    actions(decide_shift(&p, &mut s, vec![], t(0)));
+    let running = dep(&p, 1, DeploymentStatus::InProgress);
+    let mut old = dep(&p, 0, DeploymentStatus::Stopped);
+    old.id = "d-OLD000000".into();
+    let mut foreign = dep(&p, 2, DeploymentStatus::InProgress);
+    foreign.id = "d-FOREIGN00".into();
+    foreign.description = "pipeline-canary release r-ffffffffffffffff".into();
+    let a = actions(decide_shift(
+        &p,
+        &mut s,
+        first_tick(vec![running, old, foreign]),
+        t(0),
+    ));
+    assert_eq!(creates(&a), vec![0, 2]);
+    assert_eq!(s.slots()[1], Slot::Deployment(id(1)));
+}
+
+#[test]
+fn a_job_lost_after_create_re_finds_the_deployment() {
+    let p = plan(2);
+    let mut s = ShiftState::default();
+    actions(decide_shift(&p, &mut s, vec![], t(0)));
+    actions(decide_shift(&p, &mut s, first_tick(vec![]), t(0)));
+    // The worker died before recording the answers: the token says Creating.
+    let mut s = reload(&s);
+    assert_eq!(s.slots(), &[Slot::Creating, Slot::Creating]);
+    let a = actions(decide_shift(&p, &mut s, vec![], t(10)));
+    match &a[0] {
+        CanaryAction::Observe {
+            find_in_groups,
+            discover,
+            ..
+        } => {
+            assert!(!discover);
+            assert_eq!(find_in_groups, &vec![(0, "f0".into()), (1, "f1".into())]);
+        }
+        other => panic!("{other:?}"),
+    }
+    // Only f0's deployment exists; f1's create never reached CodeDeploy.
+    let mut obs = first_tick(vec![dep(&p, 0, DeploymentStatus::InProgress)]);
+    obs.retain(|o| !matches!(o, CanaryObservation::Discovered));
+    obs.push(CanaryObservation::Discovered);
+    let a = actions(decide_shift(&p, &mut s, obs, t(10)));
+    assert_eq!(s.slots()[0], Slot::Deployment(id(0)));
+    assert_eq!(creates(&a), vec![1]);
+}
+
+#[test]
+fn a_transient_create_failure_is_re_found_not_rolled_back() {
+    let p = plan(1);
+    let mut s = ShiftState::default();
+    actions(decide_shift(&p, &mut s, vec![], t(0)));
+    actions(decide_shift(&p, &mut s, first_tick(vec![]), t(0)));
+    let d = decide_shift(
+        &p,
+        &mut s,
+        vec![CanaryObservation::CallFailed {
+            what: "CreateDeployment in group f0".into(),
+            index: Some(0),
+            code: "Transient".into(),
+            message: "timeout".into(),
+        }],
+        t(0),
+    );
+    assert!(!s.is_rolling_back());
+    assert!(
+        matches!(d, Decision::Perform(ref a) if matches!(&a[0], CanaryAction::Observe { discover: true, find_in_groups, .. } if find_in_groups.len() == 1)),
+        "{d:?}"
+    );
+}
+
+#[test]
+fn first_release_aliases_are_created_last() {
+    let mut p = plan(2);
+    p.functions[1].current_version = None;
+    let (mut s, made) = started(&p);
+    assert_eq!(made, vec![0]);
+    actions(decide_shift(&p, &mut s, vec![], t(60)));
+    let Decision::Continue(pr) = decide_shift(
+        &p,
+        &mut s,
+        ticked(vec![dep(&p, 0, DeploymentStatus::InProgress)], vec![]),
+        t(60),
+    ) else {
+        panic!()
+    };
+    assert!(
+        pr.summary
+            .contains("First release (alias created on the new version, no canary): f1"),
+        "{}",
+        pr.summary
+    );
+    let mut s = reload(&s);
+    actions(decide_shift(&p, &mut s, vec![], t(600)));
+    let a = actions(decide_shift(
+        &p,
+        &mut s,
+        ticked(vec![dep(&p, 0, DeploymentStatus::Succeeded)], vec![]),
+        t(600),
+    ));
+    assert_eq!(
+        a,
+        vec![CanaryAction::CreateAlias {
+            index: 1,
+            function: "f1".into(),
+            alias: "live".into(),
+            version: "2".into()
+        }]
+    );
+    let d = decide_shift(
+        &p,
+        &mut s,
+        vec![CanaryObservation::AliasCreated {
+            index: 1,
+            alias: alias("2"),
+        }],
+        t(600),
+    );
+    assert!(matches!(d, Decision::Succeed { .. }), "{d:?}");
+}
+
+#[test]
+fn a_release_of_only_first_releases_creates_aliases_at_once() {
+    let mut p = plan(2);
+    for f in &mut p.functions {
+        f.current_version = None;
+    }
+    let mut s = ShiftState::default();
+    actions(decide_shift(&p, &mut s, vec![], t(0)));
+    let a = actions(decide_shift(&p, &mut s, first_tick(vec![]), t(0)));
+    assert_eq!(a.len(), 2);
+    assert!(
+        a.iter()
+            .all(|x| matches!(x, CanaryAction::CreateAlias { .. }))
+    );
+    // Creating one fails: the other, created, is reported as left.
+    let d = decide_shift(
+        &p,
+        &mut s,
+        vec![
+            CanaryObservation::AliasCreated {
+                index: 0,
+                alias: alias("2"),
+            },
+            CanaryObservation::CallFailed {
+                what: "CreateAlias f1:live".into(),
+                index: Some(1),
+                code: "ResourceConflictException".into(),
+                message: "the alias appeared meanwhile and serves version 5".into(),
+            },
+        ],
+        t(0),
+    );
+    let Decision::Fail { message, .. } = d else {
+        panic!("{d:?}")
+    };
+    assert!(
+        message.contains("f0: first release, alias live left on version 2"),
+        "{message}"
+    );
+}
+
+#[test]
+fn unchanged_functions_are_not_deployed() {
+    let mut p = plan(2);
+    p.functions[0].current_version = Some("2".into());
+    let (_, made) = started(&p);
+    assert_eq!(made, vec![1]);
+}
+
+#[test]
+fn break_glass_deploys_all_at_once_without_alarms() {
+    let mut p = plan(2);
+    p.release.break_glass = Some("INC-42 payment outage".into());
+    let mut s = ShiftState::default();
+    match &actions(decide_shift(&p, &mut s, vec![], t(0)))[0] {
+        CanaryAction::Observe { alarms, .. } => assert!(alarms.is_empty()),
+        other => panic!("{other:?}"),
+    }
+    let a = actions(decide_shift(&p, &mut s, first_tick(vec![]), t(0)));
+    match &a[0] {
+        CanaryAction::CreateDeployment {
+            config_name,
+            description,
+            override_alarms,
+            ..
+        } => {
+            assert_eq!(config_name, "CodeDeployDefault.LambdaAllAtOnce");
+            assert!(override_alarms);
+            assert!(description.contains("BREAK-GLASS: INC-42 payment outage"));
+        }
+        other => panic!("{other:?}"),
+    }
+    let obs = (0..2)
+        .map(|i| CanaryObservation::DeploymentCreated {
+            index: i,
+            deployment_id: id(i),
+        })
+        .collect();
+    decide_shift(&p, &mut s, obs, t(0));
+    let mut s = reload(&s);
+    actions(decide_shift(&p, &mut s, vec![], t(5)));
+    // An alarm in ALARM is not acted on under break-glass.
+    let Decision::Continue(pr) = decide_shift(
+        &p,
+        &mut s,
+        ticked(
+            vec![
+                dep(&p, 0, DeploymentStatus::InProgress),
+                dep(&p, 1, DeploymentStatus::InProgress),
+            ],
+            vec![alarm("f0-errors", AlarmState::Alarm)],
+        ),
+        t(5),
+    ) else {
+        panic!()
+    };
+    assert!(!s.is_rolling_back());
+    assert!(pr.summary.contains("BREAK-GLASS"), "{}", pr.summary);
+    assert!(
+        pr.summary.contains("INC-42 payment outage"),
+        "{}",
+        pr.summary
+    );
+}
+
+#[test]
+fn a_changed_plan_is_refused() {
+    let p = plan(2);
+    let (mut s, _) = started(&p);
+    let d = decide_shift(&plan(3), &mut s, vec![], t(0));
+    assert!(
+        matches!(
+            d,
+            Decision::Fail {
+                kind: FailureKind::JobFailed,
+                ..
+            }
+        ),
+        "{d:?}"
+    );
+}
+
+#[test]
+fn a_vanished_deployment_is_a_failure() {
+    let p = plan(1);
+    let (mut s, _) = started(&p);
+    actions(decide_shift(&p, &mut s, vec![], t(30)));
+    decide_shift(&p, &mut s, ticked(vec![], vec![]), t(30));
+    assert!(
+        s.cause().unwrap().contains("no longer exists"),
+        "{:?}",
+        s.cause()
+    );
+}
+
+#[test]
+fn slots_codec_round_trips() {
+    let mut s = ShiftState::default();
+    let p = plan(1);
+    decide_shift(&p, &mut s, vec![], t(0));
+    let json = serde_json::to_value(&s).unwrap();
+    assert_eq!(json["d"], "-");
+    let v: ShiftState = serde_json::from_value(serde_json::json!({
+        "f": json["f"], "d": "-?+=ABCDEFGH1(d-weird-id)", "k": true
+    }))
+    .unwrap();
+    assert_eq!(
+        v.slots(),
+        &[
+            Slot::Waiting,
+            Slot::Creating,
+            Slot::AliasCreated,
+            Slot::Unchanged,
+            Slot::Deployment("d-ABCDEFGH1".into()),
+            Slot::Deployment("d-weird-id".into()),
+        ]
+    );
+    assert!(serde_json::from_value::<ShiftState>(serde_json::json!({"d": "ABC"})).is_err());
+}
+
+/// The token size for 60 functions, each with its deployment, while
+/// rolling back with a long cause: what the engine's budget must allow.
+#[test]
+fn token_state_for_60_functions_is_small() {
+    let p = plan(60);
+    let mut s = ShiftState::default();
+    actions(decide_shift(&p, &mut s, vec![], t(0)));
+    let a = actions(decide_shift(&p, &mut s, first_tick(vec![]), t(0)));
+    let obs = creates(&a)
+        .into_iter()
+        .map(|i| CanaryObservation::DeploymentCreated {
+            index: i,
+            deployment_id: format!("d-{:09}", 100_000_000 + i),
+        })
+        .collect();
+    decide_shift(&p, &mut s, obs, t(0));
+    let shifting = serde_json::to_string(&s).unwrap();
+    let env = crate::token::Envelope {
+        pipeline_execution_id: "3f1c2d4e-5a6b-7c8d-9e0f-a1b2c3d4e5f6".to_string(),
+        continuations: 42,
+        started_ms: 1_800_000_000_000,
+        state: &s,
+    };
+    let token = crate::token::encode(&env).unwrap();
+    // Rolling back: the cause adds at most 1200 bytes — measure a real one.
+    actions(decide_shift(&p, &mut s, vec![], t(60)));
+    decide_shift(
+        &p,
+        &mut s,
+        ticked(
+            (0..60)
+                .map(|i| {
+                    let mut d = dep(&p, i, DeploymentStatus::InProgress);
+                    d.id = format!("d-{:09}", 100_000_000 + i);
+                    d
+                })
+                .collect(),
+            vec![alarm("collect-5xx", AlarmState::Alarm)],
+        ),
+        t(60),
+    );
+    let rolling = serde_json::to_string(&s).unwrap();
+    assert!(
+        s.cause()
+            .unwrap()
+            .contains("(guarding f0, f1, f2, f3, f4 and 55 more)"),
+        "{:?}",
+        s.cause()
+    );
+    // Worst case: the longest cause on top of 60 deployment ids.
+    let worst = 572 + shift::CAUSE_MAX + 10;
+    assert!(rolling.len() <= worst, "{}", rolling.len());
+    let rolling_token = crate::token::encode(&crate::token::Envelope {
+        pipeline_execution_id: "3f1c2d4e-5a6b-7c8d-9e0f-a1b2c3d4e5f6".to_string(),
+        continuations: 42,
+        started_ms: 1_800_000_000_000,
+        state: &s,
+    })
+    .unwrap();
+    eprintln!(
+        "60 functions: state JSON {} chars shifting, {} rolling back; full token {} / {} chars",
+        shifting.len(),
+        rolling.len(),
+        token.len(),
+        rolling_token.len()
+    );
+    assert!(shifting.len() <= 620, "{}: {shifting}", shifting.len());
+    assert!(token.len() <= 900, "{}", token.len());
+    let back: ShiftState = serde_json::from_str(&shifting).unwrap();
+    assert_eq!(back.deployment_ids().len(), 60);
+    let _unused: BTreeMap<String, String> = BTreeMap::new();
+}
+
+#[test]
+fn a_failed_codedeploy_rollback_is_repaired_through_the_alias() {
+    let p = plan(1);
+    let (mut s, _) = started(&p);
+    actions(decide_shift(&p, &mut s, vec![], t(120)));
+    let mut stopped = dep(&p, 0, DeploymentStatus::Stopped);
+    stopped.error = Some("ALARM_ACTIVE: f0-errors".into());
+    stopped.rollback_deployment_id = Some("d-RB0000000".into());
+    let mut rb = dep(&p, 0, DeploymentStatus::InProgress);
+    rb.id = "d-RB0000000".into();
+    rb.is_rollback = true;
+    // The rollback deployment still runs: wait for it.
+    let d = decide_shift(
+        &p,
+        &mut s,
+        ticked(vec![stopped.clone(), rb.clone()], vec![]),
+        t(120),
+    );
+    assert!(matches!(d, Decision::Continue(_)), "{d:?}");
+    // It failed: the alias, left mid-shift, is put back by the worker.
+    let mut s = reload(&s);
+    actions(decide_shift(&p, &mut s, vec![], t(180)));
+    rb.status = DeploymentStatus::Failed;
+    let a = actions(decide_shift(
+        &p,
+        &mut s,
+        ticked(vec![stopped, rb], vec![]),
+        t(180),
+    ));
+    assert!(matches!(&a[0], CanaryAction::ReadAliases { .. }), "{a:?}");
+    let a = actions(decide_shift(
+        &p,
+        &mut s,
+        vec![CanaryObservation::Alias {
+            index: Some(0),
+            function: "f0".into(),
+            alias: Some(AliasView {
+                version: "1".into(),
+                routing: Some(("2".into(), 0.3)),
+                revision_id: Some("rev-3".into()),
+            }),
+        }],
+        t(180),
+    ));
+    assert_eq!(
+        a,
+        vec![CanaryAction::UpdateAlias {
+            index: 0,
+            function: "f0".into(),
+            alias: "live".into(),
+            version: "1".into(),
+            revision_id: Some("rev-3".into()),
+        }]
+    );
+    let d = decide_shift(
+        &p,
+        &mut s,
+        vec![CanaryObservation::AliasUpdated {
+            index: 0,
+            alias: alias("1"),
+        }],
+        t(180),
+    );
+    let Decision::Fail { message, .. } = d else {
+        panic!("{d:?}")
+    };
+    assert!(
+        message.contains("f0: back on version 1 (deployment d-AAAAAA000 Stopped)"),
+        "{message}"
+    );
+}
+
+#[test]
+fn progress_of_all_at_once_and_first_tick() {
+    let mut p = plan(2);
+    p.functions[0].target.config = DeploymentConfig::AllAtOnce;
+    let (s, _) = started(&p);
+    let pr = progress_of(&p, &s, t(0));
+    // Without this job's observations: both counted as starting.
+    assert!(pr.summary.contains("2 shifting"), "{}", pr.summary);
+    assert_eq!(pr.percent_complete, Some(0));
+    assert_eq!(pr.external_execution_id.as_deref(), Some("d-AAAAAA000"));
+}

@@ -7,6 +7,7 @@ use aws_credential_types::Credentials;
 
 pub mod canary;
 pub mod moto;
+pub mod release;
 pub mod worker;
 
 pub use aws_sim::{Config as SimConfig, SimHandle};

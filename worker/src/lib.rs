@@ -16,6 +16,7 @@ pub mod job;
 pub mod machine;
 pub mod manifest;
 pub mod register;
+pub mod release;
 pub mod report;
 pub mod runtime;
 pub mod telemetry;

@@ -1,0 +1,485 @@
+//! Helpers for the release-engine scenarios (issue 5): deterministic
+//! function zips and release artifacts built in the test, Lambda functions
+//! with a `live` alias created through aws-sdk-lambda, pipelines with an
+//! optional output artifact and KMS artifact store, the worker run in-process
+//! with the real [`LambdaReleaseEngine`], and readers of the outcome (the
+//! action's error, its output variables, counted Lambda calls).
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+use aws_sdk_codepipeline::types::{
+    ActionCategory, ActionDeclaration, ActionOwner, ActionTypeId, ArtifactStore, ArtifactStoreType,
+    EncryptionKey, EncryptionKeyType, ExecutionMode, InputArtifact, OutputArtifact,
+    PipelineDeclaration, PipelineExecutionStatus, PipelineType, StageDeclaration,
+};
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{FunctionCode, Runtime};
+use pipeline_canary::definition::ActionTypeDefinition;
+use pipeline_canary::release::lambda::UpdateWait;
+use pipeline_canary::release::limiter::LimiterConfig;
+use pipeline_canary::release::{LambdaReleaseEngine, ReleaseOptions};
+
+use crate::worker::{
+    ARTIFACT_BUCKET, Env, RunningWorker, SOURCE_BUCKET, SOURCE_KEY, config, type_id,
+};
+use crate::{SimConfig, worker};
+
+pub const ROLE: &str = "arn:aws:iam::123456789012:role/lambda-exec";
+pub const PIPELINE: &str = "collect-release";
+
+/// A release scenario: the sim, the account's clients, a Lambda client and
+/// a directory for the engine's workspaces.
+pub struct ReleaseEnv {
+    pub env: Env,
+    pub lambda: aws_sdk_lambda::Client,
+    pub work_dir: tempfile::TempDir,
+    pub def: ActionTypeDefinition,
+}
+
+/// A sim for release tests: fast simulated time, quick Lambda updates, no
+/// traffic generator.
+pub fn sim_config() -> SimConfig {
+    SimConfig {
+        time_scale: 50.0,
+        lambda_update_delay: Duration::from_secs(2),
+        traffic_rate: 0.0,
+        continuation_delay: Duration::from_millis(100),
+        ..Default::default()
+    }
+}
+
+impl ReleaseEnv {
+    pub async fn new(config: SimConfig) -> ReleaseEnv {
+        let env = worker::env_with(config).await;
+        let def = ActionTypeDefinition::embedded();
+        env.register(&def).await;
+        ReleaseEnv {
+            lambda: aws_sdk_lambda::Client::new(&env.conf),
+            env,
+            work_dir: tempfile::tempdir().unwrap(),
+            def,
+        }
+    }
+
+    /// Engine options for tests: fast limiters and polling, workspaces in
+    /// this env's directory.
+    pub fn options(&self) -> ReleaseOptions {
+        ReleaseOptions {
+            work_dir: self.work_dir.path().to_path_buf(),
+            control: LimiterConfig {
+                concurrency: 8,
+                rate_per_second: 500.0,
+                max_attempts: 8,
+                min_backoff: Duration::from_millis(20),
+                max_backoff: Duration::from_millis(300),
+            },
+            reads: LimiterConfig {
+                concurrency: 16,
+                rate_per_second: 1000.0,
+                max_attempts: 8,
+                min_backoff: Duration::from_millis(20),
+                max_backoff: Duration::from_millis(300),
+            },
+            update_wait: UpdateWait {
+                poll_interval: Duration::from_millis(20),
+                timeout: Duration::from_secs(10),
+            },
+            ..Default::default()
+        }
+    }
+
+    /// Starts a worker with the release engine and `options`.
+    pub fn worker(&self, options: ReleaseOptions) -> RunningWorker {
+        let engine = LambdaReleaseEngine::new(&self.env.conf, options);
+        RunningWorker::start(&self.env, config(&self.def, "prod", 4), engine)
+    }
+
+    /// Entries left in the workspace directory.
+    pub fn workspace_entries(&self) -> Vec<String> {
+        std::fs::read_dir(self.work_dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect()
+    }
+
+    /// Uploads `zip` as the pipeline's S3 source object.
+    pub async fn upload_source(&self, zip: Vec<u8>) {
+        self.env
+            .s3
+            .put_object()
+            .bucket(SOURCE_BUCKET)
+            .key(SOURCE_KEY)
+            .body(zip.into())
+            .send()
+            .await
+            .expect("PutObject source");
+    }
+
+    /// Moves the simulated clock past Lambda's update delay.
+    pub fn settle(&self) {
+        self.env.sim.sim().clock.advance(Duration::from_secs(120));
+        self.env.sim.sim().tick();
+    }
+
+    /// Creates `name` with `zip`, publishes version 1 and, with `alias`,
+    /// points it at version 1.
+    pub async fn create_function(&self, name: &str, zip: Vec<u8>, alias: Option<&str>) {
+        self.lambda
+            .create_function()
+            .function_name(name)
+            .runtime(Runtime::Nodejs20x)
+            .role(ROLE)
+            .handler("index.handler")
+            .code(FunctionCode::builder().zip_file(Blob::new(zip)).build())
+            .publish(true)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("CreateFunction {name}: {e:?}"));
+        if let Some(a) = alias {
+            self.lambda
+                .create_alias()
+                .function_name(name)
+                .name(a)
+                .function_version("1")
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("CreateAlias {name}: {e:?}"));
+        }
+    }
+
+    /// A pipeline S3 source → the custom action (`FunctionPrefix collect-`),
+    /// optionally with an output artifact and a KMS key on the artifact store.
+    pub async fn pipeline(
+        &self,
+        name: &str,
+        output: bool,
+        kms_key: Option<&str>,
+        extra: &[(&str, &str)],
+    ) {
+        let source = ActionDeclaration::builder()
+            .name("Source")
+            .action_type_id(
+                ActionTypeId::builder()
+                    .category(ActionCategory::Source)
+                    .owner(ActionOwner::Aws)
+                    .provider("S3")
+                    .version("1")
+                    .build()
+                    .unwrap(),
+            )
+            .configuration("S3Bucket", SOURCE_BUCKET)
+            .configuration("S3ObjectKey", SOURCE_KEY)
+            .configuration("PollForSourceChanges", "false")
+            .output_artifacts(OutputArtifact::builder().name("App").build().unwrap())
+            .build()
+            .unwrap();
+        let mut deploy = ActionDeclaration::builder()
+            .name("Canary")
+            .action_type_id(type_id(&self.def))
+            .input_artifacts(InputArtifact::builder().name("App").build().unwrap());
+        if output {
+            deploy = deploy
+                .output_artifacts(OutputArtifact::builder().name("Released").build().unwrap());
+        }
+        let mut config: BTreeMap<&str, &str> = BTreeMap::from([
+            ("Stage", "prod"),
+            ("CodeDeployApplication", "collect"),
+            (
+                "CodeDeployServiceRoleArn",
+                "arn:aws:iam::123456789012:role/codedeploy",
+            ),
+            ("FunctionPrefix", "collect-"),
+        ]);
+        for (k, v) in extra {
+            config.insert(k, v);
+        }
+        for (k, v) in config {
+            deploy = deploy.configuration(k, v);
+        }
+        let mut store = ArtifactStore::builder()
+            .r#type(ArtifactStoreType::S3)
+            .location(ARTIFACT_BUCKET);
+        if let Some(k) = kms_key {
+            store = store.encryption_key(
+                EncryptionKey::builder()
+                    .id(k)
+                    .r#type(EncryptionKeyType::Kms)
+                    .build()
+                    .unwrap(),
+            );
+        }
+        let decl = PipelineDeclaration::builder()
+            .name(name)
+            .role_arn("arn:aws:iam::123456789012:role/pipeline")
+            .artifact_store(store.build().unwrap())
+            .pipeline_type(PipelineType::V2)
+            .execution_mode(ExecutionMode::Queued)
+            .stages(
+                StageDeclaration::builder()
+                    .name("Source")
+                    .actions(source)
+                    .build()
+                    .unwrap(),
+            )
+            .stages(
+                StageDeclaration::builder()
+                    .name("Deploy")
+                    .actions(deploy.build().unwrap())
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap();
+        self.env
+            .cp
+            .create_pipeline()
+            .pipeline(decl)
+            .send()
+            .await
+            .expect("CreatePipeline");
+    }
+
+    /// Starts `pipeline` and waits for the execution to end.
+    pub async fn run(
+        &self,
+        pipeline: &str,
+        timeout: Duration,
+    ) -> (String, PipelineExecutionStatus) {
+        let id = self.env.start(pipeline).await;
+        let st = self.wait(pipeline, &id, timeout).await;
+        (id, st)
+    }
+
+    pub async fn wait(
+        &self,
+        pipeline: &str,
+        id: &str,
+        timeout: Duration,
+    ) -> PipelineExecutionStatus {
+        self.env
+            .wait_done(&[(pipeline.to_string(), id.to_string())], timeout)
+            .await
+            .remove(0)
+    }
+
+    /// The deploy action's latest execution in `id`: (status, error code,
+    /// error message / summary, output variables).
+    pub async fn action_outcome(&self, pipeline: &str, id: &str) -> Outcome {
+        let out = self
+            .env
+            .cp
+            .list_action_executions()
+            .pipeline_name(pipeline)
+            .send()
+            .await
+            .expect("ListActionExecutions");
+        let ex = out
+            .action_execution_details()
+            .iter()
+            .filter(|d| d.pipeline_execution_id() == Some(id) && d.action_name() == Some("Canary"))
+            .max_by_key(|d| d.last_update_time().map(|t| t.as_nanos()).unwrap_or(0))
+            .expect("an execution of the Canary action")
+            .clone();
+        let o = ex.output();
+        Outcome {
+            status: ex
+                .status()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
+            summary: o
+                .and_then(|o| o.execution_result())
+                .and_then(|r| r.external_execution_summary())
+                .unwrap_or_default()
+                .to_string(),
+            external_id: o
+                .and_then(|o| o.execution_result())
+                .and_then(|r| r.external_execution_id())
+                .map(str::to_string),
+            error: o
+                .and_then(|o| o.execution_result())
+                .and_then(|r| r.error_details())
+                .map(|e| {
+                    (
+                        e.code().unwrap_or_default().to_string(),
+                        e.message().unwrap_or_default().to_string(),
+                    )
+                }),
+            variables: o
+                .map(|o| {
+                    o.output_variables()
+                        .unwrap_or(&Default::default())
+                        .clone()
+                        .into_iter()
+                        .collect()
+                })
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Lambda calls of `operation` since `since`: (status, error code).
+    pub fn lambda_calls(&self, since: u64, operation: &str) -> Vec<(u16, Option<String>)> {
+        self.env
+            .sim
+            .sim()
+            .log
+            .query(since, Some("lambda"), Some(operation))
+            .into_iter()
+            .map(|r| (r.status, r.error))
+            .collect()
+    }
+
+    pub fn ok_lambda_calls(&self, since: u64, operation: &str) -> usize {
+        self.lambda_calls(since, operation)
+            .iter()
+            .filter(|(s, _)| *s < 300)
+            .count()
+    }
+
+    pub fn seq(&self) -> u64 {
+        self.env.sim.sim().log.len()
+    }
+
+    /// The version `alias` of `function` points to.
+    pub async fn alias_version(&self, function: &str, alias: &str) -> String {
+        self.lambda
+            .get_alias()
+            .function_name(function)
+            .name(alias)
+            .send()
+            .await
+            .expect("GetAlias")
+            .function_version()
+            .unwrap()
+            .to_string()
+    }
+}
+
+/// How the deploy action ended.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    pub status: String,
+    pub summary: String,
+    pub external_id: Option<String>,
+    /// (failure type, message)
+    pub error: Option<(String, String)>,
+    pub variables: BTreeMap<String, String>,
+}
+
+/// A deterministic function zip: `index.js` returning `marker`.
+pub fn function_zip(marker: &str) -> Vec<u8> {
+    zip_of(&[(
+        "index.js",
+        format!("exports.handler = async () => '{marker}';").as_bytes(),
+    )])
+}
+
+/// A zip of `(name, bytes)` entries with fixed timestamps (deflated).
+pub fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .last_modified_time(zip::DateTime::default());
+    for (name, bytes) in entries {
+        w.start_file(*name, opts).unwrap();
+        w.write_all(bytes).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+/// One function of a test artifact.
+pub enum TestBundle {
+    /// A prebuilt zip at `dist/<name>.zip`.
+    Package(Vec<u8>),
+    /// A source directory at `src/<name>/` with these files.
+    Source(Vec<(String, Vec<u8>)>),
+}
+
+/// A release artifact: `pipeline-canary.json` (alias `live`, AllAtOnce) and
+/// every function's bundle.
+pub fn artifact_zip(functions: &[(String, TestBundle)]) -> Vec<u8> {
+    let entries: Vec<serde_json::Value> = functions
+        .iter()
+        .map(|(name, b)| match b {
+            TestBundle::Package(_) => {
+                serde_json::json!({"name": name, "package": format!("dist/{name}.zip")})
+            }
+            TestBundle::Source(_) => {
+                serde_json::json!({"name": name, "source": format!("src/{name}")})
+            }
+        })
+        .collect();
+    let manifest = serde_json::json!({
+        "version": 1,
+        "defaults": {"alias": "live", "deploymentConfig": "AllAtOnce"},
+        "functions": entries,
+    });
+    artifact_with_manifest(&serde_json::to_string_pretty(&manifest).unwrap(), functions)
+}
+
+/// A release artifact with the given manifest text and bundles.
+pub fn artifact_with_manifest(manifest: &str, functions: &[(String, TestBundle)]) -> Vec<u8> {
+    let mut files: Vec<(String, Vec<u8>)> =
+        vec![("pipeline-canary.json".into(), manifest.as_bytes().to_vec())];
+    for (name, b) in functions {
+        match b {
+            TestBundle::Package(z) => files.push((format!("dist/{name}.zip"), z.clone())),
+            TestBundle::Source(fs) => {
+                for (f, bytes) in fs {
+                    files.push((format!("src/{name}/{f}"), bytes.clone()));
+                }
+            }
+        }
+    }
+    // A different timestamp than the packager's: the worker must not care.
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .last_modified_time(zip::DateTime::from_date_and_time(2024, 5, 17, 10, 30, 0).unwrap());
+    for (name, bytes) in files.iter().rev() {
+        w.start_file(name.as_str(), opts).unwrap();
+        w.write_all(bytes).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+/// The zip the worker's deterministic packager makes of `files`, written
+/// in reverse order into a fresh directory (so creation order differs).
+pub fn packaged(files: &[(String, Vec<u8>)]) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    for (f, bytes) in files.iter().rev() {
+        let p = dir.path().join(f);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, bytes).unwrap();
+    }
+    let out = tempfile::tempdir().unwrap();
+    let dest = out.path().join("bundle.zip");
+    pipeline_canary::artifact::package(dir.path(), &dest, &Default::default()).unwrap();
+    std::fs::read(dest).unwrap()
+}
+
+/// Writes an artifact directory (for `plan` on a directory).
+pub fn write_artifact_dir(zip: &[u8], dest: &Path) {
+    let mut a = zip::ZipArchive::new(std::io::Cursor::new(zip.to_vec())).unwrap();
+    a.extract(dest).unwrap();
+}
+
+/// moto checks that a function's role exists: create it through moto's IAM
+/// (query protocol; moto does not verify signatures).
+pub async fn moto_create_role(endpoint: &str) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = endpoint.trim_start_matches("http://");
+    let body =
+        "Action=CreateRole&Version=2010-05-08&RoleName=lambda-exec&AssumeRolePolicyDocument=%7B%7D";
+    let req = format!(
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nAuthorization: AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=00\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.unwrap();
+    assert!(out.contains(ROLE), "moto CreateRole: {out}");
+}

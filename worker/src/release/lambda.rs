@@ -1,0 +1,678 @@
+//! The Lambda adapter of the release: reads functions, aliases and hooks into
+//! the planner's `Observed*` values, and publishes a changed function —
+//! `UpdateFunctionCode` (direct upload ≤ 50 MB, larger through the
+//! worker's staging bucket), wait for `LastUpdateStatus` to leave
+//! InProgress (Failed → JobFailed with Lambda's reason), `PublishVersion`
+//! with the `CodeSha256` and `RevisionId` preconditions and a description
+//! naming the commit and the pipeline execution. A function whose `$LATEST`
+//! already holds the new code is not updated again, and a version this
+//! release already published (same CodeSha256, description naming this
+//! pipeline execution) is reused, so retries never publish duplicates.
+//!
+//! Every call goes through the shared [`Limiter`]s (GetFunction through the
+//! read limiter, everything else through the control-plane one); the SDK's
+//! own retries are off so that the limiter's policy is the only one. Knows no
+//! job, no token, no plan decisions.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use aws_sdk_lambda::Client;
+use aws_sdk_lambda::config::retry::RetryConfig;
+use aws_sdk_lambda::config::timeout::TimeoutConfig;
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{FunctionConfiguration, LastUpdateStatus};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use super::limiter::{AwsCallError, Limiter, LimiterConfig};
+use super::plan::{
+    DIRECT_UPLOAD_MAX_BYTES, Existence, ObservedAlias, ObservedFunction, ObservedHook, published_by,
+};
+use crate::engine::EngineError;
+use crate::report::FailureKind;
+
+/// An AWS SDK error as an [`AwsCallError`]: the service's code, message and
+/// HTTP status, or the error's text (never the raw response) for transport
+/// errors and timeouts.
+pub fn call_error<E>(operation: &'static str, err: &SdkError<E, HttpResponse>) -> AwsCallError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match err {
+        SdkError::ServiceError(se) => AwsCallError {
+            operation,
+            code: Some(se.err().code().unwrap_or("Unknown").to_string()),
+            message: se.err().message().unwrap_or_default().to_string(),
+            status: Some(se.raw().status().as_u16()),
+        },
+        other => AwsCallError {
+            operation,
+            code: None,
+            message: crate::codepipeline::error_chain(other),
+            status: other.raw_response().map(|r| r.status().as_u16()),
+        },
+    }
+}
+
+/// The Lambda client of the release: SDK retries off (the limiter retries),
+/// bounded attempt time (uploads of 50 MB included).
+pub fn client(sdk: &SdkConfig) -> Client {
+    Client::from_conf(
+        aws_sdk_lambda::config::Builder::from(sdk)
+            .retry_config(RetryConfig::disabled())
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(5))
+                    .operation_attempt_timeout(Duration::from_secs(120))
+                    .build(),
+            )
+            .build(),
+    )
+}
+
+/// Where bundles over 50 MB are staged for `UpdateFunctionCode` (an S3
+/// bucket of the worker's own account, in the functions' region).
+#[derive(Debug, Clone)]
+pub struct Staging {
+    pub s3: aws_sdk_s3::Client,
+    pub bucket: String,
+    /// Bundles larger than this go through the bucket (at most 50 MB).
+    pub above_bytes: u64,
+}
+
+/// How long and how often to wait for an update to finish.
+#[derive(Debug, Clone, Copy)]
+pub struct UpdateWait {
+    pub poll_interval: Duration,
+    pub timeout: Duration,
+}
+
+impl Default for UpdateWait {
+    fn default() -> Self {
+        UpdateWait {
+            poll_interval: Duration::from_secs(1),
+            timeout: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// The release's view of Lambda.
+#[derive(Debug, Clone)]
+pub struct LambdaApi {
+    client: Client,
+    control: Arc<Limiter>,
+    reads: Arc<Limiter>,
+    staging: Option<Staging>,
+    wait: UpdateWait,
+    /// Direct uploads in flight at once: each holds its zip (≤ 50 MB) in
+    /// memory while the call runs, so memory stays ≤ 4 × 50 MB.
+    uploads: Arc<tokio::sync::Semaphore>,
+}
+
+/// Direct uploads (`ZipFile`) in flight at once per worker.
+pub const UPLOADS_IN_FLIGHT: usize = 4;
+
+/// What to publish for one changed function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishRequest {
+    pub function: String,
+    pub code_sha256: String,
+    pub bundle: PathBuf,
+    pub zip_bytes: u64,
+    /// The version description (commit and pipeline execution).
+    pub description: String,
+    /// Versions whose description names this release id are this release's.
+    pub release_id: String,
+}
+
+/// How one function ended up with its version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    pub function: String,
+    pub version: String,
+    /// Whether this call uploaded the code (UpdateFunctionCode).
+    pub updated: bool,
+    /// Whether an existing version of this release was reused (no PublishVersion).
+    pub reused: bool,
+}
+
+/// `$LATEST` as last read.
+#[derive(Debug, Clone)]
+struct Latest {
+    code_sha256: String,
+    revision_id: Option<String>,
+    status: Option<LastUpdateStatus>,
+    reason: Option<String>,
+}
+
+fn latest_of(c: &FunctionConfiguration) -> Latest {
+    Latest {
+        code_sha256: c.code_sha256().unwrap_or_default().to_string(),
+        revision_id: c.revision_id().map(str::to_string),
+        status: c.last_update_status().cloned(),
+        reason: c.last_update_status_reason().map(str::to_string),
+    }
+}
+
+fn failed(kind: FailureKind, message: String) -> EngineError {
+    EngineError::new(kind, message)
+}
+
+impl LambdaApi {
+    pub fn new(
+        sdk: &SdkConfig,
+        control: Arc<Limiter>,
+        reads: Arc<Limiter>,
+        staging: Option<Staging>,
+        wait: UpdateWait,
+    ) -> Self {
+        LambdaApi {
+            client: client(sdk),
+            control,
+            reads,
+            staging,
+            wait,
+            uploads: Arc::new(tokio::sync::Semaphore::new(UPLOADS_IN_FLIGHT)),
+        }
+    }
+
+    /// With default limiters (for one-off commands such as `plan`).
+    pub fn with_defaults(sdk: &SdkConfig) -> Self {
+        Self::new(
+            sdk,
+            Arc::new(Limiter::new(LimiterConfig::control_plane())),
+            Arc::new(Limiter::new(LimiterConfig::reads())),
+            None,
+            UpdateWait::default(),
+        )
+    }
+
+    pub fn has_staging(&self) -> bool {
+        self.staging.is_some()
+    }
+
+    /// GetFunction (optionally qualified); `Ok(None)` when not found.
+    async fn get_function(
+        &self,
+        name: &str,
+        qualifier: Option<&str>,
+    ) -> Result<Option<FunctionConfiguration>, AwsCallError> {
+        let r = self
+            .reads
+            .run(|| async {
+                self.client
+                    .get_function()
+                    .function_name(name)
+                    .set_qualifier(qualifier.map(str::to_string))
+                    .send()
+                    .await
+                    .map_err(|e| call_error("GetFunction", &e))
+            })
+            .await;
+        match r {
+            Ok(out) => {
+                Ok(Some(out.configuration().cloned().unwrap_or_else(|| {
+                    FunctionConfiguration::builder().build()
+                })))
+            }
+            Err(e) if e.is("ResourceNotFoundException") => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// One function of the release: does it exist, what does its alias
+    /// serve (GetFunction on the alias: 1 call for an unchanged function),
+    /// and, when its code changes, the alias itself (GetAlias).
+    pub async fn observe_function(
+        &self,
+        name: &str,
+        alias: &str,
+        new_code_sha256: &str,
+    ) -> Result<ObservedFunction, AwsCallError> {
+        let denied = |e: &AwsCallError| {
+            FailureKind::from_aws_error(e.code.as_deref(), e.status) == FailureKind::PermissionError
+        };
+        let served = match self.get_function(name, Some(alias)).await {
+            Ok(s) => s,
+            Err(e) if denied(&e) => {
+                return Ok(ObservedFunction {
+                    name: name.into(),
+                    exists: Existence::Denied(format!(
+                        "{}: {}",
+                        e.code.unwrap_or_default(),
+                        e.message
+                    )),
+                    alias: None,
+                });
+            }
+            Err(e) => return Err(e),
+        };
+        let Some(served) = served else {
+            // The function or the alias is missing: which one?
+            let exists = match self.get_function(name, None).await {
+                Ok(Some(_)) => Existence::Exists,
+                Ok(None) => Existence::Missing,
+                Err(e) if denied(&e) => {
+                    Existence::Denied(format!("{}: {}", e.code.unwrap_or_default(), e.message))
+                }
+                Err(e) => return Err(e),
+            };
+            return Ok(ObservedFunction {
+                name: name.into(),
+                exists,
+                alias: None,
+            });
+        };
+        let mut observed = ObservedAlias {
+            version: served.version().unwrap_or_default().to_string(),
+            code_sha256: served.code_sha256().unwrap_or_default().to_string(),
+            revision_id: None,
+            routing: None,
+        };
+        if observed.code_sha256 != new_code_sha256 {
+            let a = self
+                .control
+                .run(|| async {
+                    self.client
+                        .get_alias()
+                        .function_name(name)
+                        .name(alias)
+                        .send()
+                        .await
+                        .map_err(|e| call_error("GetAlias", &e))
+                })
+                .await?;
+            if let Some(v) = a.function_version() {
+                observed.version = v.to_string();
+            }
+            observed.revision_id = a.revision_id().map(str::to_string);
+            observed.routing = a
+                .routing_config()
+                .and_then(|r| r.additional_version_weights())
+                .and_then(|w| w.iter().next().map(|(v, x)| (v.clone(), *x)));
+        }
+        Ok(ObservedFunction {
+            name: name.into(),
+            exists: Existence::Exists,
+            alias: Some(observed),
+        })
+    }
+
+    /// Whether a hook function exists.
+    pub async fn observe_hook(&self, name: &str) -> Result<ObservedHook, AwsCallError> {
+        let exists = match self.get_function(name, None).await {
+            Ok(Some(_)) => Existence::Exists,
+            Ok(None) => Existence::Missing,
+            Err(e)
+                if FailureKind::from_aws_error(e.code.as_deref(), e.status)
+                    == FailureKind::PermissionError =>
+            {
+                Existence::Denied(format!("{}: {}", e.code.unwrap_or_default(), e.message))
+            }
+            Err(e) => return Err(e),
+        };
+        Ok(ObservedHook {
+            name: name.into(),
+            exists,
+        })
+    }
+
+    /// Observes every function `(name, alias, new CodeSha256)` and hook,
+    /// concurrently (the limiters bound the calls).
+    pub async fn observe_all(
+        &self,
+        functions: &[(String, String, String)],
+        hooks: &[String],
+    ) -> Result<(Vec<ObservedFunction>, Vec<ObservedHook>), EngineError> {
+        let mut set = JoinSet::new();
+        for (i, (name, alias, sha)) in functions.iter().enumerate() {
+            let (api, name, alias, sha) = (self.clone(), name.clone(), alias.clone(), sha.clone());
+            set.spawn(async move { (i, api.observe_function(&name, &alias, &sha).await) });
+        }
+        let mut fs: Vec<Option<ObservedFunction>> = vec![None; functions.len()];
+        let mut errors = Vec::new();
+        while let Some(r) = set.join_next().await {
+            match r {
+                Ok((i, Ok(o))) => fs[i] = Some(o),
+                Ok((i, Err(e))) => errors.push(format!("{}: {e}", functions[i].0)),
+                Err(e) => errors.push(format!("internal error: {e}")),
+            }
+        }
+        let mut hs = Vec::new();
+        for h in hooks {
+            match self.observe_hook(h).await {
+                Ok(o) => hs.push(o),
+                Err(e) => errors.push(format!("hook {h}: {e}")),
+            }
+        }
+        if !errors.is_empty() {
+            errors.sort();
+            return Err(failed(
+                FailureKind::SystemUnavailable,
+                format!(
+                    "Lambda could not be read after retries: {}",
+                    errors.join("; ")
+                ),
+            ));
+        }
+        Ok((fs.into_iter().flatten().collect(), hs))
+    }
+
+    /// `$LATEST` of `name`.
+    async fn latest(&self, name: &str) -> Result<Latest, EngineError> {
+        match self.get_function(name, None).await {
+            Ok(Some(c)) => Ok(latest_of(&c)),
+            Ok(None) => Err(failed(
+                FailureKind::ConfigurationError,
+                format!("function `{name}` was deleted during the release"),
+            )),
+            Err(e) => Err(failed(e.failure_kind(), format!("{name}: {e}"))),
+        }
+    }
+
+    /// Polls `$LATEST` until its update left InProgress. Failed → JobFailed
+    /// with Lambda's reason.
+    async fn settled(&self, name: &str) -> Result<Latest, EngineError> {
+        let give_up = Instant::now() + self.wait.timeout;
+        loop {
+            let l = self.latest(name).await?;
+            match &l.status {
+                Some(LastUpdateStatus::InProgress) => {}
+                Some(LastUpdateStatus::Failed) => {
+                    return Err(failed(
+                        FailureKind::JobFailed,
+                        format!(
+                            "Lambda could not update `{name}`: {}",
+                            l.reason
+                                .as_deref()
+                                .unwrap_or("LastUpdateStatus is Failed (no reason given)")
+                        ),
+                    ));
+                }
+                _ => return Ok(l),
+            }
+            if Instant::now() >= give_up {
+                return Err(failed(
+                    FailureKind::JobFailed,
+                    format!(
+                        "the code update of `{name}` was still in progress after {} s",
+                        self.wait.timeout.as_secs()
+                    ),
+                ));
+            }
+            tokio::time::sleep(self.wait.poll_interval).await;
+        }
+    }
+
+    /// A version of `name` with this code, published by this release.
+    async fn find_published(
+        &self,
+        name: &str,
+        code_sha256: &str,
+        release_id: &str,
+    ) -> Result<Option<String>, EngineError> {
+        let mut marker: Option<String> = None;
+        let mut found = None;
+        loop {
+            let page = self
+                .control
+                .run(|| async {
+                    self.client
+                        .list_versions_by_function()
+                        .function_name(name)
+                        .set_marker(marker.clone())
+                        .max_items(50)
+                        .send()
+                        .await
+                        .map_err(|e| call_error("ListVersionsByFunction", &e))
+                })
+                .await
+                .map_err(|e| failed(e.failure_kind(), format!("{name}: {e}")))?;
+            for v in page.versions() {
+                let version = v.version().unwrap_or_default();
+                if version != "$LATEST"
+                    && v.code_sha256() == Some(code_sha256)
+                    && published_by(v.description().unwrap_or_default(), release_id)
+                {
+                    found = Some(version.to_string());
+                }
+            }
+            match page.next_marker() {
+                Some(m) if !m.is_empty() => marker = Some(m.to_string()),
+                _ => return Ok(found),
+            }
+        }
+    }
+
+    /// Uploads the bundle to the staging bucket (the worker's credentials):
+    /// `(bucket, key)` for UpdateFunctionCode.
+    async fn stage(
+        &self,
+        st: &Staging,
+        req: &PublishRequest,
+    ) -> Result<(String, String), EngineError> {
+        let name = req.function.as_str();
+        let key = format!(
+            "pipeline-canary/{name}/{}.zip",
+            req.code_sha256.replace(['/', '+', '='], "_")
+        );
+        let body = aws_sdk_s3::primitives::ByteStream::from_path(&req.bundle)
+            .await
+            .map_err(|e| {
+                failed(
+                    FailureKind::SystemUnavailable,
+                    format!("reading the bundle of `{name}`: {e}"),
+                )
+            })?;
+        st.s3
+            .put_object()
+            .bucket(&st.bucket)
+            .key(&key)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| {
+                let e = call_error("PutObject", &e);
+                failed(
+                    e.failure_kind(),
+                    format!("staging the bundle of `{name}` in s3://{}: {e}", st.bucket),
+                )
+            })?;
+        Ok((st.bucket.clone(), key))
+    }
+
+    /// UpdateFunctionCode with the bundle (ZipFile, or S3 via staging).
+    async fn update_code(&self, req: &PublishRequest) -> Result<(), EngineError> {
+        let name = req.function.as_str();
+        let staged = match &self.staging {
+            Some(st) if req.zip_bytes > st.above_bytes => Some(self.stage(st, req).await?),
+            None if req.zip_bytes > DIRECT_UPLOAD_MAX_BYTES => {
+                return Err(failed(
+                    FailureKind::ConfigurationError,
+                    format!(
+                        "the bundle of `{name}` is {} bytes, more than the {DIRECT_UPLOAD_MAX_BYTES} bytes of a direct upload: configure a staging bucket",
+                        req.zip_bytes
+                    ),
+                ));
+            }
+            _ => None,
+        };
+        let _upload = self.uploads.acquire().await.expect("never closed");
+        self.control
+            .run(|| async {
+                let mut call = self.client.update_function_code().function_name(name);
+                call = match &staged {
+                    Some((bucket, key)) => call.s3_bucket(bucket).s3_key(key),
+                    None => {
+                        let bytes =
+                            tokio::fs::read(&req.bundle)
+                                .await
+                                .map_err(|e| AwsCallError {
+                                    operation: "UpdateFunctionCode",
+                                    code: Some("LocalReadError".into()),
+                                    message: format!("reading {}: {e}", req.bundle.display()),
+                                    status: None,
+                                })?;
+                        call.zip_file(Blob::new(bytes))
+                    }
+                };
+                call.send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| call_error("UpdateFunctionCode", &e))
+            })
+            .await
+            .map_err(|e| failed(e.failure_kind(), format!("{name}: {e}")))
+    }
+
+    /// Puts `req`'s code on the function and publishes it as a version (or
+    /// reuses this release's version of it).
+    pub async fn publish(&self, req: &PublishRequest) -> Result<Published, EngineError> {
+        let name = req.function.as_str();
+        let mut updated = false;
+        let latest = self.latest(name).await?;
+        if latest.code_sha256 == req.code_sha256 {
+            if let Some(version) = self
+                .find_published(name, &req.code_sha256, &req.release_id)
+                .await?
+            {
+                return Ok(Published {
+                    function: name.into(),
+                    version,
+                    updated: false,
+                    reused: true,
+                });
+            }
+        } else {
+            self.update_code(req).await?;
+            updated = true;
+        }
+        // Publish with both preconditions; a concurrent configuration change
+        // (412) is re-read and retried a few times, a code change is fatal.
+        for _ in 0..3 {
+            let settled = self.settled(name).await?;
+            if settled.code_sha256 != req.code_sha256 {
+                return Err(failed(
+                    FailureKind::JobFailed,
+                    format!(
+                        "the code of `{name}` was changed by someone else during the release (CodeSha256 {} instead of {}): release again",
+                        settled.code_sha256, req.code_sha256
+                    ),
+                ));
+            }
+            let r = self
+                .control
+                .run(|| async {
+                    self.client
+                        .publish_version()
+                        .function_name(name)
+                        .code_sha256(&req.code_sha256)
+                        .set_revision_id(settled.revision_id.clone())
+                        .description(&req.description)
+                        .send()
+                        .await
+                        .map_err(|e| call_error("PublishVersion", &e))
+                })
+                .await;
+            match r {
+                Ok(out) => {
+                    let version = out.version().unwrap_or_default().to_string();
+                    if out.code_sha256() != Some(req.code_sha256.as_str()) || version.is_empty() {
+                        return Err(failed(
+                            FailureKind::JobFailed,
+                            format!(
+                                "PublishVersion of `{name}` returned version `{version}` with CodeSha256 {} instead of {}",
+                                out.code_sha256().unwrap_or("(none)"),
+                                req.code_sha256
+                            ),
+                        ));
+                    }
+                    return Ok(Published {
+                        function: name.into(),
+                        version,
+                        updated,
+                        reused: false,
+                    });
+                }
+                Err(e) if e.is("PreconditionFailedException") => {
+                    tracing::info!(function = name, error = %e, "$LATEST changed before PublishVersion; re-reading");
+                    continue;
+                }
+                Err(e) => return Err(failed(e.failure_kind(), format!("{name}: {e}"))),
+            }
+        }
+        Err(failed(
+            FailureKind::JobFailed,
+            format!(
+                "`{name}` kept changing while it was being published (RevisionId precondition failed 3 times)"
+            ),
+        ))
+    }
+
+    /// Publishes every request concurrently (the limiter bounds the calls);
+    /// waits for all of them. Any failure fails the whole step, naming every
+    /// failed function and what was published meanwhile (a retry reuses it).
+    pub async fn publish_all(
+        &self,
+        reqs: &[PublishRequest],
+    ) -> Result<Vec<Published>, EngineError> {
+        let mut set = JoinSet::new();
+        for (i, r) in reqs.iter().enumerate() {
+            let (api, r) = (self.clone(), r.clone());
+            set.spawn(async move { (i, api.publish(&r).await) });
+        }
+        let mut done: Vec<Option<Published>> = vec![None; reqs.len()];
+        let mut errors: Vec<EngineError> = Vec::new();
+        while let Some(r) = set.join_next().await {
+            match r {
+                Ok((i, Ok(p))) => done[i] = Some(p),
+                Ok((_, Err(e))) => errors.push(e),
+                Err(e) => errors.push(failed(
+                    FailureKind::JobFailed,
+                    format!("internal error: {e}"),
+                )),
+            }
+        }
+        if errors.is_empty() {
+            return Ok(done.into_iter().flatten().collect());
+        }
+        // The most telling failure type: permission, then configuration,
+        // then outage, then failed release.
+        let kind = [
+            FailureKind::PermissionError,
+            FailureKind::ConfigurationError,
+            FailureKind::SystemUnavailable,
+        ]
+        .into_iter()
+        .find(|k| errors.iter().any(|e| e.kind == *k))
+        .unwrap_or(FailureKind::JobFailed);
+        let published: Vec<String> = done
+            .iter()
+            .flatten()
+            .map(|p| format!("{} v{}", p.function, p.version))
+            .collect();
+        let mut msg = format!(
+            "publishing failed for {} of {} changed functions: {}",
+            errors.len(),
+            reqs.len(),
+            errors
+                .iter()
+                .map(|e| e.message.as_str())
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+        if !published.is_empty() {
+            msg.push_str(&format!(
+                ". Published meanwhile (a retry reuses them; no alias was moved): {}",
+                published.join(", ")
+            ));
+        }
+        Err(failed(kind, msg))
+    }
+}

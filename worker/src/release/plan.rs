@@ -1,0 +1,713 @@
+//! Pure release planning: from the prepared artifact (every function's new
+//! `CodeSha256`) and what Lambda said about each function and hook, decide
+//! which functions are unchanged (the alias already serves this exact code:
+//! not updated, not published, not deployed), which changed, and report
+//! every validation problem together — before anything is mutated. Also the
+//! texts a release produces: version descriptions, output variables, the
+//! job summary, `release.json`, and the `plan` command's listing.
+//!
+//! No I/O, no clock, no SDK types: `lambda.rs` turns SDK answers into the
+//! `Observed*` values here; `mod.rs` and `cli.rs` call these functions.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::engine::EngineError;
+use crate::manifest::{BreakGlass, DeploymentConfig, Hooks, ManifestErrors, Problem, ProblemKind};
+use crate::report::FailureKind;
+
+/// Largest zip `UpdateFunctionCode` takes as a direct upload (`ZipFile`).
+pub const DIRECT_UPLOAD_MAX_BYTES: u64 = 50 * 1024 * 1024;
+/// `Description` of a Lambda version.
+pub const VERSION_DESCRIPTION_MAX: usize = 256;
+
+/// One function of the release with its bundle ready to upload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreparedFunction {
+    pub name: String,
+    pub alias: String,
+    pub deployment_config: DeploymentConfig,
+    pub alarms: Vec<String>,
+    pub hooks: Hooks,
+    /// The zip to upload (inside the job's workspace, or the artifact itself).
+    pub bundle: PathBuf,
+    /// Base64 SHA-256 of the zip, as Lambda's `CodeSha256`.
+    pub code_sha256: String,
+    pub zip_bytes: u64,
+}
+
+/// The release as read from the artifact, bundles packaged and hashed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreparedRelease {
+    /// The manifest file, relative to the artifact root (for messages).
+    pub source: String,
+    pub functions: Vec<PreparedFunction>,
+    pub break_glass: Option<BreakGlass>,
+}
+
+/// Whether a Lambda resource could be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Existence {
+    Exists,
+    Missing,
+    /// The worker may not read it: the AWS error code and message.
+    Denied(String),
+}
+
+/// What Lambda says about one function of the release.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObservedFunction {
+    pub name: String,
+    pub exists: Existence,
+    /// The alias, when it exists.
+    pub alias: Option<ObservedAlias>,
+}
+
+/// The alias and the version it serves.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObservedAlias {
+    /// `FunctionVersion` (a number, or `$LATEST`).
+    pub version: String,
+    /// `CodeSha256` of that version.
+    pub code_sha256: String,
+    /// Read only for changed functions (GetAlias): the orchestration needs them.
+    pub revision_id: Option<String>,
+    /// `RoutingConfig.AdditionalVersionWeights` (version, weight), if any.
+    pub routing: Option<(String, f64)>,
+}
+
+/// What Lambda says about one hook function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservedHook {
+    pub name: String,
+    pub exists: Existence,
+}
+
+/// What happens to one function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// The alias already serves this code.
+    Unchanged,
+    /// New code for an existing alias.
+    Changed,
+    /// The function has no alias yet: publish; the orchestration creates it.
+    NewAlias,
+}
+
+/// One function of a validated plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedFunction {
+    /// Position in the manifest.
+    pub index: usize,
+    pub function: PreparedFunction,
+    /// What the alias serves now (`None`: no alias yet).
+    pub current: Option<ObservedAlias>,
+    pub change: Change,
+}
+
+impl PlannedFunction {
+    pub fn is_changed(&self) -> bool {
+        self.change != Change::Unchanged
+    }
+}
+
+/// A validated release plan, in manifest order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub source: String,
+    pub functions: Vec<PlannedFunction>,
+    pub break_glass: Option<BreakGlass>,
+}
+
+impl Plan {
+    pub fn changed(&self) -> impl Iterator<Item = &PlannedFunction> {
+        self.functions.iter().filter(|f| f.is_changed())
+    }
+
+    pub fn unchanged_count(&self) -> usize {
+        self.functions.iter().filter(|f| !f.is_changed()).count()
+    }
+}
+
+/// The description of a version this release publishes: the release id
+/// (how a retry recognises its own versions, the same marker the
+/// orchestration puts in deployment descriptions), the commit and the
+/// pipeline execution.
+pub fn version_description(
+    release_id: &str,
+    pipeline_execution_id: &str,
+    commit: Option<&str>,
+) -> String {
+    let commit = commit.unwrap_or("unknown");
+    let d = format!(
+        "pipeline-canary release {release_id} commit {commit} execution {pipeline_execution_id}"
+    );
+    crate::report::truncate(&d, VERSION_DESCRIPTION_MAX)
+}
+
+/// Whether `description` marks a version published by release `release_id`.
+pub fn published_by(description: &str, release_id: &str) -> bool {
+    !release_id.is_empty()
+        && description.contains(&format!("pipeline-canary release {release_id} "))
+}
+
+/// Validates the release against Lambda and plans it. Every problem is
+/// reported together (one message, ≤ 5000 characters, one line per
+/// function): a missing function or hook is a ConfigurationError, an
+/// unreadable one a PermissionError (which wins), an alias serving
+/// `$LATEST` a ConfigurationError (updating the code would put it live at
+/// once). Bundles over 50 MB need a staging bucket (`staging_bucket`).
+pub fn validate(
+    prepared: &PreparedRelease,
+    functions: &[ObservedFunction],
+    hooks: &[ObservedHook],
+    staging_bucket: bool,
+) -> Result<Plan, EngineError> {
+    let mut problems = Vec::new();
+    let mut planned = Vec::new();
+    let by_name: BTreeMap<&str, &ObservedFunction> =
+        functions.iter().map(|f| (f.name.as_str(), f)).collect();
+    for (index, f) in prepared.functions.iter().enumerate() {
+        let Some(o) = by_name.get(f.name.as_str()) else {
+            problems.push(problem(
+                ProblemKind::Configuration,
+                &f.name,
+                "was not looked up in Lambda (internal error)".into(),
+            ));
+            continue;
+        };
+        match &o.exists {
+            Existence::Missing => {
+                problems.push(problem(
+                    ProblemKind::Configuration,
+                    &f.name,
+                    format!(
+                        "function `{}` does not exist in Lambda: create it with your infrastructure (CloudFormation, Terraform, Serverless) before releasing, or fix the name",
+                        f.name
+                    ),
+                ));
+                continue;
+            }
+            Existence::Denied(e) => {
+                problems.push(problem(
+                    ProblemKind::Permission,
+                    &f.name,
+                    format!(
+                        "the worker may not read function `{}` ({e}): allow lambda:GetFunction and lambda:GetAlias on it",
+                        f.name
+                    ),
+                ));
+                continue;
+            }
+            Existence::Exists => {}
+        }
+        let change = match &o.alias {
+            None => Change::NewAlias,
+            Some(a) if a.version == "$LATEST" => {
+                problems.push(problem(
+                    ProblemKind::Configuration,
+                    &f.name,
+                    format!(
+                        "alias `{}` of `{}` points to $LATEST, so updating the code would put it live at once: point the alias at a published version first",
+                        f.alias, f.name
+                    ),
+                ));
+                continue;
+            }
+            Some(a) if a.code_sha256 == f.code_sha256 => Change::Unchanged,
+            Some(_) => Change::Changed,
+        };
+        if change != Change::Unchanged && f.zip_bytes > DIRECT_UPLOAD_MAX_BYTES && !staging_bucket {
+            problems.push(problem(
+                ProblemKind::Configuration,
+                &f.name,
+                format!(
+                    "the bundle of `{}` is {} bytes zipped, more than the {DIRECT_UPLOAD_MAX_BYTES} bytes Lambda takes as a direct upload: configure the worker's staging bucket (--staging-bucket) or make the bundle smaller",
+                    f.name, f.zip_bytes
+                ),
+            ));
+            continue;
+        }
+        planned.push(PlannedFunction {
+            index,
+            function: f.clone(),
+            current: o.alias.clone(),
+            change,
+        });
+    }
+    let hook_state: BTreeMap<&str, &Existence> =
+        hooks.iter().map(|h| (h.name.as_str(), &h.exists)).collect();
+    for f in &prepared.functions {
+        for (point, hook) in [
+            ("beforeAllowTraffic", &f.hooks.before_allow_traffic),
+            ("afterAllowTraffic", &f.hooks.after_allow_traffic),
+        ] {
+            let Some(h) = hook else { continue };
+            match hook_state.get(h.as_str()) {
+                Some(Existence::Exists) => {}
+                Some(Existence::Denied(e)) => problems.push(problem(
+                    ProblemKind::Permission,
+                    &f.name,
+                    format!("the worker may not read {point} hook function `{h}` ({e})"),
+                )),
+                Some(Existence::Missing) | None => problems.push(problem(
+                    ProblemKind::Configuration,
+                    &f.name,
+                    format!(
+                        "{point} hook function `{h}` does not exist in Lambda: create it or fix the name"
+                    ),
+                )),
+            }
+        }
+    }
+    if !problems.is_empty() {
+        let e = ManifestErrors {
+            source: prepared.source.clone(),
+            problems,
+        };
+        let kind = match e.kind() {
+            ProblemKind::Permission => FailureKind::PermissionError,
+            ProblemKind::Configuration => FailureKind::ConfigurationError,
+        };
+        return Err(EngineError::new(kind, e.message()));
+    }
+    Ok(Plan {
+        source: prepared.source.clone(),
+        functions: planned,
+        break_glass: prepared.break_glass.clone(),
+    })
+}
+
+fn problem(kind: ProblemKind, path: &str, message: String) -> Problem {
+    Problem {
+        kind,
+        path: path.to_string(),
+        message,
+    }
+}
+
+/// The distinct hook functions of a release, sorted.
+pub fn hook_names(prepared: &PreparedRelease) -> Vec<String> {
+    let mut set = BTreeSet::new();
+    for f in &prepared.functions {
+        set.extend(f.hooks.before_allow_traffic.iter().cloned());
+        set.extend(f.hooks.after_allow_traffic.iter().cloned());
+    }
+    set.into_iter().collect()
+}
+
+/// Expected time to shift every changed function: all shift together, in
+/// waves of `max_parallel` when capped; each wave lasts as long as its
+/// slowest schedule. New aliases and break-glass releases take no time.
+pub fn expected_duration(plan: &Plan, max_parallel: Option<usize>) -> Duration {
+    // A new alias is created on its version at once (nothing to shift
+    // from); a break-glass release shifts AllAtOnce.
+    let durations: Vec<Duration> = plan
+        .functions
+        .iter()
+        .filter(|f| f.change == Change::Changed)
+        .map(|f| match plan.break_glass {
+            Some(_) => Duration::ZERO,
+            None => f.function.deployment_config.total_duration(),
+        })
+        .collect();
+    let cap = max_parallel.filter(|n| *n > 0).unwrap_or(usize::MAX);
+    durations
+        .chunks(cap.min(durations.len().max(1)))
+        .map(|wave| wave.iter().copied().max().unwrap_or_default())
+        .sum()
+}
+
+/// `9 min`, `1 h 30 min`, `0 min`.
+pub fn minutes(d: Duration) -> String {
+    let m = d.as_secs().div_ceil(60);
+    if m >= 60 {
+        format!("{} h {} min", m / 60, m % 60)
+    } else {
+        format!("{m} min")
+    }
+}
+
+/// The `plan` command's listing.
+pub fn render(plan: &Plan, max_parallel: Option<usize>) -> String {
+    let changed = plan.changed().count();
+    let mut out = format!(
+        "Release plan ({}): {} function{}, {} changed, {} unchanged\n",
+        plan.source,
+        plan.functions.len(),
+        if plan.functions.len() == 1 { "" } else { "s" },
+        changed,
+        plan.unchanged_count()
+    );
+    for f in &plan.functions {
+        let p = &f.function;
+        let config = format!(
+            "{} ({})",
+            p.deployment_config.short_name(),
+            minutes(p.deployment_config.total_duration())
+        );
+        match (f.change, &f.current) {
+            (Change::Unchanged, Some(c)) => out.push_str(&format!(
+                "  unchanged  {}:{} (version {}, CodeSha256 {})\n",
+                p.name, p.alias, c.version, p.code_sha256
+            )),
+            (Change::Changed, Some(c)) => out.push_str(&format!(
+                "  changed    {}:{} version {}: {} → {}, {config}\n",
+                p.name, p.alias, c.version, c.code_sha256, p.code_sha256
+            )),
+            _ => out.push_str(&format!(
+                "  new alias  {}:{} (no alias yet; created on the new version without a canary): → {}\n",
+                p.name, p.alias, p.code_sha256
+            )),
+        }
+    }
+    if let Some(b) = &plan.break_glass {
+        out.push_str(&format!(
+            "Break-glass release (AllAtOnce, alarms overridden): {}\n",
+            b.reason
+        ));
+    }
+    let total = expected_duration(plan, max_parallel);
+    match max_parallel {
+        Some(n) if n > 0 && changed > n => out.push_str(&format!(
+            "Expected total time: {} ({} changed functions in waves of {n})\n",
+            minutes(total),
+            changed
+        )),
+        _ if changed == 0 => out.push_str("Expected total time: 0 min (nothing to release)\n"),
+        _ => out.push_str(&format!(
+            "Expected total time: {} (all changed functions shift together)\n",
+            minutes(total)
+        )),
+    }
+    out
+}
+
+/// Output variables of a finished release: `<function>` → version (the
+/// published one, or what the alias serves for unchanged functions),
+/// `ReleaseId`, `Commit`.
+pub fn output_variables(
+    plan: &Plan,
+    published: &[(String, String)],
+    release_id: &str,
+    commit: Option<&str>,
+) -> BTreeMap<String, String> {
+    let published: BTreeMap<&str, &str> = published
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let mut vars = BTreeMap::new();
+    for f in &plan.functions {
+        let version = published
+            .get(f.function.name.as_str())
+            .map(|v| v.to_string())
+            .or_else(|| f.current.as_ref().map(|c| c.version.clone()));
+        if let Some(v) = version {
+            vars.insert(f.function.name.clone(), v);
+        }
+    }
+    vars.insert("ReleaseId".into(), release_id.to_string());
+    if let Some(c) = commit {
+        vars.insert("Commit".into(), c.to_string());
+    }
+    vars
+}
+
+/// The summary of a release that published its versions (and, until the
+/// orchestration exists, moved no alias).
+pub fn published_summary(plan: &Plan, published: &[(String, String)]) -> String {
+    let changed = plan.changed().count();
+    if changed == 0 {
+        return format!(
+            "Nothing to release: all {} functions unchanged (their aliases already serve this code).",
+            plan.functions.len()
+        );
+    }
+    let list: Vec<String> = published.iter().map(|(n, v)| format!("{n} v{v}")).collect();
+    format!(
+        "Published {changed} changed function{} ({} unchanged, skipped); no alias moved: {}",
+        if changed == 1 { "" } else { "s" },
+        plan.unchanged_count(),
+        list.join(", ")
+    )
+}
+
+/// `release.json`: what the release did, for the output artifact.
+pub fn release_json(
+    plan: &Plan,
+    published: &[(String, String)],
+    release_id: &str,
+    commit: Option<&str>,
+) -> String {
+    let published: BTreeMap<&str, &str> = published
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let functions: Vec<serde_json::Value> = plan
+        .functions
+        .iter()
+        .map(|f| {
+            let p = &f.function;
+            json!({
+                "name": p.name,
+                "alias": p.alias,
+                "status": match f.change {
+                    Change::Unchanged => "unchanged",
+                    Change::Changed => "published",
+                    Change::NewAlias => "published-new-alias",
+                },
+                "previousVersion": f.current.as_ref().map(|c| c.version.clone()),
+                "version": published.get(p.name.as_str()).map(|v| v.to_string())
+                    .or_else(|| f.current.as_ref().map(|c| c.version.clone())),
+                "codeSha256": p.code_sha256,
+                "deploymentConfig": p.deployment_config.codedeploy_name(),
+            })
+        })
+        .collect();
+    let doc = json!({
+        "releaseId": release_id,
+        "commit": commit,
+        "aliasesMoved": false,
+        "functions": functions,
+    });
+    serde_json::to_string_pretty(&doc).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn func(name: &str, sha: &str) -> PreparedFunction {
+        PreparedFunction {
+            name: name.into(),
+            alias: "live".into(),
+            deployment_config: DeploymentConfig::Linear {
+                percent: 10,
+                every_minutes: 1,
+            },
+            alarms: vec![],
+            hooks: Hooks::default(),
+            bundle: PathBuf::from(format!("/w/{name}.zip")),
+            code_sha256: sha.into(),
+            zip_bytes: 1000,
+        }
+    }
+
+    fn seen(name: &str, version: &str, sha: &str) -> ObservedFunction {
+        ObservedFunction {
+            name: name.into(),
+            exists: Existence::Exists,
+            alias: Some(ObservedAlias {
+                version: version.into(),
+                code_sha256: sha.into(),
+                revision_id: None,
+                routing: None,
+            }),
+        }
+    }
+
+    fn release(fs: Vec<PreparedFunction>) -> PreparedRelease {
+        PreparedRelease {
+            source: "pipeline-canary.json".into(),
+            functions: fs,
+            break_glass: None,
+        }
+    }
+
+    #[test]
+    fn unchanged_changed_and_new_alias() {
+        let r = release(vec![
+            func("c-a", "A2"),
+            func("c-b", "B1"),
+            func("c-n", "N1"),
+        ]);
+        let obs = vec![
+            seen("c-a", "41", "A1"),
+            seen("c-b", "7", "B1"),
+            ObservedFunction {
+                name: "c-n".into(),
+                exists: Existence::Exists,
+                alias: None,
+            },
+        ];
+        let plan = validate(&r, &obs, &[], false).unwrap();
+        let changes: Vec<Change> = plan.functions.iter().map(|f| f.change).collect();
+        assert_eq!(
+            changes,
+            [Change::Changed, Change::Unchanged, Change::NewAlias]
+        );
+        assert_eq!(plan.changed().count(), 2);
+        assert_eq!(plan.unchanged_count(), 1);
+        let text = render(&plan, None);
+        assert!(
+            text.contains(
+                "changed    c-a:live version 41: A1 → A2, Linear10PercentEvery1Minute (9 min)"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("unchanged  c-b:live (version 7, CodeSha256 B1)"),
+            "{text}"
+        );
+        assert!(text.contains("new alias  c-n:live"), "{text}");
+        assert!(text.contains("Expected total time: 9 min"), "{text}");
+        // Versions are never assumed to increase: an older version is "changed" too.
+        let vars = output_variables(
+            &plan,
+            &[("c-a".into(), "3".into()), ("c-n".into(), "1".into())],
+            "exec-1",
+            Some("abc"),
+        );
+        assert_eq!(vars["c-a"], "3");
+        assert_eq!(vars["c-b"], "7");
+        assert_eq!(vars["c-n"], "1");
+        assert_eq!(vars["ReleaseId"], "exec-1");
+        assert_eq!(vars["Commit"], "abc");
+    }
+
+    #[test]
+    fn every_problem_is_reported_together_and_permission_wins() {
+        let mut hooked = func("c-h", "H");
+        hooked.hooks.before_allow_traffic = Some("CodeDeployHook_smoke".into());
+        let r = release(vec![
+            func("c-missing", "X"),
+            func("c-denied", "Y"),
+            hooked,
+            func("c-latest", "L"),
+        ]);
+        let mut latest = seen("c-latest", "$LATEST", "L0");
+        latest.alias.as_mut().unwrap().version = "$LATEST".into();
+        let obs = vec![
+            ObservedFunction {
+                name: "c-missing".into(),
+                exists: Existence::Missing,
+                alias: None,
+            },
+            ObservedFunction {
+                name: "c-denied".into(),
+                exists: Existence::Denied("AccessDeniedException: no".into()),
+                alias: None,
+            },
+            seen("c-h", "1", "H"),
+            latest,
+        ];
+        let hooks = vec![ObservedHook {
+            name: "CodeDeployHook_smoke".into(),
+            exists: Existence::Missing,
+        }];
+        let e = validate(&r, &obs, &hooks, false).unwrap_err();
+        assert_eq!(e.kind, FailureKind::PermissionError);
+        assert!(
+            e.message.starts_with("pipeline-canary.json: 4 problems"),
+            "{}",
+            e.message
+        );
+        assert!(
+            e.message
+                .contains("function `c-missing` does not exist in Lambda")
+        );
+        assert!(e.message.contains("may not read function `c-denied`"));
+        assert!(
+            e.message
+                .contains("beforeAllowTraffic hook function `CodeDeployHook_smoke` does not exist")
+        );
+        assert!(
+            e.message
+                .contains("alias `live` of `c-latest` points to $LATEST")
+        );
+        // Without the permission problem it is a configuration error.
+        let e = validate(
+            &release(vec![func("c-missing", "X")]),
+            &obs[..1],
+            &[],
+            false,
+        )
+        .unwrap_err();
+        assert_eq!(e.kind, FailureKind::ConfigurationError);
+    }
+
+    #[test]
+    fn bundles_over_50_mb_need_a_staging_bucket_when_changed() {
+        let mut big = func("c-big", "new");
+        big.zip_bytes = DIRECT_UPLOAD_MAX_BYTES + 1;
+        let mut same = func("c-same", "S");
+        same.zip_bytes = DIRECT_UPLOAD_MAX_BYTES + 1;
+        let r = release(vec![big, same]);
+        let obs = vec![seen("c-big", "1", "old"), seen("c-same", "1", "S")];
+        let e = validate(&r, &obs, &[], false).unwrap_err();
+        assert_eq!(e.kind, FailureKind::ConfigurationError);
+        assert!(
+            e.message
+                .contains("the bundle of `c-big` is 52428801 bytes zipped"),
+            "{}",
+            e.message
+        );
+        assert!(!e.message.contains("c-same"), "unchanged: never uploaded");
+        assert!(validate(&r, &obs, &[], true).is_ok());
+    }
+
+    #[test]
+    fn many_missing_functions_fit_in_one_message() {
+        let fs: Vec<_> = (0..200)
+            .map(|i| func(&format!("collect-fn-{i:03}"), "S"))
+            .collect();
+        let obs: Vec<_> = fs
+            .iter()
+            .map(|f| ObservedFunction {
+                name: f.name.clone(),
+                exists: Existence::Missing,
+                alias: None,
+            })
+            .collect();
+        let e = validate(&release(fs), &obs, &[], false).unwrap_err();
+        assert!(e.message.chars().count() <= 5000);
+        assert!(e.message.contains("collect-fn-000"));
+        assert!(e.message.contains("more"), "{}", e.message);
+    }
+
+    #[test]
+    fn durations_waves_and_descriptions() {
+        let mut fs: Vec<_> = (0..5).map(|i| func(&format!("c-{i}"), "new")).collect();
+        fs[0].deployment_config = DeploymentConfig::Canary {
+            percent: 10,
+            minutes: 30,
+        };
+        let obs: Vec<_> = fs.iter().map(|f| seen(&f.name, "1", "old")).collect();
+        let plan = validate(&release(fs), &obs, &[], false).unwrap();
+        assert_eq!(expected_duration(&plan, None), Duration::from_secs(30 * 60));
+        // Waves of 2: [30, 9], [9, 9], [9] minutes.
+        assert_eq!(
+            expected_duration(&plan, Some(2)),
+            Duration::from_secs((30 + 9 + 9) * 60)
+        );
+        assert!(
+            render(&plan, Some(2))
+                .contains("Expected total time: 48 min (5 changed functions in waves of 2)")
+        );
+        assert_eq!(minutes(Duration::from_secs(5400)), "1 h 30 min");
+        let d = version_description("r-1", "e-1", Some("abc123"));
+        assert_eq!(d, "pipeline-canary release r-1 commit abc123 execution e-1");
+        assert!(published_by(&d, "r-1"));
+        assert!(!published_by(&d, "r-"));
+        assert!(!published_by(&d, ""));
+        assert!(
+            version_description("r", "e", Some(&"x".repeat(400)))
+                .chars()
+                .count()
+                <= 256
+        );
+        let json: serde_json::Value = serde_json::from_str(&release_json(
+            &plan,
+            &[("c-0".into(), "2".into())],
+            "e-1",
+            Some("abc"),
+        ))
+        .unwrap();
+        assert_eq!(json["functions"][0]["version"], "2");
+        assert_eq!(json["functions"][0]["previousVersion"], "1");
+        assert_eq!(json["functions"][0]["status"], "published");
+    }
+}

@@ -21,7 +21,7 @@ use tracing::instrument::WithSubscriber;
 
 use crate::codepipeline::{self, Ack, CallError, JobContext, JobsApi, Posted};
 use crate::config::{WorkerConfig, jittered, poll_backoff};
-use crate::engine::ReleaseEngine;
+use crate::engine::{EngineError, ReleaseEngine};
 use crate::job::PolledJob;
 use crate::machine::{JobMachine, Step};
 use crate::report::{FailureKind, JobReport};
@@ -281,9 +281,17 @@ impl<E: ReleaseEngine> JobTask<E> {
             r = &mut driver => match r {
                 Ok(report) => report,
                 Err(e) if e.is_panic() => {
-                    let msg = panic_message(e.into_panic());
-                    tracing::error!(panic = %msg, "the release step panicked");
-                    JobReport::fail(FailureKind::JobFailed, format!("internal error: the release step panicked: {msg}"))
+                    // A panic message can quote values (an `unwrap` on an SDK
+                    // error prints the raw response, which may hold
+                    // credentials): the job result gets a fixed text with an
+                    // id, the log a redacted, bounded message under that id.
+                    let msg = redact_panic_message(&panic_message(e.into_panic()));
+                    let panic_id = format!("{:08x}", rand::random::<u32>());
+                    tracing::error!(panic = %msg, panic_id = %panic_id, "the release step panicked");
+                    JobReport::fail(
+                        FailureKind::JobFailed,
+                        format!("internal error: the release step panicked (panic id {panic_id}; see the worker log)"),
+                    )
                 }
                 Err(_) => JobReport::fail(FailureKind::SystemUnavailable, "internal error: the job task was cancelled"),
             },
@@ -347,6 +355,7 @@ async fn drive<E: ReleaseEngine>(
 ) -> JobReport {
     let mut machine = JobMachine::new(engine.clone(), ctx.input.clone());
     let mut observed = Vec::new();
+    let mut empty_decisions = 0u32;
     loop {
         match machine.next(
             std::mem::take(&mut observed),
@@ -355,10 +364,24 @@ async fn drive<E: ReleaseEngine>(
         ) {
             Step::Report(r) => return r,
             Step::Perform(actions) if actions.is_empty() => {
-                // Nothing to perform: decide again, but let other tasks run.
-                tokio::task::yield_now().await;
+                // Nothing to perform: decide again, but never spin: after a
+                // few empty decisions in a row, pause briefly; an engine that
+                // keeps deciding nothing fails the job instead of a core.
+                empty_decisions += 1;
+                if empty_decisions > MAX_EMPTY_DECISIONS {
+                    return machine.error(EngineError::new(
+                        FailureKind::JobFailed,
+                        "internal error: the release engine made no progress (it kept deciding to do nothing)",
+                    ));
+                }
+                if empty_decisions > 3 {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                } else {
+                    tokio::task::yield_now().await;
+                }
             }
             Step::Perform(actions) => {
+                empty_decisions = 0;
                 tracing::debug!(?actions, "performing");
                 match engine.perform(&ctx, actions).await {
                     Ok(o) => observed = o,
@@ -375,6 +398,34 @@ async fn drive<E: ReleaseEngine>(
     }
 }
 
+/// Consecutive empty `Perform` decisions after which a job fails.
+const MAX_EMPTY_DECISIONS: u32 = 200;
+
+/// Bounds a panic message for the log and masks anything that looks like a
+/// secret (long runs of base64/hex characters, e.g. keys and session tokens).
+fn redact_panic_message(msg: &str) -> String {
+    let mut out = String::new();
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.len() >= 24 {
+            out.push_str("[redacted]");
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in msg.chars().take(500) {
+        if c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=' | '_' | '-') {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
 fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
     if let Some(s) = p.downcast_ref::<&str>() {
         (*s).to_string()
@@ -382,5 +433,21 @@ fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
         s.clone()
     } else {
         "(no message)".into()
+    }
+}
+
+#[cfg(test)]
+mod redaction_tests {
+    use super::redact_panic_message;
+
+    #[test]
+    fn panic_messages_lose_secret_looking_runs_and_stay_bounded() {
+        let m = redact_panic_message(
+            "called `Result::unwrap()` on an `Err` value: ServiceError { raw: \"{\\\"secretAccessKey\\\":\\\"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\\\"}\" }",
+        );
+        assert!(!m.contains("wJalrXUtnFEMI"), "{m}");
+        assert!(m.contains("[redacted]"), "{m}");
+        assert!(m.contains("unwrap"), "{m}");
+        assert!(redact_panic_message(&"x ".repeat(10_000)).len() <= 500);
     }
 }

@@ -64,8 +64,9 @@ impl ReleaseEnv {
         }
     }
 
-    /// Engine options for tests: fast limiters and polling, workspaces in
-    /// this env's directory.
+    /// Engine options for the publishing tests (issue 5): fast limiters and
+    /// polling, workspaces in this env's directory, no canary (publish only,
+    /// no alias moved). [`ReleaseEnv::canary_options`] adds the canary.
     pub fn options(&self) -> ReleaseOptions {
         ReleaseOptions {
             work_dir: self.work_dir.path().to_path_buf(),
@@ -87,7 +88,26 @@ impl ReleaseEnv {
                 poll_interval: Duration::from_millis(20),
                 timeout: Duration::from_secs(10),
             },
+            orchestrate: false,
             ..Default::default()
+        }
+    }
+
+    /// [`ReleaseEnv::options`] with the canary orchestration on the sim's
+    /// clock: the job watches a shift every `watch` and is handed back after
+    /// `hold` (both real time).
+    pub fn canary_options(&self, watch: Duration, hold: Duration) -> ReleaseOptions {
+        let sim = self.env.sim.sim().clone();
+        let scale = sim.config.time_scale;
+        ReleaseOptions {
+            orchestrate: true,
+            watch_interval: watch,
+            hold_job: hold.mul_f64(scale),
+            foreign_wait: Duration::from_secs(60),
+            clock: Some(pipeline_canary::release::Clock(std::sync::Arc::new(
+                move || sim.clock.now(),
+            ))),
+            ..self.options()
         }
     }
 
@@ -482,4 +502,151 @@ pub async fn moto_create_role(endpoint: &str) {
     let mut out = String::new();
     s.read_to_string(&mut out).await.unwrap();
     assert!(out.contains(ROLE), "moto CreateRole: {out}");
+}
+
+// ---- Canary releases through CodePipeline (issue 6) ----
+
+/// A sim for canary releases through CodePipeline: a simulated minute is
+/// 100 ms (Linear10PercentEvery1Minute takes about a second), Lambda
+/// updates settle at once, continuation jobs are queued quickly, and
+/// CodeDeploy's own alarm poll is slow (the worker's watch acts first).
+pub fn canary_sim_config() -> SimConfig {
+    SimConfig {
+        time_scale: 600.0,
+        lambda_update_delay: Duration::from_secs(2),
+        continuation_delay: Duration::from_secs(2),
+        alarm_poll: Duration::from_secs(3600),
+        ..Default::default()
+    }
+}
+
+/// One function of a canary release artifact.
+#[derive(Debug, Clone)]
+pub struct CanaryFunction {
+    pub name: String,
+    /// The prebuilt zip (`dist/<name>.zip`).
+    pub zip: Vec<u8>,
+    pub alarms: Vec<String>,
+    /// A deployment config other than the default.
+    pub config: Option<String>,
+}
+
+/// A release artifact for the canary: every function as a prebuilt
+/// `package`, alias `live`, `config` by default, and each function's alarms.
+pub fn canary_artifact(
+    config: &str,
+    functions: &[CanaryFunction],
+    break_glass: Option<&str>,
+) -> Vec<u8> {
+    let entries: Vec<serde_json::Value> = functions
+        .iter()
+        .map(|f| {
+            let mut e =
+                serde_json::json!({"name": f.name, "package": format!("dist/{}.zip", f.name)});
+            if !f.alarms.is_empty() {
+                e["alarms"] = serde_json::json!(f.alarms);
+            }
+            if let Some(c) = &f.config {
+                e["deploymentConfig"] = serde_json::json!(c);
+            }
+            e
+        })
+        .collect();
+    let mut manifest = serde_json::json!({
+        "version": 1,
+        "defaults": {"alias": "live", "deploymentConfig": config},
+        "functions": entries,
+    });
+    if let Some(r) = break_glass {
+        manifest["breakGlass"] = serde_json::json!({ "reason": r });
+    }
+    let bundles: Vec<(String, TestBundle)> = functions
+        .iter()
+        .map(|f| (f.name.clone(), TestBundle::Package(f.zip.clone())))
+        .collect();
+    artifact_with_manifest(&serde_json::to_string_pretty(&manifest).unwrap(), &bundles)
+}
+
+/// One sample of an alias: (simulated time, version, additional weight).
+pub type AliasSample = (std::time::SystemTime, String, Option<f64>);
+
+/// Samples `function`'s `live` alias every `every` (real time) until the
+/// returned sender is dropped or fired; the join handle yields the samples.
+pub fn sample_alias(
+    env: &ReleaseEnv,
+    function: &str,
+    every: Duration,
+) -> (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<Vec<AliasSample>>,
+) {
+    let lambda = env.lambda.clone();
+    let sim = env.env.sim.sim().clone();
+    let function = function.to_string();
+    let (tx, mut rx) = tokio::sync::oneshot::channel::<()>();
+    let handle = tokio::spawn(async move {
+        let mut out = Vec::new();
+        loop {
+            if let Ok(a) = lambda
+                .get_alias()
+                .function_name(&function)
+                .name("live")
+                .send()
+                .await
+            {
+                let w = a
+                    .routing_config()
+                    .and_then(|r| r.additional_version_weights())
+                    .and_then(|m| m.values().next().copied());
+                out.push((
+                    sim.clock.now(),
+                    a.function_version().unwrap_or_default().to_string(),
+                    w,
+                ));
+            }
+            tokio::select! {
+                _ = &mut rx => return out,
+                _ = tokio::time::sleep(every) => {}
+            }
+        }
+    });
+    (tx, handle)
+}
+
+impl ReleaseEnv {
+    /// Calls of `service`/`operation` since `since` that succeeded.
+    pub fn ok_calls(&self, since: u64, service: &str, operation: &str) -> usize {
+        self.env
+            .sim
+            .sim()
+            .log
+            .query(since, Some(service), Some(operation))
+            .into_iter()
+            .filter(|r| r.status < 300)
+            .count()
+    }
+
+    /// The deploy action's `currentRevision` (GetPipelineState).
+    pub async fn current_revision(&self, pipeline: &str) -> Option<String> {
+        let st = self
+            .env
+            .cp
+            .get_pipeline_state()
+            .name(pipeline)
+            .send()
+            .await
+            .expect("GetPipelineState");
+        st.stage_states()
+            .iter()
+            .flat_map(|s| s.action_states())
+            .find(|a| a.action_name() == Some("Canary"))
+            .and_then(|a| a.current_revision())
+            .map(|r| r.revision_id())
+            .map(str::to_string)
+    }
+
+    /// `(version, additional weight)` of `function:live`.
+    pub async fn alias_state(&self, function: &str) -> Option<(String, Option<f64>)> {
+        crate::canary::alias_state(&self.lambda, function).await
+    }
 }

@@ -118,8 +118,8 @@ async fn six_functions_shift_together_linear_and_succeed() {
     };
     assert_eq!(progress.percent_complete, Some(100));
     assert_eq!(output_variables["collect-fn4"], "2");
-    assert_eq!(output_variables["releaseId"], plan.release.release_id);
-    assert_eq!(output_variables["commit"], "4f2a9c1e0b7d");
+    assert_eq!(output_variables["ReleaseId"], plan.release.release_id);
+    assert_eq!(output_variables["Commit"], "4f2a9c1e0b7d");
     for n in &names {
         assert_eq!(
             alias_state(&w.lambda, n).await,

@@ -1,6 +1,8 @@
 //! The `pipeline-canary` binary: a thin command line over the library.
 //! `register` creates (or confirms) the custom action type; `run` serves it
-//! until SIGTERM/SIGINT. Every flag has a `PIPELINE_CANARY_*` environment
+//! with the release engine until SIGTERM/SIGINT; `plan` shows what a release
+//! of an artifact would do (read-only AWS calls); `release` runs the same
+//! release engine once from the command line (CodeBuild). Every flag has a `PIPELINE_CANARY_*` environment
 //! variable; AWS access comes from the SDK's default chain and
 //! `AWS_ENDPOINT_URL`.
 
@@ -13,8 +15,11 @@ use clap::{Parser, Subcommand};
 use pipeline_canary::config::parse_duration;
 use pipeline_canary::definition::{ActionTypeDefinition, EMBEDDED_DEFINITION};
 use pipeline_canary::register::{Registration, register};
+use pipeline_canary::release::cli::PlanOptions;
+use pipeline_canary::release::oneshot::{self, OneShotOptions};
+use pipeline_canary::release::{LambdaReleaseEngine, ReleaseOptions};
 use pipeline_canary::telemetry::{self, LogFormat};
-use pipeline_canary::{NoReleaseEngine, Worker, WorkerConfig, aws};
+use pipeline_canary::{Worker, WorkerConfig, aws};
 
 #[derive(Parser, Debug)]
 #[command(name = "pipeline-canary", version, about)]
@@ -55,6 +60,15 @@ enum Command {
         #[arg(long, default_value = pipeline_canary::bundle::RELEASE_DIR)]
         out: PathBuf,
     },
+    /// Show what releasing an artifact would do (read-only AWS calls): per
+    /// function unchanged / changed, its deployment config and schedule, and
+    /// the expected total time. Same validation and messages as the worker.
+    Plan(PlanArgs),
+    /// Release an artifact now, without CodePipeline (e.g. inside CodeBuild):
+    /// the worker's release engine — validation, pre-flight, publishing, the
+    /// canary shift, all-or-nothing rollback — with live progress; exit 0
+    /// only when every function shifted.
+    Release(ReleaseArgs),
     /// Probe a running worker's /healthz (for container health checks in
     /// images without curl): exit 0 on HTTP 200, 1 otherwise.
     Healthcheck {
@@ -91,6 +105,97 @@ struct RunArgs {
     /// Poll this version of the action type instead of the definition's.
     #[arg(long, env = "PIPELINE_CANARY_ACTION_VERSION")]
     action_version: Option<String>,
+    /// Where per-job workspaces (downloaded artifacts, bundles) are created.
+    #[arg(long, env = "PIPELINE_CANARY_WORK_DIR")]
+    work_dir: Option<PathBuf>,
+    /// S3 bucket (worker's account) for function bundles over 50 MB.
+    #[arg(long, env = "PIPELINE_CANARY_STAGING_BUCKET")]
+    staging_bucket: Option<String>,
+    /// While a canary shifts, how often the job observes its deployments and alarms.
+    #[arg(long, env = "PIPELINE_CANARY_WATCH_INTERVAL", default_value = "15s", value_parser = parse_duration)]
+    watch_interval: Duration,
+    /// How long one job watches a shift before it is handed back to
+    /// CodePipeline with a continuation token (0s: after every observation).
+    #[arg(long, env = "PIPELINE_CANARY_HOLD_JOB", default_value = "5m", value_parser = parse_duration)]
+    hold_job: Duration,
+}
+
+#[derive(clap::Args, Debug)]
+struct PlanArgs {
+    /// The release artifact: a zip or an unpacked directory.
+    artifact: PathBuf,
+    /// Prefix every released function's name must start with (the action's FunctionPrefix).
+    #[arg(long, env = "PIPELINE_CANARY_FUNCTION_PREFIX")]
+    function_prefix: String,
+    /// Path of the manifest inside the artifact (the action's Manifest).
+    #[arg(long, env = "PIPELINE_CANARY_MANIFEST")]
+    manifest: Option<String>,
+    /// Default alias (the action's Alias).
+    #[arg(long, env = "PIPELINE_CANARY_ALIAS")]
+    alias: Option<String>,
+    /// Default deployment config (the action's DeploymentConfig).
+    #[arg(long, env = "PIPELINE_CANARY_DEPLOYMENT_CONFIG")]
+    deployment_config: Option<String>,
+    /// Alarms guarding every function, comma-separated (the action's Alarms).
+    #[arg(long, env = "PIPELINE_CANARY_ALARMS", value_delimiter = ',')]
+    alarms: Vec<String>,
+    /// Deployments in flight at once (the action's MaxParallel).
+    #[arg(long, env = "PIPELINE_CANARY_MAX_PARALLEL")]
+    max_parallel: Option<usize>,
+    /// Assume the worker has a staging bucket (bundles over 50 MB).
+    #[arg(long, env = "PIPELINE_CANARY_STAGING_BUCKET")]
+    staging_bucket: Option<String>,
+    /// Where to unpack and package (default: the system temp dir).
+    #[arg(long, env = "PIPELINE_CANARY_WORK_DIR")]
+    work_dir: Option<PathBuf>,
+}
+
+#[derive(clap::Args, Debug)]
+struct ReleaseArgs {
+    /// The release artifact: a zip or an unpacked directory.
+    artifact: PathBuf,
+    /// The CodeDeploy application (created if missing).
+    #[arg(long, env = "PIPELINE_CANARY_APPLICATION")]
+    application: String,
+    /// The role CodeDeploy assumes to shift aliases.
+    #[arg(long, env = "PIPELINE_CANARY_SERVICE_ROLE")]
+    service_role: String,
+    /// Prefix every released function's name must start with.
+    #[arg(long, env = "PIPELINE_CANARY_FUNCTION_PREFIX")]
+    function_prefix: String,
+    /// Path of the manifest inside the artifact.
+    #[arg(long, env = "PIPELINE_CANARY_MANIFEST")]
+    manifest: Option<String>,
+    /// Default alias.
+    #[arg(long, env = "PIPELINE_CANARY_ALIAS")]
+    alias: Option<String>,
+    /// Default deployment config.
+    #[arg(long, env = "PIPELINE_CANARY_DEPLOYMENT_CONFIG")]
+    deployment_config: Option<String>,
+    /// Alarms guarding every function, comma-separated.
+    #[arg(long, env = "PIPELINE_CANARY_ALARMS", value_delimiter = ',')]
+    alarms: Vec<String>,
+    /// Deployments in flight at once.
+    #[arg(long, env = "PIPELINE_CANARY_MAX_PARALLEL")]
+    max_parallel: Option<usize>,
+    /// Names the release: running again with the same id reuses its versions
+    /// and attaches to its deployments (default: $CODEBUILD_BUILD_ID, else
+    /// a new id).
+    #[arg(long, env = "PIPELINE_CANARY_EXECUTION_ID")]
+    execution_id: Option<String>,
+    /// The commit released, in descriptions and outputs (default:
+    /// $CODEBUILD_RESOLVED_SOURCE_VERSION).
+    #[arg(long, env = "PIPELINE_CANARY_COMMIT")]
+    commit: Option<String>,
+    /// How often the shift is observed.
+    #[arg(long, env = "PIPELINE_CANARY_WATCH_INTERVAL", default_value = "10s", value_parser = parse_duration)]
+    watch_interval: Duration,
+    /// S3 bucket for function bundles over 50 MB.
+    #[arg(long, env = "PIPELINE_CANARY_STAGING_BUCKET")]
+    staging_bucket: Option<String>,
+    /// Where to unpack and package (default: the system temp dir).
+    #[arg(long, env = "PIPELINE_CANARY_WORK_DIR")]
+    work_dir: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -120,7 +225,12 @@ fn main() -> ExitCode {
             }
         };
     }
-    let sub = telemetry::subscriber(cli.log_format, std::io::stdout, telemetry::env_filter());
+    // `plan` and `release` print their text on stdout: their logs go to stderr.
+    let sub = if matches!(cli.command, Command::Plan(_) | Command::Release(_)) {
+        telemetry::subscriber(cli.log_format, std::io::stderr, telemetry::env_filter())
+    } else {
+        telemetry::subscriber(cli.log_format, std::io::stdout, telemetry::env_filter())
+    };
     if tracing::subscriber::set_global_default(sub).is_err() {
         eprintln!("pipeline-canary: could not install the log subscriber");
     }
@@ -136,6 +246,8 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Register { validate_only } => cmd_register(definition, validate_only).await,
             Command::Run(args) => cmd_run(definition, args).await,
+            Command::Plan(args) => cmd_plan(args).await,
+            Command::Release(args) => cmd_release(args).await,
             Command::Healthcheck { .. } | Command::Bundle { .. } => {
                 unreachable!("handled before logging starts")
             }
@@ -212,7 +324,17 @@ async fn cmd_run(mut def: ActionTypeDefinition, a: RunArgs) -> ExitCode {
     config.max_backoff = a.max_backoff;
     config.result_retry_timeout = a.result_retry_timeout;
     let sdk = aws::load_config().await;
-    let worker = match Worker::new(config, &sdk, NoReleaseEngine) {
+    let mut options = ReleaseOptions {
+        watch_interval: a.watch_interval,
+        hold_job: a.hold_job,
+        ..Default::default()
+    };
+    if let Some(d) = a.work_dir {
+        options.work_dir = d;
+    }
+    options.staging_bucket = a.staging_bucket.filter(|b| !b.trim().is_empty());
+    let engine = LambdaReleaseEngine::new(&sdk, options);
+    let worker = match Worker::new(config, &sdk, engine) {
         Ok(w) => w,
         Err(e) => {
             eprintln!("pipeline-canary run: {e}");
@@ -235,6 +357,104 @@ async fn cmd_run(mut def: ActionTypeDefinition, a: RunArgs) -> ExitCode {
     };
     worker.run_until(shutdown_signal()).await;
     ExitCode::SUCCESS
+}
+
+async fn cmd_plan(a: PlanArgs) -> ExitCode {
+    let opts = PlanOptions {
+        function_prefix: a.function_prefix,
+        manifest: a.manifest,
+        alias: a.alias,
+        deployment_config: a.deployment_config,
+        alarms: a
+            .alarms
+            .into_iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect(),
+        max_parallel: a.max_parallel,
+        staging_bucket: a.staging_bucket.is_some_and(|b| !b.trim().is_empty()),
+        work_dir: a.work_dir,
+    };
+    let sdk = aws::load_config().await;
+    match pipeline_canary::release::cli::plan(&sdk, &a.artifact, &opts).await {
+        Ok(text) => {
+            print!("{text}");
+            if !text.ends_with('\n') {
+                println!();
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{}: {}", e.kind, e.message);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn cmd_release(a: ReleaseArgs) -> ExitCode {
+    let mut options = ReleaseOptions {
+        watch_interval: a.watch_interval,
+        ..Default::default()
+    };
+    if let Some(d) = a.work_dir {
+        options.work_dir = d;
+    }
+    options.staging_bucket = a.staging_bucket.filter(|b| !b.trim().is_empty());
+    let from_env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let commit = a
+        .commit
+        .or_else(|| from_env("CODEBUILD_RESOLVED_SOURCE_VERSION"));
+    let execution_id = a
+        .execution_id
+        .or_else(|| from_env("CODEBUILD_BUILD_ID"))
+        .unwrap_or_else(|| {
+            let secs = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
+            format!("local-{secs}")
+        });
+    let o = OneShotOptions {
+        artifact: a.artifact,
+        function_prefix: a.function_prefix,
+        application: a.application,
+        service_role_arn: a.service_role,
+        manifest: a.manifest,
+        alias: a.alias,
+        deployment_config: a.deployment_config,
+        alarms: a
+            .alarms
+            .into_iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect(),
+        max_parallel: a.max_parallel,
+        execution_id,
+        commit,
+    };
+    let sdk = aws::load_config().await;
+    let mut last = String::new();
+    let shown = |p: &pipeline_canary::report::Progress| {
+        if p.summary != last {
+            match p.percent_complete {
+                Some(pc) => println!("[{pc:>3} %] {}", p.summary),
+                None => println!("{}", p.summary),
+            }
+            last = p.summary.clone();
+        }
+    };
+    match oneshot::release(&sdk, options, &o, shown).await {
+        Ok(r) => {
+            for (k, v) in &r.output_variables {
+                println!("{k}={v}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{}: {}", e.kind, e.message);
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// SIGTERM (what ECS and Kubernetes send) or SIGINT (Ctrl-C).

@@ -74,6 +74,11 @@ pub use adapters::CanaryAdapters;
 pub use preflight::{Preflight, PreflightReport, PreflightState, decide_preflight};
 pub use shift::{ShiftState, decide_shift, progress_of};
 
+/// Output variable naming the release (see [`ShiftPlan::output_variables`]).
+pub const OUTPUT_RELEASE_ID: &str = "ReleaseId";
+/// Output variable naming the commit released.
+pub const OUTPUT_COMMIT: &str = "Commit";
+
 /// Marker in every deployment description; followed by the release id.
 pub const RELEASE_MARKER: &str = "pipeline-canary release ";
 /// CodeDeploy: at most 25 ids per `BatchGetDeployments`.
@@ -170,13 +175,17 @@ impl ShiftPlan {
         distinct(self.functions.iter().flat_map(|f| f.target.alarms.iter()))
     }
 
-    /// Output variables of a successful release: `releaseId`, `commit` and
-    /// one `<function>` = published version per function.
+    /// Output variables of a successful release: `ReleaseId`, `Commit` and
+    /// one `<function>` = published version per function (the names the
+    /// release engine's `release::plan::output_variables` uses too).
     pub fn output_variables(&self) -> BTreeMap<String, String> {
         let mut out = BTreeMap::new();
-        out.insert("releaseId".to_string(), self.release.release_id.clone());
+        out.insert(
+            OUTPUT_RELEASE_ID.to_string(),
+            self.release.release_id.clone(),
+        );
         if let Some(c) = &self.release.commit {
-            out.insert("commit".to_string(), c.clone());
+            out.insert(OUTPUT_COMMIT.to_string(), c.clone());
         }
         for f in &self.functions {
             let key: String = f

@@ -197,8 +197,8 @@ fn appspec_round_trips_and_yaml_is_read() {
 fn output_variables_name_each_function() {
     let p = plan(2);
     let o = p.output_variables();
-    assert_eq!(o["releaseId"], p.release.release_id);
-    assert_eq!(o["commit"], "0123456789abcdef");
+    assert_eq!(o["ReleaseId"], p.release.release_id);
+    assert_eq!(o["Commit"], "0123456789abcdef");
     assert_eq!(o["f0"], "2");
     assert_eq!(o.len(), 4);
 }
@@ -783,7 +783,7 @@ fn progress_follows_the_schedule_and_success_reports_outputs() {
             assert_eq!(progress.percent_complete, Some(100));
             assert!(progress.summary.contains("3 done"), "{}", progress.summary);
             assert_eq!(output_variables["f2"], "2");
-            assert_eq!(output_variables["releaseId"], p.release.release_id);
+            assert_eq!(output_variables["ReleaseId"], p.release.release_id);
         }
         other => panic!("{other:?}"),
     }

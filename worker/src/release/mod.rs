@@ -5,9 +5,21 @@
 //! plan, before any mutation (pure, `plan.rs`) → update and publish the
 //! changed functions (`Publish`) → write the `release.json` output artifact
 //! if the action declares one (`WriteOutput`) → discard the job's workspace
-//! (`Discard`) → succeed with the versions in `outputVariables`. No alias is
-//! moved: the canary orchestration (issue 6) continues from `Plan` and
-//! [`ReleaseState`] where this ends.
+//! (`Discard`) → succeed with the versions in `outputVariables`.
+//!
+//! With `orchestrate` (the default) the canary orchestration (`crate::canary`)
+//! is embedded: its pre-flight runs after validation and BEFORE `Publish` (so
+//! an alarm already in ALARM fails the job before anything is published),
+//! and after the workspace is discarded its shift moves every changed
+//! function's alias with CodeDeploy (current = the recorded previous version,
+//! target = the published one; unchanged functions get no deployment),
+//! watched with `Wait`s inside the job for up to `hold_job`, then handed back
+//! with a continuation token. Every later job of the same action execution
+//! rebuilds the plan from the artifact (names and settings are too large for
+//! the token), skips the pre-flight once versions are being published, and
+//! feeds the shift the same functions in the same order (the token's
+//! records). Without `orchestrate` the job ends after publishing, moving no
+//! alias (issue 5's behaviour).
 //!
 //! The per-job workspace (a temporary directory under `work_dir`) is removed
 //! on every exit path: by `Discard` before every result `decide` gives, by
@@ -17,13 +29,15 @@
 //! Submodules: `state` (the token), `plan` (pure planning and texts),
 //! `bundle` (manifest → bundles), `fetch` (S3 with job credentials),
 //! `lambda` (Lambda adapter), `limiter` (shared rate/concurrency limiter),
-//! `cli` (the `plan` command).
+//! `cli` (the `plan` command), `oneshot` (the `release` command: this engine
+//! driven locally, without CodePipeline).
 
 pub mod bundle;
 pub mod cli;
 pub mod fetch;
 pub mod lambda;
 pub mod limiter;
+pub mod oneshot;
 pub mod plan;
 pub mod state;
 
@@ -35,6 +49,10 @@ use std::time::{Duration, SystemTime};
 use aws_config::SdkConfig;
 
 use crate::artifact::{self, UnpackLimits};
+use crate::canary::{
+    self, CanaryAction, CanaryAdapters, CanaryObservation, FunctionShift, FunctionTarget,
+    Preflight, PreflightPlan, ReleaseSettings, ShiftPlan,
+};
 use crate::engine::{Decision, EngineError, JobContext, ReleaseEngine};
 use crate::job::{Artifact, JobInput};
 use crate::report::{FailureKind, Progress};
@@ -43,7 +61,7 @@ use fetch::{ArtifactStore, JobCredentials};
 use lambda::{LambdaApi, PublishRequest, Published, Staging, UpdateWait};
 use limiter::{Limiter, LimiterConfig};
 use plan::{ObservedFunction, ObservedHook, Plan, PreparedRelease};
-pub use state::{FunctionRecord, Phase, ReleaseState};
+pub use state::{FunctionRecord, InAppSpec, Phase, ReleaseState};
 
 /// Name of the file in the output artifact.
 pub const RELEASE_JSON: &str = "release.json";
@@ -70,6 +88,30 @@ pub struct ReleaseOptions {
     pub s3_force_path_style: bool,
     /// A workspace untouched this long is removed (its job is gone).
     pub workspace_idle: Duration,
+    /// Shift aliases with CodeDeploy after publishing (the canary); `false`
+    /// ends the job after publishing and moves no alias.
+    pub orchestrate: bool,
+    /// While a shift runs, how often the job re-observes it.
+    pub watch_interval: Duration,
+    /// How long one job keeps watching a shift before it is handed back to
+    /// CodePipeline with a continuation token (zero: after every tick).
+    pub hold_job: Duration,
+    /// How long pre-flight waits for a foreign deployment in a group.
+    pub foreign_wait: Duration,
+    /// The time `decide` is given instead of the runtime's (`None`: the
+    /// runtime's). For simulated clocks: CodeDeploy's deployment times and
+    /// the ETA/weights computed from them must share one clock.
+    pub clock: Option<Clock>,
+}
+
+/// A time source (see [`ReleaseOptions::clock`]).
+#[derive(Clone)]
+pub struct Clock(pub Arc<dyn Fn() -> SystemTime + Send + Sync>);
+
+impl std::fmt::Debug for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Clock")
+    }
 }
 
 impl Default for ReleaseOptions {
@@ -84,6 +126,45 @@ impl Default for ReleaseOptions {
             staging_above_bytes: plan::DIRECT_UPLOAD_MAX_BYTES,
             s3_force_path_style: false,
             workspace_idle: Duration::from_secs(60 * 60),
+            orchestrate: true,
+            watch_interval: Duration::from_secs(15),
+            hold_job: Duration::from_secs(5 * 60),
+            foreign_wait: canary::DEFAULT_FOREIGN_WAIT,
+            clock: None,
+        }
+    }
+}
+
+/// What [`decide_with`] needs of the engine's options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Flow {
+    /// Bundles over 50 MB can be uploaded (a staging bucket exists).
+    pub staging: bool,
+    pub orchestrate: bool,
+    pub watch_interval: Duration,
+    pub hold_job: Duration,
+    pub foreign_wait: Duration,
+}
+
+impl Flow {
+    /// Issue 5's flow: publish, move no alias.
+    pub fn publish_only(staging: bool) -> Flow {
+        Flow {
+            staging,
+            orchestrate: false,
+            watch_interval: Duration::ZERO,
+            hold_job: Duration::ZERO,
+            foreign_wait: Duration::ZERO,
+        }
+    }
+
+    fn of(options: &ReleaseOptions, staging: bool) -> Flow {
+        Flow {
+            staging,
+            orchestrate: options.orchestrate,
+            watch_interval: options.watch_interval,
+            hold_job: options.hold_job,
+            foreign_wait: options.foreign_wait,
         }
     }
 }
@@ -108,6 +189,8 @@ pub enum Action {
     },
     /// Remove the job's workspace.
     Discard,
+    /// CodeDeploy / CloudWatch / Lambda actions of the canary orchestration.
+    Canary(Vec<CanaryAction>),
 }
 
 /// What the adapters observed.
@@ -121,6 +204,7 @@ pub enum Observation {
     Published(Vec<Published>),
     OutputWritten,
     Discarded,
+    Canary(Vec<CanaryObservation>),
 }
 
 /// A job's workspace: its temporary directory and artifact credentials.
@@ -138,6 +222,9 @@ pub struct LambdaReleaseEngine {
     sdk: SdkConfig,
     lambda: LambdaApi,
     codepipeline: aws_sdk_codepipeline::Client,
+    canary: CanaryAdapters,
+    /// One-shot mode: the artifact is this local zip or directory.
+    local_artifact: Option<PathBuf>,
     workspaces: Mutex<HashMap<String, Arc<Workspace>>>,
 }
 
@@ -165,10 +252,21 @@ impl LambdaReleaseEngine {
                 options.update_wait,
             ),
             codepipeline: crate::codepipeline::client(sdk),
+            canary: CanaryAdapters::new(sdk),
+            local_artifact: None,
             sdk: sdk.clone(),
             options,
             workspaces: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// An engine for the one-shot `release` command: the same steps, with
+    /// the artifact read from `artifact` (a zip or a directory) instead of
+    /// the job's S3 input artifact.
+    pub fn local(sdk: &SdkConfig, options: ReleaseOptions, artifact: PathBuf) -> Self {
+        let mut e = LambdaReleaseEngine::new(sdk, options);
+        e.local_artifact = Some(artifact);
+        e
     }
 
     /// Number of job workspaces currently on disk (for tests and metrics).
@@ -246,17 +344,24 @@ impl LambdaReleaseEngine {
         {
             drop(old);
         }
-        let zip = ws.dir.path().join("input.zip");
-        let store = ArtifactStore {
-            sdk: &self.sdk,
-            cp: &self.codepipeline,
-            ctx,
-            credentials: &ws.credentials,
-            path_style: self.options.s3_force_path_style,
+        // The artifact: downloaded with the job's credentials, or (one-shot
+        // mode) a local zip or directory.
+        let (zip, downloaded) = match &self.local_artifact {
+            Some(path) => (Some(path.clone()), false),
+            None => {
+                let zip = ws.dir.path().join("input.zip");
+                let store = ArtifactStore {
+                    sdk: &self.sdk,
+                    cp: &self.codepipeline,
+                    ctx,
+                    credentials: &ws.credentials,
+                    path_style: self.options.s3_force_path_style,
+                };
+                let bytes = store.download(input, &zip).await?;
+                tracing::info!(bytes, artifact = %input.name, "input artifact downloaded");
+                (Some(zip), true)
+            }
         };
-        let bytes = store.download(input, &zip).await?;
-        tracing::info!(bytes, artifact = %input.name, "input artifact downloaded");
-        let root = ws.dir.path().join("artifact");
         let bundles = ws.dir.path().join("bundles");
         let manifest = job
             .configuration
@@ -264,7 +369,19 @@ impl LambdaReleaseEngine {
             .filter(|m| !m.trim().is_empty())
             .map(str::to_string);
         let defaults = bundle::action_defaults(&job.configuration);
+        let unpacked = ws.dir.path().join("artifact");
         tokio::task::spawn_blocking(move || {
+            let zip = zip.expect("an artifact");
+            let meta = std::fs::metadata(&zip).map_err(|e| {
+                EngineError::new(
+                    FailureKind::ConfigurationError,
+                    format!("the artifact {}: {e}", zip.display()),
+                )
+            })?;
+            if meta.is_dir() {
+                return bundle::prepare(&zip, &bundles, manifest.as_deref(), &defaults);
+            }
+            let root = unpacked;
             std::fs::create_dir_all(&root).map_err(|e| {
                 EngineError::new(
                     FailureKind::SystemUnavailable,
@@ -279,7 +396,9 @@ impl LambdaReleaseEngine {
                 };
                 EngineError::new(kind, format!("the input artifact: {e}"))
             })?;
-            let _ = std::fs::remove_file(&zip);
+            if downloaded {
+                let _ = std::fs::remove_file(&zip);
+            }
             bundle::prepare(&root, &bundles, manifest.as_deref(), &defaults)
         })
         .await
@@ -343,6 +462,7 @@ impl LambdaReleaseEngine {
                 self.discard(job_id);
                 Ok(Observation::Discarded)
             }
+            Action::Canary(actions) => Ok(Observation::Canary(self.canary.perform(actions).await?)),
         }
     }
 }
@@ -409,9 +529,16 @@ impl ReleaseEngine for LambdaReleaseEngine {
         job: &JobInput,
         state: &mut ReleaseState,
         observed: Vec<Observation>,
-        _now: SystemTime,
+        now: SystemTime,
     ) -> Decision<Action> {
-        decide(job, state, observed, self.staging())
+        let now = self.options.clock.as_ref().map_or(now, |c| (c.0)());
+        decide_with(
+            job,
+            state,
+            observed,
+            Flow::of(&self.options, self.staging()),
+            now,
+        )
     }
 
     async fn perform(
@@ -434,15 +561,169 @@ impl ReleaseEngine for LambdaReleaseEngine {
     }
 }
 
-/// The pure decision of [`LambdaReleaseEngine`]; `staging` says whether
-/// bundles over 50 MB can be uploaded.
+/// The pure decision of [`LambdaReleaseEngine`] in issue 5's publish-only
+/// flow; `staging` says whether bundles over 50 MB can be uploaded.
 pub fn decide(
     job: &JobInput,
     state: &mut ReleaseState,
     observed: Vec<Observation>,
     staging: bool,
 ) -> Decision<Action> {
+    decide_with(
+        job,
+        state,
+        observed,
+        Flow::publish_only(staging),
+        SystemTime::UNIX_EPOCH,
+    )
+}
+
+/// The release-wide canary settings of `job` (action properties, the
+/// manifest's break-glass), or the ConfigurationError naming the property.
+pub fn release_settings(
+    job: &JobInput,
+    plan: Option<&Plan>,
+    foreign_wait: Duration,
+) -> Result<ReleaseSettings, EngineError> {
+    let c = &job.configuration;
+    let required = |name: &str, what: &str| {
+        c.get(name)
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+            .ok_or_else(|| {
+                EngineError::new(
+                    FailureKind::ConfigurationError,
+                    format!("the action's {name} property is empty: set it to {what}"),
+                )
+            })
+    };
+    let application = required(
+        "CodeDeployApplication",
+        "the CodeDeploy application to deploy with (created if missing)",
+    )?;
+    let service_role_arn = required(
+        "CodeDeployServiceRoleArn",
+        "the ARN of the role CodeDeploy assumes to shift aliases",
+    )?;
+    let max_parallel = match c
+        .get("MaxParallel")
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+    {
+        None => usize::MAX,
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if n >= 1 => n,
+            _ => {
+                return Err(EngineError::new(
+                    FailureKind::ConfigurationError,
+                    format!(
+                        "the action's MaxParallel property is `{v}`: give a whole number ≥ 1 (deployments in flight at once), or leave it empty for all"
+                    ),
+                ));
+            }
+        },
+    };
+    Ok(ReleaseSettings {
+        release_id: release_id(job),
+        commit: job.revision().map(str::to_string),
+        application,
+        service_role_arn,
+        max_parallel,
+        break_glass: plan.and_then(|p| p.break_glass.as_ref().map(|b| b.reason.clone())),
+        foreign_wait,
+    })
+}
+
+fn target(f: &plan::PreparedFunction) -> FunctionTarget {
+    FunctionTarget {
+        function: f.name.clone(),
+        alias: f.alias.clone(),
+        config: f.deployment_config,
+        alarms: f.alarms.clone(),
+        hooks: f.hooks.clone(),
+    }
+}
+
+/// Stands for a version the token dropped because the function's deployment
+/// records it in its AppSpec (never sent to AWS: the shift reads the AppSpec).
+pub const IN_APPSPEC: &str = "(in the deployment's AppSpec)";
+
+/// Drops from the records what the shift's deployments record in their
+/// AppSpecs: the previous version of every function whose deployment
+/// exists, and — once rolling back — the published one too.
+fn compact_records(state: &mut ReleaseState) {
+    let rolling_back = state.shift.is_rolling_back();
+    let slots = state.shift.slots();
+    for (r, slot) in state.functions.iter_mut().zip(slots) {
+        if let canary::shift::Slot::Deployment(_) = slot {
+            r.appspec = if rolling_back || r.appspec == InAppSpec::Both {
+                InAppSpec::Both
+            } else {
+                InAppSpec::Previous
+            };
+        }
+    }
+}
+
+/// Pre-flight input: the functions `plan` found changed, in plan order.
+pub fn preflight_plan(plan: &Plan, release: ReleaseSettings) -> PreflightPlan {
+    PreflightPlan {
+        release,
+        functions: plan.changed().map(|f| target(&f.function)).collect(),
+    }
+}
+
+/// Shift input: one function per token record, in record order (the same
+/// on every job), current = recorded previous version, target = published.
+pub fn shift_plan(
+    plan: &Plan,
+    records: &[FunctionRecord],
+    release: ReleaseSettings,
+) -> Result<ShiftPlan, EngineError> {
+    let mut functions = Vec::with_capacity(records.len());
+    for r in records {
+        let Some(f) = plan
+            .functions
+            .iter()
+            .find(|f| f.index == usize::from(r.index))
+        else {
+            return Err(EngineError::new(
+                FailureKind::JobFailed,
+                format!(
+                    "the release recorded function #{} of the manifest, which the artifact no longer has; retry the stage",
+                    r.index
+                ),
+            ));
+        };
+        // Versions dropped from the token are the deployment's AppSpec; the
+        // shift reads `current_version` only before the deployment exists.
+        functions.push(FunctionShift {
+            target: target(&f.function),
+            current_version: match r.appspec {
+                InAppSpec::No => r.previous.map(|v| v.to_string()),
+                InAppSpec::Previous | InAppSpec::Both => Some(IN_APPSPEC.to_string()),
+            },
+            target_version: r
+                .published()
+                .map(|v| v.to_string())
+                .unwrap_or_else(|| IN_APPSPEC.to_string()),
+        });
+    }
+    Ok(ShiftPlan { release, functions })
+}
+
+/// The pure decision of [`LambdaReleaseEngine`] (see the module doc for the
+/// order of steps).
+pub fn decide_with(
+    job: &JobInput,
+    state: &mut ReleaseState,
+    observed: Vec<Observation>,
+    flow: Flow,
+    now: SystemTime,
+) -> Decision<Action> {
     let release_id = release_id(job);
+    let mut canary_observed: Vec<CanaryObservation> = Vec::new();
     for o in observed {
         match o {
             Observation::Prepared(Ok(p)) => state.scratch.prepared = Some(p),
@@ -460,7 +741,7 @@ pub fn decide(
                         job,
                     );
                 };
-                match plan::validate(prepared, &functions, &hooks, staging) {
+                match plan::validate(prepared, &functions, &hooks, flow.staging) {
                     Ok(p) => state.scratch.plan = Some(p),
                     Err(e) => return finish(state, fail(e, job)),
                 }
@@ -479,7 +760,7 @@ pub fn decide(
                     state.scratch.published.retain(|(n, _)| *n != x.function);
                     state.scratch.published.push((x.function, x.version));
                 }
-                state.functions = records(p, &state.scratch.published);
+                state.functions = records(p, &state.scratch.published, &state.functions);
                 state.phase = Phase::Published;
             }
             Observation::OutputWritten => state.scratch.output_written = true,
@@ -489,6 +770,7 @@ pub fn decide(
                     return d;
                 }
             }
+            Observation::Canary(v) => canary_observed.extend(v),
         }
     }
     if state.scratch.prepared.is_none() {
@@ -504,6 +786,11 @@ pub fn decide(
                 ),
                 job,
             );
+        }
+        if flow.orchestrate
+            && let Err(e) = release_settings(job, None, flow.foreign_wait)
+        {
+            return fail(e, job);
         }
         return Decision::Perform(vec![Action::Prepare]);
     }
@@ -523,6 +810,9 @@ pub fn decide(
     // orchestration no longer tells which functions changed).
     if state.scratch.published.is_empty() && !state.functions.is_empty() {
         for r in &state.functions {
+            let Some(published) = r.published() else {
+                continue;
+            };
             if let Some(f) = plan
                 .functions
                 .iter()
@@ -531,12 +821,76 @@ pub fn decide(
                 state
                     .scratch
                     .published
-                    .push((f.function.name.clone(), r.published.to_string()));
+                    .push((f.function.name.clone(), published.to_string()));
+            }
+        }
+    }
+    let settings = if flow.orchestrate {
+        match release_settings(job, Some(plan), flow.foreign_wait) {
+            Ok(s) => Some(s),
+            Err(e) => return finish(state, fail(e, job)),
+        }
+    } else {
+        None
+    };
+    // Canary pre-flight: before anything is published, once per job, and
+    // only while nothing has been published yet.
+    if let Some(settings) = &settings
+        && state.phase == Phase::Start
+        && state.scratch.preflight.is_none()
+        && plan.changed().next().is_some()
+    {
+        let pf = preflight_plan(plan, settings.clone());
+        match canary::decide_preflight(&pf, &mut state.preflight, canary_observed, now) {
+            Preflight::Ready(report) => {
+                tracing::info!(
+                    first_release = ?report.first_release,
+                    attach = report.attach.len(),
+                    ensured = ?report.ensured,
+                    "canary pre-flight passed"
+                );
+                state.scratch.preflight = Some(report);
+                canary_observed = Vec::new();
+            }
+            Preflight::Next(Decision::Perform(a)) => {
+                return Decision::Perform(vec![Action::Canary(a)]);
+            }
+            Preflight::Next(Decision::Fail {
+                kind,
+                message,
+                external_execution_id,
+            }) => {
+                return finish(
+                    state,
+                    Decision::Fail {
+                        kind,
+                        message,
+                        external_execution_id: external_execution_id
+                            .or_else(|| Some(release_id.clone())),
+                    },
+                );
+            }
+            Preflight::Next(Decision::Wait { progress, .. } | Decision::Continue(progress)) => {
+                // A foreign deployment is being waited for: come back later.
+                return finish(state, Decision::Continue(progress));
+            }
+            Preflight::Next(Decision::Succeed { .. }) => {
+                return finish(
+                    state,
+                    fail(
+                        EngineError::new(
+                            FailureKind::JobFailed,
+                            "internal error: pre-flight ended with a success",
+                        ),
+                        job,
+                    ),
+                );
             }
         }
     }
     let changed: Vec<PublishRequest> = plan
         .changed()
+        .filter(|_| state.phase != Phase::Published)
         .filter(|f| {
             !state
                 .scratch
@@ -561,8 +915,11 @@ pub fn decide(
         state.phase = Phase::Publishing;
         return Decision::Perform(vec![Action::Publish(changed)]);
     }
+    // The output artifact is written once, before the shift begins: later
+    // jobs see aliases the shift moved and would misreport what changed.
     if let Some(out) = job.output_artifacts.first()
         && !state.scratch.output_written
+        && state.shift.slots().is_empty()
     {
         return Decision::Perform(vec![Action::WriteOutput {
             artifact: out.clone(),
@@ -575,24 +932,79 @@ pub fn decide(
             kms_key_id: job.encryption_key_id.clone(),
         }]);
     }
-    let d = Decision::Succeed {
-        progress: Progress {
-            summary: plan::published_summary(plan, &state.scratch.published),
-            percent_complete: Some(100),
-            external_execution_id: Some(release_id.clone()),
-        },
-        output_variables: plan::output_variables(
-            plan,
-            &state.scratch.published,
-            &release_id,
-            job.revision(),
-        ),
+    let output_variables =
+        plan::output_variables(plan, &state.scratch.published, &release_id, job.revision());
+    let Some(settings) = settings.filter(|_| !state.functions.is_empty()) else {
+        let d = Decision::Succeed {
+            progress: Progress {
+                summary: plan::published_summary(plan, &state.scratch.published),
+                percent_complete: Some(100),
+                external_execution_id: Some(release_id.clone()),
+            },
+            output_variables,
+        };
+        return finish(state, d);
     };
-    finish(state, d)
+    // The shift: the workspace goes first (a shift runs for minutes).
+    if !state.scratch.discarded {
+        return Decision::Perform(vec![Action::Discard]);
+    }
+    // Not `plan.unchanged_count()`: in a later job, functions the shift
+    // already moved look unchanged.
+    let unchanged = plan.functions.len().saturating_sub(state.functions.len());
+    let sp = match shift_plan(plan, &state.functions, settings) {
+        Ok(p) => p,
+        Err(e) => return fail(e, job),
+    };
+    let decision = canary::decide_shift(&sp, &mut state.shift, canary_observed, now);
+    compact_records(state);
+    match decision {
+        Decision::Perform(a) => Decision::Perform(vec![Action::Canary(a)]),
+        Decision::Continue(progress) | Decision::Wait { progress, .. } => {
+            let since = *state.scratch.watching_since.get_or_insert(now);
+            let held = now.duration_since(since).unwrap_or_default();
+            if held < flow.hold_job {
+                Decision::Wait {
+                    delay: flow.watch_interval,
+                    progress,
+                }
+            } else {
+                Decision::Continue(progress)
+            }
+        }
+        Decision::Succeed { mut progress, .. } => {
+            if unchanged > 0 {
+                progress.summary = format!(
+                    "{} ({unchanged} unchanged, skipped)",
+                    progress.summary.trim_end_matches('.')
+                );
+            }
+            progress.external_execution_id = Some(release_id);
+            Decision::Succeed {
+                progress,
+                output_variables,
+            }
+        }
+        Decision::Fail {
+            kind,
+            message,
+            external_execution_id,
+        } => Decision::Fail {
+            kind,
+            message,
+            external_execution_id: external_execution_id.or(Some(release_id)),
+        },
+    }
 }
 
-/// The token records of the published functions.
-fn records(plan: &Plan, published: &[(String, String)]) -> Vec<FunctionRecord> {
+/// The token records of the published functions, in plan order; a function
+/// already recorded keeps its recorded previous version (its alias may have
+/// moved since).
+fn records(
+    plan: &Plan,
+    published: &[(String, String)],
+    recorded: &[FunctionRecord],
+) -> Vec<FunctionRecord> {
     let by_name: BTreeMap<&str, &str> = published
         .iter()
         .map(|(n, v)| (n.as_str(), v.as_str()))
@@ -601,11 +1013,12 @@ fn records(plan: &Plan, published: &[(String, String)]) -> Vec<FunctionRecord> {
         .iter()
         .filter_map(|f| {
             let v = by_name.get(f.function.name.as_str())?;
-            Some(FunctionRecord {
-                index: u16::try_from(f.index).ok()?,
-                previous: f.current.as_ref().and_then(|c| c.version.parse().ok()),
-                published: v.parse().ok()?,
-            })
+            let index = u16::try_from(f.index).ok()?;
+            let previous = match recorded.iter().find(|r| r.index == index) {
+                Some(r) => r.previous,
+                None => f.current.as_ref().and_then(|c| c.version.parse().ok()),
+            };
+            Some(FunctionRecord::new(index, previous, v.parse().ok()?))
         })
         .collect()
 }

@@ -409,9 +409,12 @@ pub fn output_variables(
             vars.insert(f.function.name.clone(), v);
         }
     }
-    vars.insert("ReleaseId".into(), release_id.to_string());
+    vars.insert(
+        crate::canary::OUTPUT_RELEASE_ID.into(),
+        release_id.to_string(),
+    );
     if let Some(c) = commit {
-        vars.insert("Commit".into(), c.to_string());
+        vars.insert(crate::canary::OUTPUT_COMMIT.into(), c.to_string());
     }
     vars
 }

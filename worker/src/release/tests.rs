@@ -145,14 +145,7 @@ fn sixty_functions_three_changed_publishes_exactly_three() {
     );
     assert_eq!(s.phase, Phase::Published);
     assert_eq!(s.functions.len(), 3);
-    assert_eq!(
-        s.functions[0],
-        FunctionRecord {
-            index: 3,
-            previous: Some(43),
-            published: 7
-        }
-    );
+    assert_eq!(s.functions[0], FunctionRecord::new(3, Some(43), 7));
     let Decision::Succeed {
         progress,
         output_variables,
@@ -342,12 +335,8 @@ fn a_job_resumed_from_a_token_publishes_only_what_is_not_recorded() {
     // The token of an earlier job: c-1 published as version 9.
     let mut s = ReleaseState {
         phase: Phase::Publishing,
-        functions: vec![FunctionRecord {
-            index: 1,
-            previous: Some(41),
-            published: 9,
-        }],
-        scratch: Default::default(),
+        functions: vec![FunctionRecord::new(1, Some(41), 9)],
+        ..Default::default()
     };
     assert_eq!(
         actions(decide(&j, &mut s, vec![], false)),
@@ -383,16 +372,8 @@ fn a_job_resumed_from_a_token_publishes_only_what_is_not_recorded() {
     assert_eq!(
         s.functions,
         [
-            FunctionRecord {
-                index: 1,
-                previous: Some(41),
-                published: 9
-            },
-            FunctionRecord {
-                index: 2,
-                previous: Some(42),
-                published: 5
-            },
+            FunctionRecord::new(1, Some(41), 9),
+            FunctionRecord::new(2, Some(42), 5),
         ]
     );
     let Decision::Succeed {
@@ -404,4 +385,383 @@ fn a_job_resumed_from_a_token_publishes_only_what_is_not_recorded() {
     assert_eq!(output_variables["c-0"], "40");
     assert_eq!(output_variables["c-1"], "9");
     assert_eq!(output_variables["c-2"], "5");
+}
+
+// ---- The orchestrated flow (canary embedded) ----
+
+fn canary_job() -> JobInput {
+    let mut j = job(false);
+    j.configuration = ActionConfiguration::new(
+        BTreeMap::from([
+            ("FunctionPrefix".to_string(), "c-".to_string()),
+            ("CodeDeployApplication".to_string(), "app".to_string()),
+            (
+                "CodeDeployServiceRoleArn".to_string(),
+                "arn:aws:iam::1:role/cd".to_string(),
+            ),
+            ("MaxParallel".to_string(), "2".to_string()),
+        ]),
+        Default::default(),
+    );
+    j
+}
+
+fn flow(hold: Duration) -> Flow {
+    Flow {
+        staging: false,
+        orchestrate: true,
+        watch_interval: Duration::from_secs(5),
+        hold_job: hold,
+        foreign_wait: Duration::from_secs(60),
+    }
+}
+
+fn t0() -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(1_790_000_000)
+}
+
+/// What pre-flight observes for c-1 and c-2 when everything holds; with
+/// `alarm_firing`, c-2's alarm is in ALARM.
+fn preflight_world(alarm_firing: bool) -> Vec<CanaryObservation> {
+    use crate::canary::{AlarmState, AlarmView, AliasView, GroupSpec};
+    let mut v = vec![CanaryObservation::Application(Some("Lambda".into()))];
+    for i in [1, 2] {
+        v.push(CanaryObservation::Group {
+            name: format!("c-{i}"),
+            spec: Some(GroupSpec {
+                application: "app".into(),
+                name: format!("c-{i}"),
+                service_role_arn: "arn:aws:iam::1:role/cd".into(),
+                deployment_config_name: "CodeDeployDefault.LambdaAllAtOnce".into(),
+                alarms: vec![],
+                managed_rollback_and_style: true,
+            }),
+        });
+        v.push(CanaryObservation::Alias {
+            index: None,
+            function: format!("c-{i}"),
+            alias: Some(AliasView {
+                version: format!("{}", 40 + i),
+                routing: None,
+                revision_id: Some("rev".into()),
+            }),
+        });
+    }
+    v.push(CanaryObservation::Deployments(vec![]));
+    if alarm_firing {
+        v.push(CanaryObservation::Alarms {
+            asked: vec!["c-2-errors".into()],
+            found: vec![AlarmView {
+                name: "c-2-errors".into(),
+                state: AlarmState::Alarm,
+                reason: "errors".into(),
+            }],
+        });
+    }
+    v
+}
+
+/// Runs a fresh orchestrated job up to pre-flight's first reads.
+fn to_preflight(j: &JobInput, s: &mut ReleaseState, alarm: bool) -> Decision<Action> {
+    let f = flow(Duration::from_secs(60));
+    assert_eq!(
+        actions(decide_with(j, s, vec![], f, t0())),
+        [Action::Prepare]
+    );
+    let mut p = prepared(3);
+    if alarm {
+        p.functions[2].alarms = vec!["c-2-errors".into()];
+    }
+    actions(decide_with(
+        j,
+        s,
+        vec![Observation::Prepared(Ok(p))],
+        f,
+        t0(),
+    ));
+    decide_with(j, s, vec![inspected(3, &[1, 2])], f, t0())
+}
+
+#[test]
+fn orchestrated_preflight_comes_before_publishing_and_an_alarm_fails_first() {
+    let j = canary_job();
+    let mut s = ReleaseState::default();
+    let a = actions(to_preflight(&j, &mut s, true));
+    let [Action::Canary(c)] = a.as_slice() else {
+        panic!("{a:?}")
+    };
+    let [CanaryAction::ObservePreflight { groups, .. }] = c.as_slice() else {
+        panic!("{c:?}")
+    };
+    assert_eq!(groups, &["c-1", "c-2"], "only the changed functions");
+    // c-2's alarm is in ALARM: discard, then fail; nothing was published.
+    let d = decide_with(
+        &j,
+        &mut s,
+        vec![Observation::Canary(preflight_world(true))],
+        flow(Duration::from_secs(60)),
+        t0(),
+    );
+    assert_eq!(actions(d), [Action::Discard]);
+    let Decision::Fail { kind, message, .. } = decide_with(
+        &j,
+        &mut s,
+        vec![Observation::Discarded],
+        flow(Duration::from_secs(60)),
+        t0(),
+    ) else {
+        panic!()
+    };
+    assert_eq!(kind, FailureKind::ConfigurationError);
+    assert!(message.contains("c-2-errors"), "{message}");
+    assert_eq!(s.phase, Phase::Start);
+    assert!(s.functions.is_empty());
+}
+
+#[test]
+fn orchestrated_release_publishes_discards_then_shifts_with_waits_then_continues() {
+    let j = canary_job();
+    let mut s = ReleaseState::default();
+    let f = flow(Duration::from_secs(60));
+    to_preflight(&j, &mut s, false);
+    let a = actions(decide_with(
+        &j,
+        &mut s,
+        vec![Observation::Canary(preflight_world(false))],
+        f,
+        t0(),
+    ));
+    let [Action::Publish(reqs)] = a.as_slice() else {
+        panic!("{a:?}")
+    };
+    assert_eq!(reqs.len(), 2);
+    let published = vec![
+        Published {
+            function: "c-1".into(),
+            version: "7".into(),
+            updated: true,
+            reused: false,
+        },
+        Published {
+            function: "c-2".into(),
+            version: "8".into(),
+            updated: true,
+            reused: false,
+        },
+    ];
+    // The workspace goes before the shift begins.
+    assert_eq!(
+        actions(decide_with(
+            &j,
+            &mut s,
+            vec![Observation::Published(published)],
+            f,
+            t0()
+        )),
+        [Action::Discard]
+    );
+    assert_eq!(
+        s.functions,
+        [
+            FunctionRecord::new(1, Some(41), 7),
+            FunctionRecord::new(2, Some(42), 8)
+        ]
+    );
+    let a = actions(decide_with(
+        &j,
+        &mut s,
+        vec![Observation::Discarded],
+        f,
+        t0(),
+    ));
+    let [Action::Canary(c)] = a.as_slice() else {
+        panic!("{a:?}")
+    };
+    assert!(matches!(c[0], CanaryAction::Observe { discover: true, .. }));
+    // Discovery finds nothing: both deployments start (MaxParallel 2),
+    // current = recorded previous, target = published.
+    let a = actions(decide_with(
+        &j,
+        &mut s,
+        vec![Observation::Canary(vec![
+            CanaryObservation::Discovered,
+            CanaryObservation::Deployments(vec![]),
+        ])],
+        f,
+        t0(),
+    ));
+    let [Action::Canary(c)] = a.as_slice() else {
+        panic!("{a:?}")
+    };
+    assert_eq!(c.len(), 2);
+    let CanaryAction::CreateDeployment {
+        appspec,
+        description,
+        ..
+    } = &c[1]
+    else {
+        panic!("{c:?}")
+    };
+    assert_eq!(
+        crate::canary::appspec_versions(appspec),
+        Some(("42".into(), "8".into()))
+    );
+    assert!(description.contains(&release_id(&j)), "{description}");
+    let d = decide_with(
+        &j,
+        &mut s,
+        vec![Observation::Canary(vec![
+            CanaryObservation::DeploymentCreated {
+                index: 0,
+                deployment_id: "d-AAAAAAAA1".into(),
+            },
+            CanaryObservation::DeploymentCreated {
+                index: 1,
+                deployment_id: "d-AAAAAAAA2".into(),
+            },
+        ])],
+        f,
+        t0(),
+    );
+    let views = |status| {
+        Observation::Canary(vec![CanaryObservation::Deployments(
+            (1..=2)
+                .map(|i| crate::canary::DeploymentView {
+                    id: format!("d-AAAAAAAA{i}"),
+                    application: "app".into(),
+                    group: format!("c-{i}"),
+                    status,
+                    error: None,
+                    description: crate::canary::deployment_description(
+                        &release_settings(&j, None, Duration::ZERO).unwrap(),
+                    ),
+                    is_rollback: false,
+                    create_time: Some(t0()),
+                    start_time: Some(t0()),
+                    current_version: Some(format!("{}", 40 + i)),
+                    target_version: Some(format!("{}", 6 + i)),
+                    rollback_deployment_id: None,
+                })
+                .collect(),
+        )])
+    };
+    // Watching: a Wait inside the job while `hold_job` lasts…
+    let Decision::Wait { delay, .. } = d else {
+        panic!("{d:?}")
+    };
+    assert_eq!(delay, Duration::from_secs(5));
+    // …and the token drops what the deployments' AppSpecs record.
+    assert!(s.functions.iter().all(|r| r.appspec == InAppSpec::Previous));
+    assert_eq!(s.functions[1].published(), Some(8));
+    // After a Wait: re-observe (no observations), then hand back once held long enough.
+    let a = actions(decide_with(
+        &j,
+        &mut s,
+        vec![],
+        f,
+        t0() + Duration::from_secs(61),
+    ));
+    assert!(matches!(a[0], Action::Canary(_)));
+    let d = decide_with(
+        &j,
+        &mut s,
+        vec![views(crate::canary::DeploymentStatus::InProgress)],
+        f,
+        t0() + Duration::from_secs(61),
+    );
+    assert!(matches!(d, Decision::Continue(_)), "{d:?}");
+    // The next job resumes from the token: no pre-flight, no publish.
+    let mut next: ReleaseState = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
+    assert_eq!(next.phase, Phase::Published);
+    assert_eq!(next.shift.deployment_ids(), ["d-AAAAAAAA1", "d-AAAAAAAA2"]);
+    decide_with(&j, &mut next, vec![], f, t0());
+    decide_with(
+        &j,
+        &mut next,
+        vec![Observation::Prepared(Ok(prepared(3)))],
+        f,
+        t0(),
+    );
+    // The aliases moved meanwhile (c-1 already serves 7): it does not matter.
+    let a = actions(decide_with(
+        &j,
+        &mut next,
+        vec![inspected(3, &[2])],
+        f,
+        t0(),
+    ));
+    assert_eq!(a, [Action::Discard]);
+    let a = actions(decide_with(
+        &j,
+        &mut next,
+        vec![Observation::Discarded],
+        f,
+        t0(),
+    ));
+    assert!(matches!(a[0], Action::Canary(_)));
+    let d = decide_with(
+        &j,
+        &mut next,
+        vec![views(crate::canary::DeploymentStatus::Succeeded)],
+        f,
+        t0() + Duration::from_secs(120),
+    );
+    let Decision::Succeed {
+        output_variables, ..
+    } = d
+    else {
+        panic!("{d:?}")
+    };
+    assert_eq!(output_variables["ReleaseId"], release_id(&j));
+    assert_eq!(output_variables["Commit"], "abc123");
+    assert_eq!(
+        output_variables["c-0"], "40",
+        "unchanged: what its alias serves"
+    );
+    assert_eq!(output_variables["c-1"], "7");
+    assert_eq!(output_variables["c-2"], "8");
+}
+
+#[test]
+fn orchestrated_settings_are_checked_before_the_artifact_is_fetched() {
+    let mut j = canary_job();
+    j.configuration = ActionConfiguration::new(
+        BTreeMap::from([
+            ("FunctionPrefix".to_string(), "c-".to_string()),
+            ("CodeDeployApplication".to_string(), "app".to_string()),
+            (
+                "CodeDeployServiceRoleArn".to_string(),
+                "arn:aws:iam::1:role/cd".to_string(),
+            ),
+            ("MaxParallel".to_string(), "zero".to_string()),
+        ]),
+        Default::default(),
+    );
+    let d = decide_with(
+        &j,
+        &mut ReleaseState::default(),
+        vec![],
+        flow(Duration::ZERO),
+        t0(),
+    );
+    let Decision::Fail { kind, message, .. } = d else {
+        panic!("{d:?}")
+    };
+    assert_eq!(kind, FailureKind::ConfigurationError);
+    assert!(message.contains("MaxParallel"), "{message}");
+    let mut j = canary_job();
+    j.configuration = ActionConfiguration::new(
+        BTreeMap::from([("FunctionPrefix".to_string(), "c-".to_string())]),
+        Default::default(),
+    );
+    let Decision::Fail { message, .. } = decide_with(
+        &j,
+        &mut ReleaseState::default(),
+        vec![],
+        flow(Duration::ZERO),
+        t0(),
+    ) else {
+        panic!()
+    };
+    assert!(message.contains("CodeDeployApplication"), "{message}");
 }

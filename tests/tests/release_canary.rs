@@ -1,0 +1,772 @@
+//! Canary releases end to end through CodePipeline: the real worker runs
+//! in-process with the real `LambdaReleaseEngine` (publish + canary
+//! orchestration), the real SDK talks to aws-sim at a time scale of 600 (a
+//! simulated minute is 100 ms). Each test pushes a release artifact to the
+//! pipeline's S3 source and watches what CodePipeline, Lambda, CodeDeploy and
+//! CloudWatch end up with.
+
+use std::time::{Duration, SystemTime};
+
+use aws_sdk_cloudwatch as cw;
+use e2e::canary::{errors_alarm, function_zip};
+use e2e::release::*;
+use e2e::worker::SOURCE_BUCKET;
+
+const LINEAR: &str = "Linear10PercentEvery1Minute";
+
+fn names(n: usize) -> Vec<String> {
+    (1..=n).map(|i| format!("collect-fn{i}")).collect()
+}
+
+/// `n` functions on version 1 (`live` → 1), each with an `Errors` alarm on
+/// the version a release will publish (2).
+async fn functions(r: &ReleaseEnv, n: usize) -> Vec<String> {
+    let cw = cw::Client::new(&r.env.conf);
+    let names = names(n);
+    for name in &names {
+        r.create_function(
+            name,
+            function_zip(None, &format!("{name}-v1")),
+            Some("live"),
+        )
+        .await;
+        errors_alarm(&cw, &format!("{name}-errors"), name, "2").await;
+    }
+    names
+}
+
+/// The functions of a release: `changed` ones get new code (with
+/// `behavior` for the one named in `faulty`), the others their version 1
+/// code; each is guarded by its `Errors` alarm.
+fn spec(
+    names: &[String],
+    changed: &[&str],
+    faulty: Option<(&str, &str)>,
+    tag: &str,
+) -> Vec<CanaryFunction> {
+    names
+        .iter()
+        .map(|n| CanaryFunction {
+            name: n.clone(),
+            zip: if changed.contains(&n.as_str()) {
+                let behavior = faulty.filter(|(f, _)| f == n).map(|(_, b)| b);
+                function_zip(behavior, &format!("{n}-{tag}"))
+            } else {
+                function_zip(None, &format!("{n}-v1"))
+            },
+            alarms: vec![format!("{n}-errors")],
+            config: None,
+        })
+        .collect()
+}
+
+fn release(names: &[String], changed: &[&str], faulty: Option<(&str, &str)>, tag: &str) -> Vec<u8> {
+    canary_artifact(LINEAR, &spec(names, changed, faulty, tag), None)
+}
+
+/// The user-created deployments of `group` (application `collect`), as
+/// (status, description).
+async fn user_deployments(r: &ReleaseEnv, group: &str) -> Vec<(String, String)> {
+    let cd = aws_sdk_codedeploy::Client::new(&r.env.conf);
+    let ids = match cd
+        .list_deployments()
+        .application_name("collect")
+        .deployment_group_name(group)
+        .send()
+        .await
+    {
+        Ok(o) => o.deployments().to_vec(),
+        Err(_) => return Vec::new(),
+    };
+    if ids.is_empty() {
+        return Vec::new();
+    }
+    cd.batch_get_deployments()
+        .set_deployment_ids(Some(ids))
+        .send()
+        .await
+        .unwrap()
+        .deployments_info()
+        .iter()
+        .filter(|d| d.creator() == Some(&aws_sdk_codedeploy::types::DeploymentCreator::User))
+        .map(|d| {
+            (
+                d.status()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default(),
+                d.description().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Waits until `alarm` is in `state` (real-time timeout).
+async fn alarm_reaches(r: &ReleaseEnv, alarm: &str, state: cw::types::StateValue) {
+    let c = cw::Client::new(&r.env.conf);
+    let start = std::time::Instant::now();
+    loop {
+        let a = c.describe_alarms().alarm_names(alarm).send().await.unwrap();
+        if a.metric_alarms().first().and_then(|m| m.state_value()) == Some(&state) {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "{alarm} never reached {state:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+fn secs(a: SystemTime, b: SystemTime) -> f64 {
+    b.duration_since(a).unwrap_or_default().as_secs_f64()
+}
+
+#[tokio::test]
+async fn six_functions_shift_linear_through_codepipeline_and_succeed() {
+    let r = ReleaseEnv::new(canary_sim_config()).await;
+    let names = functions(&r, 6).await;
+    let all: Vec<&str> = names.iter().map(String::as_str).collect();
+    r.upload_source(release(&names, &all, None, "v2")).await;
+    r.pipeline(PIPELINE, false, None, &[]).await;
+    let worker = r.worker(r.canary_options(Duration::from_millis(40), Duration::from_millis(300)));
+    let since = r.seq();
+    let (stop, samples) = sample_alias(&r, "collect-fn3", Duration::from_millis(15));
+    let started = std::time::Instant::now();
+    let (id, status) = r.run(PIPELINE, Duration::from_secs(20)).await;
+    let took = started.elapsed();
+    let _ = stop.send(());
+    let samples = samples.await.unwrap();
+    let out = r.action_outcome(PIPELINE, &id).await;
+    assert_eq!(status.as_str(), "Succeeded", "{out:?}");
+    assert_eq!(out.status, "Succeeded");
+
+    // Output variables: the release id, the commit, every function's version.
+    let commit = out.variables.get("Commit").cloned().expect("Commit");
+    assert!(out.variables["ReleaseId"].starts_with("r-"), "{out:?}");
+    assert_eq!(
+        out.external_id.as_deref(),
+        Some(out.variables["ReleaseId"].as_str())
+    );
+    for n in &names {
+        assert_eq!(out.variables[n], "2", "{n}");
+        assert_eq!(r.alias_state(n).await, Some(("2".into(), None)), "{n}");
+    }
+    assert_eq!(
+        r.current_revision(PIPELINE).await.as_deref(),
+        Some(commit.as_str())
+    );
+    assert!(out.summary.contains("6"), "{}", out.summary);
+
+    // The weight of version 2 rose 10 % per simulated minute: every step
+    // 10 %…90 % was seen, in order, about a minute apart.
+    let steps: Vec<(SystemTime, f64)> = samples
+        .iter()
+        .filter_map(|(t, v, w)| match (v.as_str(), w) {
+            ("1", Some(w)) => Some((*t, *w)),
+            _ => None,
+        })
+        .collect();
+    let mut firsts: Vec<(SystemTime, u32)> = Vec::new();
+    for (t, w) in &steps {
+        let pct = (w * 100.0).round() as u32;
+        assert_eq!(pct % 10, 0, "weight {w}");
+        if firsts.last().is_none_or(|(_, p)| *p != pct) {
+            assert!(
+                firsts.last().is_none_or(|(_, p)| *p < pct),
+                "weights fell: {firsts:?}"
+            );
+            firsts.push((*t, pct));
+        }
+    }
+    let seen: Vec<u32> = firsts.iter().map(|(_, p)| *p).collect();
+    assert!(seen.len() >= 8, "weights seen: {seen:?}");
+    let span = secs(firsts[0].0, firsts.last().unwrap().0);
+    let per_step = span / f64::from((seen.last().unwrap() - seen[0]) / 10).max(1.0);
+    assert!(
+        (45.0..=75.0).contains(&per_step),
+        "{per_step:.1} simulated seconds per 10 % step ({seen:?})"
+    );
+
+    // Calls: one CreateDeployment per function; each watch tick is one
+    // BatchGetDeployments (6 ids) and one DescribeAlarms (6 names).
+    let creates = r.ok_calls(since, "codedeploy", "CreateDeployment");
+    let batch = r.ok_calls(since, "codedeploy", "BatchGetDeployments");
+    let alarms = r.ok_calls(since, "monitoring", "DescribeAlarms");
+    let jobs = r.ok_calls(since, "codepipeline", "PutJobSuccessResult");
+    let publish = r.ok_lambda_calls(since, "PublishVersion");
+    let get_function = r.ok_lambda_calls(since, "GetFunction");
+    eprintln!(
+        "reference release: {took:?} real; {jobs} jobs; CreateDeployment {creates}, \
+         BatchGetDeployments {batch}, DescribeAlarms {alarms} (pre-flight 1), \
+         PublishVersion {publish}, GetFunction {get_function}; weights seen {seen:?}, \
+         {per_step:.1} s per step"
+    );
+    assert_eq!(creates, 6);
+    assert_eq!(publish, 6);
+    assert!(
+        jobs >= 2,
+        "the job was handed back with a continuation at least once"
+    );
+    assert!(batch >= 5, "{batch}");
+    assert!(
+        batch.abs_diff(alarms) <= jobs + 1,
+        "one BatchGetDeployments and one DescribeAlarms per tick: {batch} vs {alarms}"
+    );
+    assert!(
+        r.workspace_entries().is_empty(),
+        "{:?}",
+        r.workspace_entries()
+    );
+    let _ = SOURCE_BUCKET;
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn a_faulty_version_trips_its_alarm_and_the_whole_release_rolls_back() {
+    let r = ReleaseEnv::new(canary_sim_config()).await;
+    let names = functions(&r, 6).await;
+    let all: Vec<&str> = names.iter().map(String::as_str).collect();
+    // fn1 and fn2 go AllAtOnce (at 100 % within seconds); fn4 errors half
+    // the time on its new version.
+    let mut fns = spec(
+        &names,
+        &all,
+        Some(("collect-fn4", r#"{"errorRate":0.5}"#)),
+        "v2",
+    );
+    fns[0].config = Some("AllAtOnce".into());
+    fns[1].config = Some("AllAtOnce".into());
+    r.upload_source(canary_artifact(LINEAR, &fns, None)).await;
+    r.pipeline(PIPELINE, false, None, &[]).await;
+    let worker = r.worker(r.canary_options(Duration::from_millis(40), Duration::from_millis(300)));
+    let since = r.seq();
+    let (id, status) = r.run(PIPELINE, Duration::from_secs(20)).await;
+    let out = r.action_outcome(PIPELINE, &id).await;
+    worker.stop().await;
+    assert_eq!(status.as_str(), "Failed", "{out:?}");
+    let (code, message) = out.error.clone().expect("error details");
+    eprintln!("rollback message: {message}");
+    assert_eq!(code, "JobFailed");
+    assert!(
+        message.contains("alarm collect-fn4-errors (guarding collect-fn4) went into ALARM"),
+        "{message}"
+    );
+    // Every function of the release is back on version 1, with no routing,
+    // including the two that had already reached 100 %.
+    for n in &names {
+        assert_eq!(r.alias_state(n).await, Some(("1".into(), None)), "{n}");
+        assert!(
+            message.contains(&format!("{n}: back on version 1")),
+            "{n}: {message}"
+        );
+    }
+    for n in ["collect-fn1", "collect-fn2"] {
+        let ds = user_deployments(&r, n).await;
+        assert_eq!(ds.len(), 1, "{n}: {ds:?}");
+        assert_eq!(ds[0].0, "Succeeded", "{n} was at 100 % before the rollback");
+    }
+    let fn4 = user_deployments(&r, "collect-fn4").await;
+    assert_eq!(fn4[0].0, "Stopped", "{fn4:?}");
+    assert!(fn4[0].1.contains("pipeline-canary release r-"), "{fn4:?}");
+    // The put-back of the finished ones used a RevisionId precondition.
+    assert!(r.ok_lambda_calls(since, "UpdateAlias") >= 2);
+    assert!(r.workspace_entries().is_empty());
+}
+
+#[tokio::test]
+async fn unchanged_functions_get_no_deployment() {
+    let r = ReleaseEnv::new(canary_sim_config()).await;
+    let names = functions(&r, 6).await;
+    r.upload_source(release(&names, &["collect-fn2", "collect-fn5"], None, "v2"))
+        .await;
+    r.pipeline(PIPELINE, false, None, &[]).await;
+    let worker = r.worker(r.canary_options(Duration::from_millis(40), Duration::from_millis(300)));
+    let since = r.seq();
+    let (id, status) = r.run(PIPELINE, Duration::from_secs(20)).await;
+    let out = r.action_outcome(PIPELINE, &id).await;
+    worker.stop().await;
+    assert_eq!(status.as_str(), "Succeeded", "{out:?}");
+    assert_eq!(r.ok_calls(since, "codedeploy", "CreateDeployment"), 2);
+    assert_eq!(r.ok_lambda_calls(since, "PublishVersion"), 2);
+    assert_eq!(r.ok_lambda_calls(since, "UpdateFunctionCode"), 2);
+    for n in &names {
+        let changed = n == "collect-fn2" || n == "collect-fn5";
+        let want = if changed { "2" } else { "1" };
+        assert_eq!(out.variables[n], want, "{n}");
+        assert_eq!(r.alias_state(n).await, Some((want.into(), None)), "{n}");
+        assert_eq!(
+            user_deployments(&r, n).await.len(),
+            usize::from(changed),
+            "{n}: a deployment only for changed functions"
+        );
+    }
+    assert!(out.summary.contains("4 unchanged"), "{}", out.summary);
+}
+
+#[tokio::test]
+async fn an_alarm_already_in_alarm_fails_before_anything_is_published() {
+    let r = ReleaseEnv::new(canary_sim_config()).await;
+    let names = names(3);
+    let cw = cw::Client::new(&r.env.conf);
+    for n in &names {
+        // fn2's serving version already errors: its alarm (on version 1) fires.
+        let behavior = (n == "collect-fn2").then_some(r#"{"errorRate":0.5}"#);
+        r.create_function(n, function_zip(behavior, &format!("{n}-v1")), Some("live"))
+            .await;
+        errors_alarm(&cw, &format!("{n}-errors"), n, "1").await;
+    }
+    alarm_reaches(&r, "collect-fn2-errors", cw::types::StateValue::Alarm).await;
+    let all: Vec<&str> = names.iter().map(String::as_str).collect();
+    r.upload_source(release(&names, &all, None, "v2")).await;
+    r.pipeline(PIPELINE, false, None, &[]).await;
+    let worker = r.worker(r.canary_options(Duration::from_millis(40), Duration::from_millis(300)));
+    let since = r.seq();
+    let (id, status) = r.run(PIPELINE, Duration::from_secs(20)).await;
+    let out = r.action_outcome(PIPELINE, &id).await;
+    worker.stop().await;
+    assert_eq!(status.as_str(), "Failed", "{out:?}");
+    let (code, message) = out.error.clone().unwrap();
+    assert_eq!(code, "ConfigurationError");
+    assert!(
+        message.contains("alarm `collect-fn2-errors` (guarding collect-fn2) is in ALARM"),
+        "{message}"
+    );
+    assert_eq!(r.ok_lambda_calls(since, "UpdateFunctionCode"), 0);
+    assert_eq!(
+        r.lambda_calls(since, "PublishVersion").len(),
+        0,
+        "nothing published"
+    );
+    assert_eq!(r.ok_calls(since, "codedeploy", "CreateDeployment"), 0);
+    for n in &names {
+        assert_eq!(r.alias_state(n).await, Some(("1".into(), None)), "{n}");
+    }
+    assert!(r.workspace_entries().is_empty());
+}
+
+#[tokio::test]
+async fn a_guard_alarm_rolls_back_then_the_console_retry_succeeds() {
+    let r = ReleaseEnv::new(canary_sim_config()).await;
+    let names = functions(&r, 3).await;
+    let cw = cw::Client::new(&r.env.conf);
+    // A release-wide guard with no data: OK until someone sets it.
+    errors_alarm(&cw, "collect-5xx", "collect-nothing", "1").await;
+    let fns: Vec<CanaryFunction> = spec(
+        &names,
+        &names.iter().map(String::as_str).collect::<Vec<_>>(),
+        None,
+        "v2",
+    )
+    .into_iter()
+    .map(|mut f| {
+        f.alarms.push("collect-5xx".into());
+        f
+    })
+    .collect();
+    r.upload_source(canary_artifact(LINEAR, &fns, None)).await;
+    r.pipeline(PIPELINE, false, None, &[]).await;
+    let worker = r.worker(r.canary_options(Duration::from_millis(40), Duration::from_millis(300)));
+    let id = r.env.start(PIPELINE).await;
+    // Mid-shift, the guard fires (until its next evaluation).
+    let start = std::time::Instant::now();
+    while r.ok_calls(0, "codedeploy", "CreateDeployment") < 3 {
+        assert!(start.elapsed() < Duration::from_secs(10), "no deployments");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    // Held in ALARM (each evaluation a simulated minute later resets it)
+    // until the release has failed.
+    let firing = {
+        let cw = cw.clone();
+        tokio::spawn(async move {
+            loop {
+                let _ = cw
+                    .set_alarm_state()
+                    .alarm_name("collect-5xx")
+                    .state_value(cw::types::StateValue::Alarm)
+                    .state_reason("5xx spike")
+                    .send()
+                    .await;
+                tokio::time::sleep(Duration::from_millis(15)).await;
+            }
+        })
+    };
+    let st = r.wait(PIPELINE, &id, Duration::from_secs(20)).await;
+    firing.abort();
+    let out = r.action_outcome(PIPELINE, &id).await;
+    assert_eq!(st.as_str(), "Failed", "{out:?}");
+    let message = out.error.clone().unwrap().1;
+    assert!(message.contains("alarm collect-5xx"), "{message}");
+    for n in &names {
+        assert_eq!(r.alias_state(n).await, Some(("1".into(), None)), "{n}");
+    }
+    // The alarm recovers; the console retry (same execution, same release
+    // id) reuses the published versions and shifts again.
+    alarm_reaches(&r, "collect-5xx", cw::types::StateValue::Ok).await;
+    let since = r.seq();
+    r.env
+        .cp
+        .retry_stage_execution()
+        .pipeline_name(PIPELINE)
+        .stage_name("Deploy")
+        .pipeline_execution_id(&id)
+        .retry_mode(aws_sdk_codepipeline::types::StageRetryMode::FailedActions)
+        .send()
+        .await
+        .expect("RetryStageExecution");
+    let st = r.wait(PIPELINE, &id, Duration::from_secs(20)).await;
+    let out = r.action_outcome(PIPELINE, &id).await;
+    worker.stop().await;
+    assert_eq!(st.as_str(), "Succeeded", "{out:?}");
+    assert_eq!(
+        r.ok_lambda_calls(since, "PublishVersion"),
+        0,
+        "versions reused"
+    );
+    assert_eq!(r.ok_calls(since, "codedeploy", "CreateDeployment"), 3);
+    for n in &names {
+        assert_eq!(out.variables[n], "2");
+        assert_eq!(r.alias_state(n).await, Some(("2".into(), None)), "{n}");
+        let ds = user_deployments(&r, n).await;
+        assert_eq!(ds.len(), 2, "{n}: the stopped one and the retry's: {ds:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_worker_stopped_mid_shift_hands_back_and_another_completes() {
+    let r = ReleaseEnv::new(canary_sim_config()).await;
+    let names = functions(&r, 4).await;
+    let all: Vec<&str> = names.iter().map(String::as_str).collect();
+    r.upload_source(release(&names, &all, None, "v2")).await;
+    r.pipeline(PIPELINE, false, None, &[]).await;
+    // The first worker holds its job for long: it is stopped while watching.
+    let first = r.worker(r.canary_options(Duration::from_millis(40), Duration::from_secs(60)));
+    let id = r.env.start(PIPELINE).await;
+    let start = std::time::Instant::now();
+    while r.ok_calls(0, "codedeploy", "CreateDeployment") < 4 {
+        assert!(start.elapsed() < Duration::from_secs(10), "no deployments");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let summary = first.stop().await;
+    eprintln!("first worker: {summary:?}");
+    let weight = r.alias_state("collect-fn1").await.unwrap();
+    assert_eq!(weight.0, "1");
+    assert!(weight.1.is_some(), "stopped mid-shift: {weight:?}");
+    let since = r.seq();
+    let second = r.worker(r.canary_options(Duration::from_millis(40), Duration::from_millis(300)));
+    let st = r.wait(PIPELINE, &id, Duration::from_secs(20)).await;
+    let out = r.action_outcome(PIPELINE, &id).await;
+    second.stop().await;
+    assert_eq!(st.as_str(), "Succeeded", "{out:?}");
+    assert_eq!(
+        r.ok_calls(since, "codedeploy", "CreateDeployment"),
+        0,
+        "attached, not redone"
+    );
+    assert_eq!(r.ok_lambda_calls(since, "PublishVersion"), 0);
+    for n in &names {
+        assert_eq!(out.variables[n], "2");
+        assert_eq!(r.alias_state(n).await, Some(("2".into(), None)), "{n}");
+        assert_eq!(user_deployments(&r, n).await.len(), 1, "{n}");
+    }
+    assert!(r.workspace_entries().is_empty());
+}
+
+#[tokio::test]
+async fn a_first_release_creates_the_alias_without_a_canary() {
+    let r = ReleaseEnv::new(canary_sim_config()).await;
+    let names = functions(&r, 2).await;
+    // collect-new has a version but no alias yet.
+    r.create_function("collect-new", function_zip(None, "collect-new-v1"), None)
+        .await;
+    let mut fns = spec(&names, &["collect-fn1", "collect-fn2"], None, "v2");
+    fns.push(CanaryFunction {
+        name: "collect-new".into(),
+        zip: function_zip(None, "collect-new-v2"),
+        alarms: vec![],
+        config: None,
+    });
+    r.upload_source(canary_artifact(LINEAR, &fns, None)).await;
+    r.pipeline(PIPELINE, false, None, &[]).await;
+    let worker = r.worker(r.canary_options(Duration::from_millis(40), Duration::from_millis(300)));
+    let since = r.seq();
+    let (id, status) = r.run(PIPELINE, Duration::from_secs(20)).await;
+    let out = r.action_outcome(PIPELINE, &id).await;
+    worker.stop().await;
+    assert_eq!(status.as_str(), "Succeeded", "{out:?}");
+    assert_eq!(r.alias_state("collect-new").await, Some(("2".into(), None)));
+    assert_eq!(out.variables["collect-new"], "2");
+    assert!(user_deployments(&r, "collect-new").await.is_empty());
+    assert_eq!(r.ok_calls(since, "codedeploy", "CreateDeployment"), 2);
+    assert_eq!(r.ok_lambda_calls(since, "CreateAlias"), 1);
+    for n in &names {
+        assert_eq!(r.alias_state(n).await, Some(("2".into(), None)), "{n}");
+    }
+    assert!(out.summary.contains("collect-new"), "{}", out.summary);
+}
+
+/// The one-shot options for `artifact` against this env's functions.
+fn one_shot(
+    artifact: std::path::PathBuf,
+    execution: &str,
+) -> pipeline_canary::release::oneshot::OneShotOptions {
+    pipeline_canary::release::oneshot::OneShotOptions {
+        artifact,
+        function_prefix: "collect-".into(),
+        application: "collect".into(),
+        service_role_arn: "arn:aws:iam::123456789012:role/codedeploy".into(),
+        execution_id: execution.into(),
+        commit: Some("4f2a9c1e0b7d".into()),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn one_shot_release_from_a_directory_shifts_with_live_progress() {
+    let r = ReleaseEnv::new(canary_sim_config()).await;
+    let names = functions(&r, 3).await;
+    let all: Vec<&str> = names.iter().map(String::as_str).collect();
+    let dir = tempfile::tempdir().unwrap();
+    write_artifact_dir(&release(&names, &all, None, "v2"), dir.path());
+    let since = r.seq();
+    let mut lines: Vec<(Option<i32>, String)> = Vec::new();
+    let released = pipeline_canary::release::oneshot::release(
+        &r.env.conf,
+        r.canary_options(Duration::from_millis(40), Duration::ZERO),
+        &one_shot(dir.path().to_path_buf(), "build-1"),
+        |p| lines.push((p.percent_complete, p.summary.clone())),
+    )
+    .await
+    .expect("released");
+    for n in &names {
+        assert_eq!(released.output_variables[n], "2");
+        assert_eq!(r.alias_state(n).await, Some(("2".into(), None)), "{n}");
+    }
+    assert_eq!(released.output_variables["Commit"], "4f2a9c1e0b7d");
+    assert_eq!(r.ok_calls(since, "codedeploy", "CreateDeployment"), 3);
+    // Live progress: the percentage rose through the shift to 100.
+    let pcts: Vec<i32> = lines.iter().filter_map(|(p, _)| *p).collect();
+    assert!(pcts.windows(2).all(|w| w[0] <= w[1]), "{pcts:?}");
+    assert_eq!(pcts.last(), Some(&100));
+    assert!(pcts.iter().any(|p| (20..90).contains(p)), "{pcts:?}");
+    assert!(lines.len() >= 5, "{}", lines.len());
+    assert!(
+        dir.path().join("pipeline-canary.json").exists(),
+        "the artifact dir is left alone"
+    );
+    assert!(r.workspace_entries().is_empty());
+}
+
+#[tokio::test]
+async fn one_shot_release_rolls_back_and_fails_naming_the_alarm() {
+    let r = ReleaseEnv::new(canary_sim_config()).await;
+    let names = functions(&r, 3).await;
+    let all: Vec<&str> = names.iter().map(String::as_str).collect();
+    let zip_dir = tempfile::tempdir().unwrap();
+    let zip = zip_dir.path().join("release.zip");
+    std::fs::write(
+        &zip,
+        release(
+            &names,
+            &all,
+            Some(("collect-fn2", r#"{"errorRate":0.5}"#)),
+            "v2",
+        ),
+    )
+    .unwrap();
+    let err = pipeline_canary::release::oneshot::release(
+        &r.env.conf,
+        r.canary_options(Duration::from_millis(40), Duration::ZERO),
+        &one_shot(zip.clone(), "build-2"),
+        |_| {},
+    )
+    .await
+    .expect_err("rolled back");
+    assert_eq!(err.kind, pipeline_canary::report::FailureKind::JobFailed);
+    assert!(
+        err.message
+            .contains("alarm collect-fn2-errors (guarding collect-fn2) went into ALARM"),
+        "{}",
+        err.message
+    );
+    for n in &names {
+        assert_eq!(r.alias_state(n).await, Some(("1".into(), None)), "{n}");
+    }
+    assert!(zip.exists(), "the artifact zip is left alone");
+    assert!(r.workspace_entries().is_empty());
+}
+
+#[tokio::test]
+async fn sixty_functions_with_max_parallel_20_shift_in_waves_through_continuations() {
+    let r = ReleaseEnv::new(canary_sim_config()).await;
+    let names = functions(&r, 60).await;
+    let all: Vec<&str> = names.iter().map(String::as_str).collect();
+    let fns = spec(&names, &all, None, "v2");
+    r.upload_source(canary_artifact("Linear50PercentEvery1Minute", &fns, None))
+        .await;
+    r.pipeline(PIPELINE, false, None, &[("MaxParallel", "20")])
+        .await;
+    let worker = r.worker(r.canary_options(Duration::from_millis(20), Duration::from_millis(50)));
+    let since = r.seq();
+    let started = std::time::Instant::now();
+    let (id, status) = r.run(PIPELINE, Duration::from_secs(30)).await;
+    let took = started.elapsed();
+    let out = r.action_outcome(PIPELINE, &id).await;
+    worker.stop().await;
+    assert_eq!(status.as_str(), "Succeeded", "{out:?}");
+    for n in &names {
+        assert_eq!(out.variables[n], "2", "{n}");
+    }
+    assert_eq!(
+        r.alias_state("collect-fn60").await,
+        Some(("2".into(), None))
+    );
+    // Waves: never more than 20 deployments in flight.
+    let cd = aws_sdk_codedeploy::Client::new(&r.env.conf);
+    let mut spans = Vec::new();
+    for n in &names {
+        let ids = cd
+            .list_deployments()
+            .application_name("collect")
+            .deployment_group_name(n)
+            .send()
+            .await
+            .unwrap()
+            .deployments()
+            .to_vec();
+        assert_eq!(ids.len(), 1, "{n}");
+        let d = cd
+            .get_deployment()
+            .deployment_id(&ids[0])
+            .send()
+            .await
+            .unwrap();
+        let d = d.deployment_info().unwrap();
+        spans.push((
+            d.create_time().unwrap().as_secs_f64(),
+            d.complete_time().unwrap().as_secs_f64(),
+        ));
+    }
+    let max_in_flight = spans
+        .iter()
+        .map(|(t, _)| spans.iter().filter(|(c, e)| c <= t && t < e).count())
+        .max()
+        .unwrap();
+    let waves = {
+        let mut starts: Vec<f64> = spans.iter().map(|s| s.0).collect();
+        starts.sort_by(f64::total_cmp);
+        1 + starts.windows(2).filter(|w| w[1] - w[0] > 30.0).count()
+    };
+    let jobs = r.ok_calls(since, "codepipeline", "PutJobSuccessResult");
+    let batch = r.ok_calls(since, "codedeploy", "BatchGetDeployments");
+    let alarms = r.ok_calls(since, "monitoring", "DescribeAlarms");
+    eprintln!(
+        "60 functions, MaxParallel 20: {took:?} real, {jobs} jobs (every token fit), \
+         {waves} waves, at most {max_in_flight} in flight; BatchGetDeployments {batch}, \
+         DescribeAlarms {alarms}"
+    );
+    assert!(max_in_flight <= 20, "{max_in_flight}");
+    assert!(waves >= 3, "{waves} waves");
+    assert!(
+        jobs >= 3,
+        "handed back with a continuation token several times"
+    );
+    // Per tick: one BatchGetDeployments per 25 ids started so far (1–3),
+    // one DescribeAlarms for the 60 alarms (plus one in pre-flight).
+    assert!(batch > alarms && batch <= 3 * alarms, "{batch} vs {alarms}");
+}
+
+#[tokio::test]
+async fn break_glass_releases_all_at_once_despite_a_firing_alarm() {
+    let r = ReleaseEnv::new(canary_sim_config()).await;
+    let names = names(2);
+    let cw = cw::Client::new(&r.env.conf);
+    for n in &names {
+        let behavior = (n == "collect-fn1").then_some(r#"{"errorRate":0.5}"#);
+        r.create_function(n, function_zip(behavior, &format!("{n}-v1")), Some("live"))
+            .await;
+        errors_alarm(&cw, &format!("{n}-errors"), n, "1").await;
+    }
+    alarm_reaches(&r, "collect-fn1-errors", cw::types::StateValue::Alarm).await;
+    let all: Vec<&str> = names.iter().map(String::as_str).collect();
+    let fns = spec(&names, &all, None, "fix");
+    r.upload_source(canary_artifact(LINEAR, &fns, Some("INC-7: checkout down")))
+        .await;
+    r.pipeline(PIPELINE, false, None, &[]).await;
+    let worker = r.worker(r.canary_options(Duration::from_millis(40), Duration::from_millis(300)));
+    let (id, status) = r.run(PIPELINE, Duration::from_secs(20)).await;
+    let out = r.action_outcome(PIPELINE, &id).await;
+    worker.stop().await;
+    assert_eq!(status.as_str(), "Succeeded", "{out:?}");
+    for n in &names {
+        assert_eq!(r.alias_state(n).await, Some(("2".into(), None)), "{n}");
+        let ds = user_deployments(&r, n).await;
+        assert_eq!(ds.len(), 1);
+        assert!(
+            ds[0].1.contains("BREAK-GLASS: INC-7: checkout down"),
+            "{ds:?}"
+        );
+    }
+    assert!(out.summary.contains("INC-7"), "{}", out.summary);
+}
+
+#[tokio::test]
+async fn a_foreign_deployment_is_waited_for_then_named_before_publishing() {
+    let r = ReleaseEnv::new(canary_sim_config()).await;
+    let names = functions(&r, 2).await;
+    let all: Vec<&str> = names.iter().map(String::as_str).collect();
+    r.upload_source(release(&names, &all, None, "v2")).await;
+    r.pipeline(PIPELINE, false, None, &[]).await;
+    let worker = r.worker(r.canary_options(Duration::from_millis(40), Duration::from_millis(300)));
+    let (_, status) = r.run(PIPELINE, Duration::from_secs(20)).await;
+    assert_eq!(status.as_str(), "Succeeded");
+    // Someone shifts collect-fn1 back by hand, slowly, in our group.
+    let cd = aws_sdk_codedeploy::Client::new(&r.env.conf);
+    let content = r#"{"version":0.0,"Resources":[{"collect-fn1":{"Type":"AWS::Lambda::Function","Properties":{"Name":"collect-fn1","Alias":"live","CurrentVersion":"2","TargetVersion":"1"}}}]}"#;
+    let foreign = cd
+        .create_deployment()
+        .application_name("collect")
+        .deployment_group_name("collect-fn1")
+        .deployment_config_name("CodeDeployDefault.LambdaLinear10PercentEvery10Minutes")
+        .description("manual rollback by ops")
+        .revision(
+            aws_sdk_codedeploy::types::RevisionLocation::builder()
+                .revision_type(aws_sdk_codedeploy::types::RevisionLocationType::AppSpecContent)
+                .app_spec_content(
+                    aws_sdk_codedeploy::types::AppSpecContent::builder()
+                        .content(content)
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .deployment_id()
+        .unwrap()
+        .to_string();
+    r.upload_source(release(&names, &all, None, "v3")).await;
+    let since = r.seq();
+    let (id, status) = r.run(PIPELINE, Duration::from_secs(20)).await;
+    let out = r.action_outcome(PIPELINE, &id).await;
+    worker.stop().await;
+    assert_eq!(status.as_str(), "Failed", "{out:?}");
+    let (code, message) = out.error.unwrap();
+    assert_eq!(code, "ConfigurationError");
+    assert!(
+        message.contains(&format!("active deployment {foreign}")),
+        "{message}"
+    );
+    assert!(message.contains("stop-deployment"), "{message}");
+    assert_eq!(
+        r.lambda_calls(since, "PublishVersion").len(),
+        0,
+        "nothing published"
+    );
+    assert_eq!(r.ok_calls(since, "codedeploy", "CreateDeployment"), 0);
+    assert!(
+        r.ok_calls(since, "codepipeline", "PutJobSuccessResult") >= 1,
+        "waited over several jobs (continuation tokens)"
+    );
+}

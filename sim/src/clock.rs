@@ -8,6 +8,13 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+/// The fastest time scale the sim accepts (control API and `--time-scale`).
+pub const MAX_SCALE: f64 = 1e6;
+
+/// The longest single advance of simulated time (10 years), so simulated
+/// time stays far from `SystemTime`'s limits.
+pub const MAX_ADVANCE_SECS: f64 = 10.0 * 365.0 * 86400.0;
+
 /// Simulated time source. Cheap to read; safe to share.
 #[derive(Debug)]
 pub struct Clock {
@@ -22,6 +29,18 @@ struct Base {
     sim: SystemTime,
     /// Simulated seconds per real second.
     scale: f64,
+}
+
+impl Base {
+    /// Simulated time at real instant `real_now`; never panics (an
+    /// unrepresentable result stays at the base time).
+    fn at(&self, real_now: Instant) -> SystemTime {
+        let real = real_now.saturating_duration_since(self.real);
+        Duration::try_from_secs_f64(real.as_secs_f64() * self.scale)
+            .ok()
+            .and_then(|d| self.sim.checked_add(d))
+            .unwrap_or(self.sim)
+    }
 }
 
 impl Clock {
@@ -40,8 +59,8 @@ impl Clock {
 
     /// The current simulated time.
     pub fn now(&self) -> SystemTime {
-        let b = *self.inner.lock().unwrap();
-        b.sim + b.real.elapsed().mul_f64(b.scale)
+        let b = *crate::lock(&self.inner);
+        b.at(Instant::now())
     }
 
     /// The current simulated time in fractional seconds since the Unix epoch
@@ -52,14 +71,14 @@ impl Clock {
 
     /// Simulated seconds per real second.
     pub fn scale(&self) -> f64 {
-        self.inner.lock().unwrap().scale
+        crate::lock(&self.inner).scale
     }
 
     /// Changes the time scale from now on; simulated time does not jump.
     pub fn set_scale(&self, scale: f64) {
         assert!(scale > 0.0 && scale.is_finite(), "time scale must be > 0");
-        let mut b = self.inner.lock().unwrap();
-        let now = b.sim + b.real.elapsed().mul_f64(b.scale);
+        let mut b = crate::lock(&self.inner);
+        let now = b.at(Instant::now());
         *b = Base {
             real: Instant::now(),
             sim: now,
@@ -69,8 +88,11 @@ impl Clock {
 
     /// Moves simulated time forward by `d` at once.
     pub fn advance(&self, d: Duration) {
-        let mut b = self.inner.lock().unwrap();
-        b.sim += d;
+        let mut b = crate::lock(&self.inner);
+        // Saturates rather than panicking with the lock held.
+        if let Some(t) = b.sim.checked_add(d) {
+            b.sim = t;
+        }
     }
 
     /// How long in real time a simulated duration lasts at the current scale.
@@ -84,6 +106,18 @@ pub fn epoch_secs(t: SystemTime) -> f64 {
     t.duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0)
+}
+
+/// The time `secs` seconds after the Unix epoch, or `None` when that is
+/// negative, not finite or beyond what `SystemTime` holds: request timestamps
+/// go through this, never through `Duration::from_secs_f64` (which panics).
+pub fn from_epoch_secs(secs: f64) -> Option<SystemTime> {
+    if secs < 0.0 {
+        return None;
+    }
+    Duration::try_from_secs_f64(secs)
+        .ok()
+        .and_then(|d| UNIX_EPOCH.checked_add(d))
 }
 
 /// ISO-8601 with milliseconds, as S3's XML and CloudWatch use.
@@ -115,6 +149,17 @@ mod tests {
         c.set_scale(1.0);
         assert_eq!(c.scale(), 1.0);
         assert_eq!(c.to_real(Duration::from_secs(2)), Duration::from_secs(2));
+    }
+
+    #[test]
+    fn epoch_seconds_out_of_range_are_none_not_a_panic() {
+        assert_eq!(
+            from_epoch_secs(1.5),
+            Some(UNIX_EPOCH + Duration::from_millis(1500))
+        );
+        for bad in [1e30, f64::NAN, f64::INFINITY, -1.0, 1.8e19] {
+            assert_eq!(from_epoch_secs(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -19,6 +19,7 @@ use http::{Method, Response, StatusCode};
 use serde_json::json;
 
 use crate::Sim;
+use crate::clock::{MAX_ADVANCE_SECS, MAX_SCALE};
 use crate::faults::FaultConfig;
 use crate::wire::{self, Body, Request};
 
@@ -105,24 +106,24 @@ pub async fn handle(sim: &Arc<Sim>, req: Request) -> Response<Body> {
             };
             if let Some(s) = v.get("timeScale") {
                 match s.as_f64() {
-                    Some(x) if x > 0.0 && x.is_finite() => sim.clock.set_scale(x),
+                    Some(x) if x > 0.0 && x <= MAX_SCALE => sim.clock.set_scale(x),
                     _ => {
                         return reply(
                             StatusCode::BAD_REQUEST,
-                            json!({"error": "timeScale must be a number > 0"}),
+                            json!({"error": format!("timeScale must be a number > 0 and <= {MAX_SCALE}")}),
                         );
                     }
                 }
             }
             if let Some(s) = v.get("advanceSeconds") {
                 match s.as_f64() {
-                    Some(x) if x >= 0.0 && x.is_finite() => {
+                    Some(x) if (0.0..=MAX_ADVANCE_SECS).contains(&x) => {
                         sim.clock.advance(Duration::from_secs_f64(x))
                     }
                     _ => {
                         return reply(
                             StatusCode::BAD_REQUEST,
-                            json!({"error": "advanceSeconds must be a number >= 0"}),
+                            json!({"error": format!("advanceSeconds must be a number >= 0 and <= {MAX_ADVANCE_SECS} (10 years)")}),
                         );
                     }
                 }
@@ -166,4 +167,12 @@ fn reply(status: StatusCode, v: serde_json::Value) -> Response<Body> {
         .header("content-type", "application/json")
         .body(wire::full(serde_json::to_vec(&v).unwrap()))
         .expect("valid response")
+}
+
+/// The answer when a control route panicked (a sim bug): 500, JSON.
+pub(crate) fn internal_error() -> Response<Body> {
+    reply(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        json!({"error": "internal error in the control API (see the sim log)"}),
+    )
 }

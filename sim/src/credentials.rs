@@ -85,35 +85,24 @@ impl CredentialStore {
             buckets: buckets.to_vec(),
             expires: Instant::now() + self.ttl,
         };
-        self.inner
-            .lock()
-            .unwrap()
-            .issued
-            .insert(akid, creds.clone());
+        crate::lock(&self.inner).issued.insert(akid, creds.clone());
         creds
     }
 
     /// Looks up credentials the sim issued, expired or not.
     pub fn lookup(&self, access_key_id: &str) -> Option<TempCredentials> {
-        self.inner
-            .lock()
-            .unwrap()
-            .issued
-            .get(access_key_id)
-            .cloned()
+        crate::lock(&self.inner).issued.get(access_key_id).cloned()
     }
 
     /// Marks a bucket as a pipeline artifact store.
     pub fn protect_bucket(&self, bucket: &str) {
-        self.inner
-            .lock()
-            .unwrap()
+        crate::lock(&self.inner)
             .protected
             .insert(bucket.to_string());
     }
 
     pub fn is_protected(&self, bucket: &str) -> bool {
-        self.inner.lock().unwrap().protected.contains(bucket)
+        crate::lock(&self.inner).protected.contains(bucket)
     }
 
     /// The access rule for `bucket`: artifact buckets accept only unexpired job

@@ -107,7 +107,7 @@ impl Faults {
                 ));
             }
         }
-        let mut s = self.inner.lock().unwrap();
+        let mut s = crate::lock(&self.inner);
         if let Some(seed) = cfg.seed {
             s.rng = StdRng::seed_from_u64(seed);
         }
@@ -116,9 +116,7 @@ impl Faults {
     }
 
     pub fn rules(&self) -> Vec<FaultRule> {
-        self.inner
-            .lock()
-            .unwrap()
+        crate::lock(&self.inner)
             .rules
             .iter()
             .map(|(r, _)| r.clone())
@@ -127,13 +125,13 @@ impl Faults {
 
     /// How many faults were injected so far.
     pub fn injected(&self) -> u64 {
-        self.inner.lock().unwrap().injected
+        crate::lock(&self.inner).injected
     }
 
     /// Decides the fate of one request. The first matching rule with a
     /// non-zero effect wins; latency from all matching rules adds up.
     pub fn decide(&self, service: &str, operation: &str, now: SystemTime) -> Decision {
-        let mut s = self.inner.lock().unwrap();
+        let mut s = crate::lock(&self.inner);
         let mut d = Decision::default();
         let State {
             rules,

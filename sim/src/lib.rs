@@ -38,6 +38,13 @@ use std::time::{Duration, Instant};
 
 pub use error::{AwsError, AwsResult};
 
+/// Locks `m`, recovering the data if a panicking thread poisoned it: one
+/// request's panic must never make every later request (and the ticker) panic.
+/// Every sim lock goes through this.
+pub fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// How an aws-sim instance behaves. `Default` is what the binary uses without flags
 /// (except the listen address, which defaults to a free loopback port here).
 #[derive(Debug, Clone)]
@@ -142,11 +149,24 @@ impl Sim {
     /// whether or not anyone is calling.
     pub fn tick(self: &Arc<Self>) {
         let now = self.clock.now();
-        self.lambda.tick(self, now);
-        self.traffic.tick(self, now);
-        self.cloudwatch.tick(self, now);
-        self.codedeploy.tick(self, now);
-        self.codepipeline.tick(self, now);
+        // Each service separately: a panic in one service's timers must not
+        // stop simulated time for the others, nor fail the request that ticked.
+        tick_guarded("lambda", || self.lambda.tick(self, now));
+        tick_guarded("traffic", || self.traffic.tick(self, now));
+        tick_guarded("cloudwatch", || self.cloudwatch.tick(self, now));
+        tick_guarded("codedeploy", || self.codedeploy.tick(self, now));
+        tick_guarded("codepipeline", || self.codepipeline.tick(self, now));
+    }
+}
+
+/// Runs one service's tick, logging (not propagating) a panic in it.
+fn tick_guarded(service: &str, tick: impl FnOnce()) {
+    if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(tick)) {
+        tracing::error!(
+            service,
+            panic = %server::panic_message(&*panic),
+            "service tick panicked"
+        );
     }
 }
 
@@ -209,4 +229,36 @@ pub async fn start(config: Config) -> std::io::Result<SimHandle> {
         shutdown: Some(tx),
         task: Some(task),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_poisoned_lock_is_recovered() {
+        // Review P1-0: `.lock().expect(..)` turned one panic into a dead sim.
+        let m = std::sync::Mutex::new(7);
+        let poisoned = std::thread::scope(|s| {
+            s.spawn(|| {
+                let mut g = m.lock().unwrap();
+                *g = 8;
+                panic!("handler bug while holding the lock");
+            })
+            .join()
+        });
+        assert!(poisoned.is_err());
+        assert!(m.is_poisoned());
+        assert_eq!(*lock(&m), 8);
+        *lock(&m) += 1;
+        assert_eq!(*lock(&m), 9);
+    }
+
+    #[test]
+    fn a_panicking_service_tick_does_not_stop_the_others() {
+        let mut later_ran = false;
+        tick_guarded("codedeploy", || panic!("attempt to multiply with overflow"));
+        tick_guarded("codepipeline", || later_ran = true);
+        assert!(later_ran);
+    }
 }

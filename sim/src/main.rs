@@ -52,16 +52,19 @@ async fn main() {
         )
         .init();
     let a = Args::parse();
-    if !(a.time_scale > 0.0 && a.time_scale.is_finite()) {
-        eprintln!("error: --time-scale must be a number > 0");
+    if !(a.time_scale > 0.0 && a.time_scale <= aws_sim::clock::MAX_SCALE) {
+        eprintln!(
+            "error: --time-scale must be a number > 0 and <= {}",
+            aws_sim::clock::MAX_SCALE
+        );
         std::process::exit(2);
     }
-    let secs = |name: &str, v: f64| {
-        if !(v >= 0.0 && v.is_finite()) {
+    let secs = |name: &str, v: f64| match Duration::try_from_secs_f64(v) {
+        Ok(d) => d,
+        Err(_) => {
             eprintln!("error: --{name} must be a number of seconds >= 0");
             std::process::exit(2);
         }
-        Duration::from_secs_f64(v)
     };
     let config = aws_sim::Config {
         listen: a.listen,
@@ -72,10 +75,13 @@ async fn main() {
         continuation_delay: secs("continuation-delay", a.continuation_delay),
         data_dir: a.data_dir,
         lambda_update_delay: secs("lambda-update-delay", a.lambda_update_delay),
-        traffic_rate: if a.traffic_rate >= 0.0 && a.traffic_rate.is_finite() {
+        traffic_rate: if (0.0..=aws_sim::traffic::MAX_RATE).contains(&a.traffic_rate) {
             a.traffic_rate
         } else {
-            eprintln!("error: --traffic-rate must be a number >= 0");
+            eprintln!(
+                "error: --traffic-rate must be a number >= 0 and <= {}",
+                aws_sim::traffic::MAX_RATE
+            );
             std::process::exit(2);
         },
         alarm_poll: secs("alarm-poll", a.alarm_poll),

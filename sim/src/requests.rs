@@ -38,7 +38,7 @@ pub struct RequestLog {
 
 impl RequestLog {
     pub fn push(&self, mut r: RequestRecord) {
-        let mut v = self.records.lock().unwrap();
+        let mut v = crate::lock(&self.records);
         r.seq = v.len() as u64;
         v.push(r);
     }
@@ -50,7 +50,7 @@ impl RequestLog {
         service: Option<&str>,
         operation: Option<&str>,
     ) -> Vec<RequestRecord> {
-        let v = self.records.lock().unwrap();
+        let v = crate::lock(&self.records);
         v.iter()
             .skip(since as usize)
             .filter(|r| service.is_none_or(|s| r.service == s))
@@ -61,7 +61,7 @@ impl RequestLog {
 
     /// Number of records so far (the `seq` the next one gets).
     pub fn len(&self) -> u64 {
-        self.records.lock().unwrap().len() as u64
+        crate::lock(&self.records).len() as u64
     }
 
     pub fn is_empty(&self) -> bool {

@@ -3,9 +3,11 @@
 //! background ticker that moves simulated time forward for every service.
 //! It knows how to reach services, not what they do.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use http::{Response, StatusCode};
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -63,7 +65,23 @@ pub(crate) async fn serve(
                 tokio::spawn(async move {
                     let svc = service_fn(move |req| {
                         let sim = sim.clone();
-                        async move { dispatch(sim, req).await }
+                        async move {
+                            // Last resort: a panic outside the service handler
+                            // (routing, auth parsing, logging) still answers.
+                            AssertUnwindSafe(dispatch(sim, req))
+                                .catch_unwind()
+                                .await
+                                .unwrap_or_else(|panic| {
+                                    tracing::error!(
+                                        panic = %panic_message(&*panic),
+                                        "request dispatch panicked"
+                                    );
+                                    Ok(plain_error(
+                                        &uuid::Uuid::new_v4().to_string(),
+                                        &AwsError::internal("aws-sim internal error"),
+                                    ))
+                                })
+                        }
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .keep_alive(true)
@@ -124,7 +142,13 @@ async fn dispatch(sim: Arc<Sim>, req: Request) -> Result<Response<Body>, ResetCo
     };
     let service = route(&req, &auth);
     if service == "_sim" {
-        return Ok(control::handle(&sim, req).await);
+        return Ok(AssertUnwindSafe(control::handle(&sim, req))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|panic| {
+                tracing::error!(panic = %panic_message(&*panic), "control API panicked");
+                control::internal_error()
+            }));
     }
     let region = auth
         .as_ref()
@@ -171,17 +195,20 @@ async fn dispatch(sim: Arc<Sim>, req: Request) -> Result<Response<Body>, ResetCo
             true,
         ),
         None => {
-            let result = match ctx.service.as_str() {
-                "s3" => s3::handle(&sim, &ctx, req).await,
-                "codepipeline" => codepipeline::handle(&sim, &ctx, req).await,
-                "lambda" => lambda::handle(&sim, &ctx, req).await,
-                "monitoring" => cloudwatch::handle(&sim, &ctx, req).await,
-                "codedeploy" => codedeploy::handle(&sim, &ctx, req).await,
-                other => Err(AwsError::bad_request(
-                    "UnrecognizedClientException",
-                    format!("aws-sim does not simulate the service '{other}'"),
-                )),
-            };
+            let result = catch_handler_panic(&ctx, async {
+                match ctx.service.as_str() {
+                    "s3" => s3::handle(&sim, &ctx, req).await,
+                    "codepipeline" => codepipeline::handle(&sim, &ctx, req).await,
+                    "lambda" => lambda::handle(&sim, &ctx, req).await,
+                    "monitoring" => cloudwatch::handle(&sim, &ctx, req).await,
+                    "codedeploy" => codedeploy::handle(&sim, &ctx, req).await,
+                    other => Err(AwsError::bad_request(
+                        "UnrecognizedClientException",
+                        format!("aws-sim does not simulate the service '{other}'"),
+                    )),
+                }
+            })
+            .await;
             match result {
                 Ok(r) => (r, false),
                 Err(e) => (render_error(&ctx, &e), false),
@@ -242,6 +269,57 @@ fn throttling_error(service: &str) -> AwsError {
     }
 }
 
+/// Runs one service handler; a panic in it is a sim bug, never the client's:
+/// it is logged and answered as a 500 in the service's error shape, and the
+/// connection (and every other request) carries on.
+async fn catch_handler_panic(
+    ctx: &Ctx,
+    handler: impl std::future::Future<Output = Result<Response<Body>, AwsError>>,
+) -> Result<Response<Body>, AwsError> {
+    AssertUnwindSafe(handler)
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|panic| {
+            tracing::error!(
+                service = %ctx.service,
+                operation = %ctx.operation,
+                panic = %panic_message(&*panic),
+                "service handler panicked"
+            );
+            Err(internal_failure(&ctx.service))
+        })
+}
+
+/// The text of a caught panic's payload (`panic!` with a literal or a format).
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(non-string panic payload)".to_string()
+    }
+}
+
+/// The 500 each service answers for an internal error, as it spells it.
+fn internal_failure(service: &str) -> AwsError {
+    let (code, message) = match service {
+        "s3" => (
+            "InternalError",
+            "We encountered an internal error. Please try again.",
+        ),
+        "lambda" => (
+            "ServiceException",
+            "The AWS Lambda service encountered an internal error.",
+        ),
+        _ => (
+            "InternalFailure",
+            "The request processing has failed because of an unknown error, exception or failure.",
+        ),
+    };
+    AwsError::new(StatusCode::INTERNAL_SERVER_ERROR, code, message)
+}
+
 /// Renders an error in the protocol of the service the request was for.
 fn render_error(ctx: &Ctx, err: &AwsError) -> Response<Body> {
     match ctx.service.as_str() {
@@ -266,4 +344,51 @@ fn plain_error(request_id: &str, err: &AwsError) -> Response<Body> {
         .header("x-amzn-errortype", err.code.as_str())
         .body(wire::full(body))
         .expect("valid response")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx(service: &str) -> Ctx {
+        Ctx {
+            request_id: "r".into(),
+            service: service.into(),
+            operation: "Op".into(),
+            region: "us-east-1".into(),
+            auth: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_becomes_a_500_in_the_service_shape() {
+        // Review P1-0: a handler panic dropped the connection (and, under a
+        // std lock, bricked the sim).
+        for (service, code) in [
+            ("monitoring", "InternalFailure"),
+            ("codepipeline", "InternalFailure"),
+            ("codedeploy", "InternalFailure"),
+            ("lambda", "ServiceException"),
+            ("s3", "InternalError"),
+        ] {
+            let c = ctx(service);
+            let err = catch_handler_panic(&c, async {
+                let parts: Vec<&str> = "no-separator".split(':').collect();
+                Err(AwsError::bad_request("X", parts[1]))
+            })
+            .await
+            .unwrap_err();
+            assert_eq!((err.status.as_u16(), err.code.as_str()), (500, code));
+            let rendered = render_error(&c, &err);
+            assert_eq!(rendered.status().as_u16(), 500);
+        }
+        // A handler that does not panic is passed through untouched.
+        let c = ctx("codepipeline");
+        let err = catch_handler_panic(&c, async {
+            Err(AwsError::bad_request("ValidationException", "bad"))
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(err.code, "ValidationException");
+    }
 }

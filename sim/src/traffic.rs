@@ -120,7 +120,7 @@ impl Traffic {
     /// Generates traffic up to `now` (`force`: even if the last generation
     /// was a moment ago) and writes the minutes that are over.
     fn run(&self, sim: &Arc<Sim>, now: SystemTime, force: bool) {
-        let mut guard = self.state.lock().expect("traffic state");
+        let mut guard = crate::lock(&self.state);
         let st = &mut *guard;
         let Some(last) = st.last else {
             st.last = Some(now);
@@ -156,6 +156,10 @@ fn secs(t: SystemTime) -> f64 {
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0)
 }
+
+/// The highest traffic rate (invocations per simulated second) the control
+/// API and `--traffic-rate` accept: beyond it counts would overflow.
+pub const MAX_RATE: f64 = 1e6;
 
 /// Adds the invocations of `[from, to)` to the pending minutes.
 fn generate(st: &mut State, sim: &Arc<Sim>, from: SystemTime, to: SystemTime) {
@@ -212,8 +216,8 @@ fn generate(st: &mut State, sim: &Arc<Sim>, from: SystemTime, to: SystemTime) {
                         errors: 0,
                         duration_ms: behavior.latency_ms,
                     });
-                slot.invocations += count;
-                slot.errors += errors;
+                slot.invocations = slot.invocations.saturating_add(count);
+                slot.errors = slot.errors.saturating_add(errors);
             };
             add(&r.primary.0, &r.primary.1, n_primary);
             if let Some(((v, b), _)) = &r.additional {
@@ -256,8 +260,8 @@ pub fn control(sim: &Arc<Sim>, body: &serde_json::Value) -> Result<serde_json::V
     let rate = match obj.get("rate") {
         None => None,
         Some(v) => match v.as_f64() {
-            Some(r) if r >= 0.0 && r.is_finite() => Some(r),
-            _ => return Err("rate must be a number >= 0".into()),
+            Some(r) if (0.0..=MAX_RATE).contains(&r) => Some(r),
+            _ => return Err(format!("rate must be a number >= 0 and <= {MAX_RATE}")),
         },
     };
     let mut overrides: Vec<(String, Option<f64>)> = Vec::new();
@@ -269,10 +273,12 @@ pub fn control(sim: &Arc<Sim>, body: &serde_json::Value) -> Result<serde_json::V
             match v {
                 serde_json::Value::Null => overrides.push((name.clone(), None)),
                 v => match v.as_f64() {
-                    Some(r) if r >= 0.0 && r.is_finite() => overrides.push((name.clone(), Some(r))),
+                    Some(r) if (0.0..=MAX_RATE).contains(&r) => {
+                        overrides.push((name.clone(), Some(r)))
+                    }
                     _ => {
                         return Err(format!(
-                            "rate of function '{name}' must be a number >= 0 or null"
+                            "rate of function '{name}' must be a number >= 0 and <= {MAX_RATE}, or null"
                         ));
                     }
                 },
@@ -285,7 +291,7 @@ pub fn control(sim: &Arc<Sim>, body: &serde_json::Value) -> Result<serde_json::V
     };
     // Bring traffic up to now under the old settings before changing them.
     sim.traffic.run(sim, sim.clock.now(), true);
-    let mut st = sim.traffic.state.lock().expect("traffic state");
+    let mut st = crate::lock(&sim.traffic.state);
     if let Some(r) = rate {
         st.rate = r;
     }

@@ -1135,3 +1135,248 @@ async fn cbor_and_json_answer_identically() {
     assert_eq!(code, "InvalidParameterValue");
     assert_eq!(json["__type"], "InvalidParameterValue");
 }
+
+/// After a hostile request, CloudWatch and another service still answer
+/// (review P1-0: a panic under the CloudWatch lock used to brick the sim).
+async fn still_answers(sim: &SimHandle, c: &cw::Client) {
+    c.describe_alarms().send().await.expect("DescribeAlarms");
+    let cd = aws_sdk_codedeploy::Client::new(&sdk_config(&sim.endpoint()));
+    cd.list_applications()
+        .send()
+        .await
+        .expect("CodeDeploy ListApplications");
+}
+
+#[tokio::test]
+async fn overflowing_alarm_period_is_a_validation_error() {
+    // Review P1-1: Period × EvaluationPeriods overflowed i64.
+    let (sim, c) = sim(0.0).await;
+    let alarm = |period: i64, evaluation_periods: i64| {
+        json!({"AlarmName": "a", "EvaluationPeriods": evaluation_periods,
+               "ComparisonOperator": "GreaterThanThreshold", "Threshold": 1, "Namespace": "N",
+               "MetricName": "M", "Statistic": "Sum", "Period": period})
+    };
+    // The review's input: a Period beyond the model's 32-bit integer.
+    let (status, _, body) =
+        json_call(&sim, "PutMetricAlarm", &alarm(6_000_000_000_000_000_000, 2)).await;
+    assert_eq!(
+        (status, body["__type"].as_str()),
+        (400, Some("ValidationError")),
+        "{body}"
+    );
+    // A product that overflows i64 with a 32-bit Period.
+    let (status, _, body) =
+        json_call(&sim, "PutMetricAlarm", &alarm(2_147_483_640, 5_000_000_000)).await;
+    assert_eq!(
+        (status, body["__type"].as_str()),
+        (400, Some("ValidationError")),
+        "{body}"
+    );
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("must not exceed 604800 seconds"),
+        "{body}"
+    );
+    still_answers(&sim, &c).await;
+}
+
+#[tokio::test]
+async fn extreme_statistics_time_range_is_an_invalid_parameter() {
+    // Review P1-2: StartTime -1e15 / EndTime 1e19 overflowed i64.
+    let (sim, c) = sim(0.0).await;
+    let (status, _, body) = json_call(
+        &sim,
+        "GetMetricStatistics",
+        &json!({"Namespace": "N", "MetricName": "M", "StartTime": -1e15, "EndTime": 1e19,
+                "Period": 60, "Statistics": ["Sum"]}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["__type"].as_str()),
+        (400, Some("InvalidParameterValue")),
+        "{body}"
+    );
+    // A period near i64::MAX (a multiple of 60) overflowed the period count.
+    let (status, _, body) = json_call(
+        &sim,
+        "GetMetricStatistics",
+        &json!({"Namespace": "N", "MetricName": "M", "StartTime": 1.7e9, "EndTime": 1.7e9 + 600.0,
+                "Period": 9_223_372_036_854_775_800_i64, "Statistics": ["Sum"]}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["__type"].as_str()),
+        (400, Some("ValidationError")),
+        "{body}"
+    );
+    still_answers(&sim, &c).await;
+}
+
+fn m1_query() -> Value {
+    json!({"Id": "m1", "MetricStat": {"Metric": {"Namespace": NS, "MetricName": "M"}, "Period": 60, "Stat": "Sum"},
+           "ReturnData": false})
+}
+
+#[tokio::test]
+async fn deeply_nested_expression_is_a_validation_error() {
+    // Review P1-9: 1000 nested parentheses overflowed the stack (process abort).
+    let (sim, c) = sim(0.0).await;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let e = format!("{}m1{}", "(".repeat(1000), ")".repeat(1000));
+    let (status, _, body) = json_call(
+        &sim,
+        "GetMetricData",
+        &json!({"MetricDataQueries": [m1_query(), {"Id": "e1", "Expression": e}],
+                "StartTime": now - 600.0, "EndTime": now}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["__type"].as_str()),
+        (400, Some("ValidationError"))
+    );
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("nested too deeply"),
+        "{body}"
+    );
+    still_answers(&sim, &c).await;
+}
+
+#[tokio::test]
+async fn metric_data_over_too_many_periods_is_refused_at_once() {
+    // Review P1-10: a 3-year range at 60 s iterated 1.6 M periods under the
+    // CloudWatch lock (9.7 s); 1970..2033 ran for minutes.
+    let (sim, c) = sim(0.0).await;
+    for (start, end) in [(1.6e9, 1.7e9), (0.0, 2e9)] {
+        let began = std::time::Instant::now();
+        let (status, _, body) = json_call(
+            &sim,
+            "GetMetricData",
+            &json!({"MetricDataQueries": [{"Id": "m1", "MetricStat": {"Metric": {"Namespace": NS, "MetricName": "M"},
+                    "Period": 60, "Stat": "Sum"}}], "StartTime": start, "EndTime": end}),
+        )
+        .await;
+        assert_eq!(
+            (status, body["__type"].as_str()),
+            (400, Some("InvalidParameterCombination")),
+            "{body}"
+        );
+        assert!(
+            body["message"].as_str().unwrap().contains("100,800"),
+            "{body}"
+        );
+        assert!(
+            began.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            began.elapsed()
+        );
+    }
+    // Exactly at the limit is still answered (100,800 whole minutes = 70 days).
+    let (status, _, body) = json_call(
+        &sim,
+        "GetMetricData",
+        &json!({"MetricDataQueries": [{"Id": "m1", "MetricStat": {"Metric": {"Namespace": NS, "MetricName": "M"},
+                "Period": 60, "Stat": "Sum"}}], "StartTime": 1_599_999_960.0, "EndTime": 1_599_999_960.0 + 100_800.0 * 60.0}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    still_answers(&sim, &c).await;
+}
+
+#[tokio::test]
+async fn metric_math_fan_out_is_linear_and_cycles_are_refused() {
+    // Review P1-11: e_i = e_{i+1}+e_{i+1}+e_{i+1}+e_{i+1}, 11 levels, took 5.7 s
+    // per datapoint without memoisation.
+    let (sim, c) = sim(0.0).await;
+    put(&c, "M", 1.0).await;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let minute = (now / 60.0).floor() * 60.0;
+    let mut queries = vec![m1_query()];
+    for i in 0..11 {
+        let next = if i == 10 {
+            "m1".to_string()
+        } else {
+            format!("e{}", i + 1)
+        };
+        let expr = [next.as_str(); 4].join("+");
+        queries.push(json!({"Id": format!("e{i}"), "Expression": expr, "ReturnData": i == 0}));
+    }
+    let began = std::time::Instant::now();
+    let (status, _, body) = json_call(
+        &sim,
+        "GetMetricData",
+        &json!({"MetricDataQueries": queries, "StartTime": minute, "EndTime": minute + 60.0}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["MetricDataResults"][0]["Values"],
+        json!([4_194_304.0]),
+        "{body}"
+    );
+    assert!(
+        began.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        began.elapsed()
+    );
+
+    // A circle of references is refused, in GetMetricData and in alarms.
+    let cyclic = json!([m1_query(),
+        {"Id": "e1", "Expression": "e2+m1"},
+        {"Id": "e2", "Expression": "e1*2", "ReturnData": false}]);
+    let (status, _, body) = json_call(
+        &sim,
+        "GetMetricData",
+        &json!({"MetricDataQueries": cyclic, "StartTime": minute, "EndTime": minute + 60.0}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["__type"].as_str()),
+        (400, Some("ValidationError"))
+    );
+    assert!(
+        body["message"].as_str().unwrap().contains("Circular"),
+        "{body}"
+    );
+    let (status, _, body) = json_call(
+        &sim,
+        "PutMetricAlarm",
+        &json!({"AlarmName": "cyclic", "EvaluationPeriods": 1, "Threshold": 1,
+                "ComparisonOperator": "GreaterThanThreshold", "Metrics": cyclic}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["__type"].as_str()),
+        (400, Some("ValidationError"))
+    );
+    // Alarms take at most 10 metrics.
+    let (status, _, body) = json_call(
+        &sim,
+        "PutMetricAlarm",
+        &json!({"AlarmName": "fanout", "EvaluationPeriods": 1, "Threshold": 1,
+                "ComparisonOperator": "GreaterThanThreshold", "Metrics": queries}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["__type"].as_str()),
+        (400, Some("ValidationError"))
+    );
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("less than or equal to 10"),
+        "{body}"
+    );
+    still_answers(&sim, &c).await;
+}

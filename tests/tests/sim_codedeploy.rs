@@ -1473,3 +1473,96 @@ async fn api_validation_and_limits() {
     let apps = c.list_applications().send().await.unwrap();
     assert!(apps.applications().is_empty());
 }
+
+/// One unsigned awsJson1_1 CodeDeploy call over a raw connection (to send
+/// values the SDK's types cannot hold): `(status, JSON body)`.
+async fn raw_codedeploy(
+    sim: &SimHandle,
+    op: &str,
+    input: &serde_json::Value,
+) -> (u16, serde_json::Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let body = serde_json::to_vec(input).unwrap();
+    let head = format!(
+        "POST / HTTP/1.1\r\nHost: {}\r\nX-Amz-Target: CodeDeploy_20141006.{op}\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        sim.addr(),
+        body.len()
+    );
+    let mut s = tokio::net::TcpStream::connect(sim.addr()).await.unwrap();
+    s.write_all(head.as_bytes()).await.unwrap();
+    s.write_all(&body).await.unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).await.unwrap();
+    let text = String::from_utf8(raw).unwrap();
+    let (headers, body) = text
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("no response (connection dropped?): {text:?}"));
+    (
+        headers[9..12].parse().unwrap(),
+        serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn hostile_numbers_get_codedeploy_errors_and_the_sim_keeps_answering() {
+    let e = env(1.0).await;
+    // Review P1-3: linearInterval 2^31 overflowed u32 in the ticker once a
+    // deployment used it, panicking every later request of every service.
+    for interval in [2881u64, 2_147_483_648, u64::from(u32::MAX)] {
+        let (status, body) = raw_codedeploy(
+            &e.sim,
+            "CreateDeploymentConfig",
+            &serde_json::json!({"deploymentConfigName": format!("Huge{interval}"), "computePlatform": "Lambda",
+                "trafficRoutingConfig": {"type": "TimeBasedLinear",
+                    "timeBasedLinear": {"linearPercentage": 1, "linearInterval": interval}}}),
+        )
+        .await;
+        assert_eq!(
+            (status, body["__type"].as_str()),
+            (400, Some("InvalidTrafficRoutingConfigurationException")),
+            "{interval}: {body}"
+        );
+    }
+    let (status, _) = raw_codedeploy(
+        &e.sim,
+        "CreateDeploymentConfig",
+        &serde_json::json!({"deploymentConfigName": "TwoDays", "computePlatform": "Lambda",
+            "trafficRoutingConfig": {"type": "TimeBasedLinear",
+                "timeBasedLinear": {"linearPercentage": 1, "linearInterval": 2880}}}),
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    // Review P1-4: createTimeRange.start = 1e30 panicked in Duration::from_secs_f64.
+    let (status, body) = raw_codedeploy(
+        &e.sim,
+        "ListDeployments",
+        &serde_json::json!({"createTimeRange": {"start": 1e30}}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["__type"].as_str()),
+        (400, Some("SerializationException")),
+        "{body}"
+    );
+    let (status, body) = raw_codedeploy(
+        &e.sim,
+        "ListDeployments",
+        &serde_json::json!({"createTimeRange": {"start": 1.0e9, "end": 2.0e9}}),
+    )
+    .await;
+    assert_eq!(
+        (status, &body["deployments"]),
+        (200, &serde_json::json!([]))
+    );
+
+    e.cd.list_applications()
+        .send()
+        .await
+        .expect("ListApplications");
+    e.lambda
+        .list_functions()
+        .send()
+        .await
+        .expect("ListFunctions");
+}

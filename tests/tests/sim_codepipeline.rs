@@ -1459,3 +1459,103 @@ async fn s3_source_takes_the_current_object_and_start_reuses_the_last_push() {
         Some("feedbeef")
     );
 }
+
+/// One unsigned raw POST to the sim (`target` = an `X-Amz-Target` header or
+/// `None` for the control API): `(status, JSON body)`.
+async fn raw_post(
+    sim: &SimHandle,
+    path: &str,
+    target: Option<&str>,
+    body: &serde_json::Value,
+) -> (u16, serde_json::Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let body = serde_json::to_vec(body).unwrap();
+    let target = target
+        .map(|t| format!("X-Amz-Target: {t}\r\n"))
+        .unwrap_or_default();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {}\r\n{target}Content-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        sim.addr(),
+        body.len()
+    );
+    let mut s = tokio::net::TcpStream::connect(sim.addr()).await.unwrap();
+    s.write_all(head.as_bytes()).await.unwrap();
+    s.write_all(&body).await.unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).await.unwrap();
+    let text = String::from_utf8(raw).unwrap();
+    let (headers, body) = text
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("no response (connection dropped?): {text:?}"));
+    (
+        headers[9..12].parse().unwrap(),
+        serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn hostile_timestamps_and_clock_inputs_get_errors_and_the_sim_keeps_answering() {
+    let sim = e2e::start_sim(SimConfig::default()).await;
+    let cp = codepipeline_client(&sdk_config(&sim.endpoint()));
+
+    // Review P1-5: currentRevision.created = 1e30 panicked in
+    // Duration::from_secs_f64 (validation runs before the job lookup).
+    let (status, body) = raw_post(
+        &sim,
+        "/",
+        Some("CodePipeline_20150709.PutJobSuccessResult"),
+        &serde_json::json!({"jobId": "11111111-1111-1111-1111-111111111111",
+            "currentRevision": {"revision": "r", "changeIdentifier": "c", "created": 1e30}}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["__type"].as_str()),
+        (400, Some("SerializationException")),
+        "{body}"
+    );
+
+    // Review P1-7: timeScale 1e300 made every clock read panic; advanceSeconds
+    // 1e20 panicked and 1e19 overflowed SystemTime under the clock lock.
+    let before = sim.sim().clock.now();
+    for bad in [
+        serde_json::json!({"timeScale": 1e300}),
+        serde_json::json!({"timeScale": 1_000_001.0}),
+        serde_json::json!({"timeScale": 0}),
+        serde_json::json!({"advanceSeconds": 1e20}),
+        serde_json::json!({"advanceSeconds": 1e19}),
+        serde_json::json!({"advanceSeconds": 316_000_000.0}),
+        serde_json::json!({"advanceSeconds": -1}),
+    ] {
+        let (status, body) = raw_post(&sim, "/_sim/clock", None, &bad).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert!(body["error"].is_string(), "{bad}: {body}");
+    }
+    assert_eq!(sim.sim().clock.scale(), 1.0);
+    let jumped = sim.sim().clock.now().duration_since(before).unwrap();
+    assert!(jumped < Duration::from_secs(60), "{jumped:?}");
+    // The bounds themselves are accepted.
+    let (status, body) = raw_post(
+        &sim,
+        "/_sim/clock",
+        None,
+        &serde_json::json!({"timeScale": 1e6, "advanceSeconds": 315_360_000.0}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["timeScale"].as_f64()),
+        (200, Some(1e6)),
+        "{body}"
+    );
+    let jumped = sim.sim().clock.now().duration_since(before).unwrap();
+    assert!(jumped >= Duration::from_secs(315_360_000), "{jumped:?}");
+    let (status, _) = raw_post(
+        &sim,
+        "/_sim/clock",
+        None,
+        &serde_json::json!({"timeScale": 1}),
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    cp.list_pipelines().send().await.expect("ListPipelines");
+}

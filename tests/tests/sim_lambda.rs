@@ -1159,6 +1159,11 @@ async fn traffic_metrics_reach_cloudwatch() {
     );
     let bad = reqwest_free_post(&sim, "/_sim/traffic", r#"{"rate":-1}"#).await;
     assert!(bad.contains("error"), "{bad}");
+    // Review P4-4: a huge rate overflowed the invocation counts on the next tick.
+    for body in [r#"{"rate":1e300}"#, r#"{"functions":{"f":1e7}}"#] {
+        let bad = reqwest_free_post(&sim, "/_sim/traffic", body).await;
+        assert!(bad.starts_with("HTTP/1.1 400"), "{body}: {bad}");
+    }
 }
 
 /// A raw HTTP POST to the sim's control API; returns the response body.

@@ -1701,3 +1701,66 @@ async fn same_scenario_as_moto() {
     assert_eq!(ours, theirs);
     assert!(ours.iter().any(|l| l.contains("NoSuchKey")), "{ours:?}");
 }
+
+#[tokio::test]
+async fn hostile_requests_get_s3_errors_and_the_sim_keeps_answering() {
+    let (sim, s3) = sim_and_client().await;
+    s3.create_bucket().bucket("hostile").send().await.unwrap();
+    s3.put_object()
+        .bucket("hostile")
+        .key("k")
+        .body(ByteStream::from_static(b"still here"))
+        .send()
+        .await
+        .unwrap();
+
+    // Review P1-6: a control character in a response-* override panicked on
+    // the response builder and dropped the connection (SDK retried ×4).
+    let e = s3
+        .get_object()
+        .bucket("hostile")
+        .key("k")
+        .response_content_type("a\nb")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), ("InvalidArgument".to_string(), 400));
+    let ok = s3
+        .get_object()
+        .bucket("hostile")
+        .key("k")
+        .response_content_type("text/plain; charset=utf-8")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.content_type(), Some("text/plain; charset=utf-8"));
+
+    // Review P1-8: 290 000 nested elements in a DeleteObjects body overflowed
+    // the stack and aborted the whole process.
+    let n = 290_000;
+    let body = format!("{}{}", "<a>".repeat(n), "</a>".repeat(n)).into_bytes();
+    let md5 = {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(&body))
+    };
+    let head = format!(
+        "POST /hostile?delete HTTP/1.1\r\nHost: {}\r\nx-amz-date: 20260101T000000Z\r\nauthorization: {RAW_AUTH}\r\n\
+         x-amz-content-sha256: UNSIGNED-PAYLOAD\r\ncontent-md5: {md5}\r\ncontent-type: application/xml\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n",
+        sim.addr(),
+        body.len()
+    );
+    let (status, _, resp) = raw(sim.addr(), &head, &body).await;
+    let resp = String::from_utf8_lossy(&resp);
+    assert_eq!(status, 400, "{resp}");
+    assert!(resp.contains("<Code>MalformedXML</Code>"), "{resp}");
+
+    let got = s3
+        .get_object()
+        .bucket("hostile")
+        .key("k")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(body_of(got).await, b"still here");
+}

@@ -140,6 +140,8 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 }
 
 /// Values of every query of a math alarm (or GetMetricData) over one window.
+/// Each query is evaluated at most once per call (memoised), so expressions
+/// that mention the same ids many times cost linear, not exponential, time.
 pub fn query_value(
     queries: &[Query],
     id: &str,
@@ -149,17 +151,49 @@ pub fn query_value(
     period: i64,
     depth: usize,
 ) -> Option<f64> {
+    let memo = std::cell::RefCell::new(std::collections::HashMap::new());
+    memoised_value(queries, id, store, region, start, period, depth, &memo)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn memoised_value(
+    queries: &[Query],
+    id: &str,
+    store: &MetricStore,
+    region: &str,
+    start: i64,
+    period: i64,
+    depth: usize,
+    memo: &std::cell::RefCell<std::collections::HashMap<String, Option<f64>>>,
+) -> Option<f64> {
     if depth > 16 {
         return None;
     }
-    let q = queries.iter().find(|q| q.id == id)?;
-    if let Some(ms) = &q.metric_stat {
-        return store
-            .window(region, &ms.key, start, period)
-            .statistic(&ms.stat);
+    if let Some(v) = memo.borrow().get(id) {
+        return *v;
     }
-    let (_, e) = q.expression.as_ref()?;
-    e.eval(&|other| query_value(queries, other, store, region, start, period, depth + 1))
+    let q = queries.iter().find(|q| q.id == id)?;
+    let v = if let Some(ms) = &q.metric_stat {
+        store
+            .window(region, &ms.key, start, period)
+            .statistic(&ms.stat)
+    } else {
+        let (_, e) = q.expression.as_ref()?;
+        e.eval(&|other| {
+            memoised_value(
+                queries,
+                other,
+                store,
+                region,
+                start,
+                period,
+                depth + 1,
+                memo,
+            )
+        })
+    };
+    memo.borrow_mut().insert(id.to_string(), v);
+    v
 }
 
 impl Alarm {

@@ -113,9 +113,21 @@ fn check_period(p: i64, field: &str) -> Result<(), AwsError> {
             "1 validation error detected: Value '{p}' at '{field}' failed to satisfy constraint: Member must have value greater than or equal to 1"
         )));
     }
+    check_i32(p, field)?;
     if !matches!(p, 1 | 5 | 10 | 30) && p % 60 != 0 {
         return Err(invalid(format!(
             "The parameter {field} must be 1, 5, 10, 30, or a multiple of 60."
+        )));
+    }
+    Ok(())
+}
+
+/// `Period` and the other counts are 32-bit integers in the model; bounding
+/// them keeps every `i64` period computation free of overflow.
+fn check_i32(n: i64, field: &str) -> Result<(), AwsError> {
+    if i32::try_from(n).is_err() {
+        return Err(validation(format!(
+            "1 validation error detected: Value '{n}' at '{field}' failed to satisfy constraint: Member must be a 32-bit integer"
         )));
     }
     Ok(())
@@ -235,7 +247,52 @@ fn queries(list: &[Val], field: &str) -> Result<Vec<Query>, AwsError> {
             }
         }
     }
+    reject_cycles(&out)?;
     Ok(out)
+}
+
+/// Refuses expressions that reference each other in a circle (`e1 = e2`,
+/// `e2 = e1`), as CloudWatch does. Iterative depth-first search.
+fn reject_cycles(queries: &[Query]) -> Result<(), AwsError> {
+    let index = |id: &str| queries.iter().position(|q| q.id == id);
+    let refs: Vec<Vec<usize>> = queries
+        .iter()
+        .map(|q| match &q.expression {
+            Some((_, e)) => e.ids().iter().filter_map(|id| index(id)).collect(),
+            None => Vec::new(),
+        })
+        .collect();
+    // 0 = unvisited, 1 = on the current path, 2 = done.
+    let mut state = vec![0u8; queries.len()];
+    for root in 0..queries.len() {
+        if state[root] != 0 {
+            continue;
+        }
+        let mut stack: Vec<(usize, usize)> = vec![(root, 0)];
+        state[root] = 1;
+        while let Some(&mut (node, ref mut next)) = stack.last_mut() {
+            if let Some(&child) = refs[node].get(*next) {
+                *next += 1;
+                match state[child] {
+                    0 => {
+                        state[child] = 1;
+                        stack.push((child, 0));
+                    }
+                    1 => {
+                        return Err(validation(format!(
+                            "Circular dependency detected between metric data queries: {} references {}",
+                            queries[node].id, queries[child].id
+                        )));
+                    }
+                    _ => {}
+                }
+            } else {
+                state[node] = 2;
+                stack.pop();
+            }
+        }
+    }
+    Ok(())
 }
 
 fn query_val(q: &Query) -> Val {
@@ -438,6 +495,11 @@ pub fn put_metric_alarm(
                     "Metrics list cannot be combined with MetricName, Namespace, Statistic, ExtendedStatistic, Dimensions, Period or Unit",
                 ));
             }
+            if list.len() > 10 {
+                return Err(validation(
+                    "1 validation error detected: Value at 'metrics' failed to satisfy constraint: Member must have length less than or equal to 10",
+                ));
+            }
             let qs = queries(list, "Metrics")?;
             let returning: Vec<&Query> = qs.iter().filter(|q| q.return_data).collect();
             if returning.len() != 1 {
@@ -497,6 +559,7 @@ pub fn put_metric_alarm(
             if period < 10 || (period != 10 && period != 30 && period % 60 != 0) {
                 return Err(validation("Period must be 10, 30 or a multiple of 60"));
             }
+            check_i32(period, "period")?;
             let dims = dimensions(v.list("Dimensions")?, "dimensions")?;
             (
                 AlarmMetric::Single(MetricStat {
@@ -510,7 +573,10 @@ pub fn put_metric_alarm(
         }
     };
     let limit = if period >= 3600 { 7 * 86400 } else { 86400 };
-    if period * evaluation_periods > limit {
+    if period
+        .checked_mul(evaluation_periods)
+        .is_none_or(|total| total > limit)
+    {
         return Err(validation(format!(
             "The evaluation period multiplied by the number of periods must not exceed {} seconds.",
             limit
@@ -1012,6 +1078,7 @@ pub fn get_metric_statistics(inner: &Inner, region: &str, v: &Val) -> Result<Val
     }
     let start = align(start, period);
     let end = end.ceil() as i64;
+    // Timestamps are bounded by `Val::time`, so this cannot overflow.
     let n = (end - start + period - 1) / period;
     if n > 1440 {
         return Err(combination(format!(
@@ -1047,6 +1114,9 @@ pub fn get_metric_statistics(inner: &Inner, region: &str, v: &Val) -> Result<Val
         .with("Datapoints", Val::List(datapoints)))
 }
 
+/// The most datapoints one GetMetricData call may cover.
+const MAX_METRIC_DATA_POINTS: i64 = 100_800;
+
 pub fn get_metric_data(inner: &Inner, region: &str, v: &Val) -> Result<Val, AwsError> {
     let list = v.list("MetricDataQueries")?.ok_or_else(|| {
         validation("1 validation error detected: Value null at 'metricDataQueries' failed to satisfy constraint: Member must not be null")
@@ -1068,6 +1138,31 @@ pub fn get_metric_data(inner: &Inner, region: &str, v: &Val) -> Result<Val, AwsE
         .filter_map(|q| q.metric_stat.as_ref().map(|m| m.period))
         .next()
         .unwrap_or(60);
+    // Refuse before iterating: every returned query walks every period of
+    // the range under the CloudWatch lock. CloudWatch returns at most 100,800
+    // datapoints per call (timestamps are bounded by `Val::time`, so the
+    // counts cannot overflow).
+    let requested: i64 = qs
+        .iter()
+        .filter(|q| q.return_data)
+        .map(|q| {
+            let period = q
+                .metric_stat
+                .as_ref()
+                .map(|m| m.period)
+                .or(q.period)
+                .unwrap_or(default_period)
+                .max(1);
+            let first = align(start, period);
+            let last = end.ceil() as i64;
+            (last - first + period - 1) / period
+        })
+        .sum();
+    if requested > MAX_METRIC_DATA_POINTS {
+        return Err(combination(format!(
+            "You have requested up to {requested} datapoints, which exceeds the limit of 100,800. You may reduce the datapoints requested by increasing Period, or decreasing the time range."
+        )));
+    }
     let mut results = Vec::new();
     let mut total = 0usize;
     for q in qs.iter().filter(|q| q.return_data) {

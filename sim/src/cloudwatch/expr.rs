@@ -13,9 +13,32 @@ pub enum Expr {
     Bin(Box<Expr>, char, Box<Expr>),
 }
 
+/// How deeply an expression tree may nest (parentheses, unary minus and
+/// each operator of a chain count one level). Parsing, evaluating and
+/// dropping the tree recurse once per level, so the bound keeps any 2048-char
+/// `Expression` far from the stack limit; deeper → a `ValidationError`.
+pub const MAX_DEPTH: usize = 100;
+
+/// A parsed subtree and its depth.
+type Parsed = (Expr, usize);
+
 struct Parser<'a> {
     s: &'a [u8],
     i: usize,
+    /// Open parentheses / unary minus being parsed (recursion depth).
+    nesting: usize,
+}
+
+fn too_deep() -> String {
+    format!("the expression is nested too deeply (more than {MAX_DEPTH} levels)")
+}
+
+fn bin(l: Parsed, op: u8, r: Parsed) -> Result<Parsed, String> {
+    let depth = 1 + l.1.max(r.1);
+    if depth > MAX_DEPTH {
+        return Err(too_deep());
+    }
+    Ok((Expr::Bin(Box::new(l.0), op as char, Box::new(r.0)), depth))
 }
 
 impl Parser<'_> {
@@ -30,29 +53,42 @@ impl Parser<'_> {
         self.s.get(self.i).copied()
     }
 
-    fn expr(&mut self) -> Result<Expr, String> {
+    fn expr(&mut self) -> Result<Parsed, String> {
         let mut l = self.term()?;
         while let Some(c @ (b'+' | b'-')) = self.peek() {
             self.i += 1;
-            l = Expr::Bin(Box::new(l), c as char, Box::new(self.term()?));
+            let r = self.term()?;
+            l = bin(l, c, r)?;
         }
         Ok(l)
     }
 
-    fn term(&mut self) -> Result<Expr, String> {
+    fn term(&mut self) -> Result<Parsed, String> {
         let mut l = self.factor()?;
         while let Some(c @ (b'*' | b'/')) = self.peek() {
             self.i += 1;
-            l = Expr::Bin(Box::new(l), c as char, Box::new(self.factor()?));
+            let r = self.factor()?;
+            l = bin(l, c, r)?;
         }
         Ok(l)
     }
 
-    fn factor(&mut self) -> Result<Expr, String> {
+    /// Enters one level of recursion (a parenthesis or unary minus).
+    fn nest(&mut self) -> Result<(), String> {
+        self.nesting += 1;
+        if self.nesting > MAX_DEPTH {
+            return Err(too_deep());
+        }
+        Ok(())
+    }
+
+    fn factor(&mut self) -> Result<Parsed, String> {
         match self.peek() {
             Some(b'(') => {
                 self.i += 1;
+                self.nest()?;
                 let e = self.expr()?;
+                self.nesting -= 1;
                 if self.peek() != Some(b')') {
                     return Err("missing ')'".into());
                 }
@@ -61,7 +97,13 @@ impl Parser<'_> {
             }
             Some(b'-') => {
                 self.i += 1;
-                Ok(Expr::Neg(Box::new(self.factor()?)))
+                self.nest()?;
+                let (e, depth) = self.factor()?;
+                self.nesting -= 1;
+                if depth + 1 > MAX_DEPTH {
+                    return Err(too_deep());
+                }
+                Ok((Expr::Neg(Box::new(e)), depth + 1))
             }
             Some(c) if c.is_ascii_digit() || c == b'.' => {
                 let start = self.i;
@@ -72,7 +114,7 @@ impl Parser<'_> {
                 }
                 let text = std::str::from_utf8(&self.s[start..self.i]).unwrap_or("");
                 text.parse()
-                    .map(Expr::Num)
+                    .map(|n| (Expr::Num(n), 1))
                     .map_err(|_| format!("invalid number '{text}'"))
             }
             Some(c) if c.is_ascii_alphabetic() => {
@@ -88,7 +130,7 @@ impl Parser<'_> {
                         "the function {id}() is not supported by aws-sim (arithmetic on metric ids only)"
                     ));
                 }
-                Ok(Expr::Id(id))
+                Ok((Expr::Id(id), 1))
             }
             Some(c) => Err(format!("unexpected '{}'", c as char)),
             None => Err("unexpected end of expression".into()),
@@ -97,12 +139,14 @@ impl Parser<'_> {
 }
 
 impl Expr {
+    /// Parses an expression; deeper than [`MAX_DEPTH`] is an error.
     pub fn parse(s: &str) -> Result<Expr, String> {
         let mut p = Parser {
             s: s.as_bytes(),
             i: 0,
+            nesting: 0,
         };
-        let e = p.expr()?;
+        let (e, _) = p.expr()?;
         if p.peek().is_some() {
             return Err(format!("unexpected '{}'", &s[p.i..]));
         }
@@ -174,5 +218,37 @@ mod tests {
         assert!(Expr::parse("SUM(METRICS())").is_err());
         assert!(Expr::parse("m1/").is_err());
         assert!(Expr::parse("(m1").is_err());
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_a_stack_overflow() {
+        // P1-9: 1000 nested parentheses (2 KB) aborted the process.
+        let parens = format!("{}m1{}", "(".repeat(1000), ")".repeat(1000));
+        assert!(
+            Expr::parse(&parens)
+                .unwrap_err()
+                .contains("nested too deeply")
+        );
+        let minus = format!("{}m1", "-".repeat(2046));
+        assert!(
+            Expr::parse(&minus)
+                .unwrap_err()
+                .contains("nested too deeply")
+        );
+        let chain = vec!["m1"; 700].join("+");
+        assert!(
+            Expr::parse(&chain)
+                .unwrap_err()
+                .contains("nested too deeply")
+        );
+        // Within the bound everything still evaluates.
+        let ok = format!(
+            "{}m1{}",
+            "(".repeat(MAX_DEPTH - 1),
+            ")".repeat(MAX_DEPTH - 1)
+        );
+        assert_eq!(Expr::parse(&ok).unwrap().eval(&val), Some(3.0));
+        let sum = vec!["m1"; MAX_DEPTH].join("+");
+        assert_eq!(Expr::parse(&sum).unwrap().eval(&val), Some(300.0));
     }
 }

@@ -93,7 +93,7 @@ impl CloudWatch {
     pub fn tick(&self, _sim: &Arc<Sim>, now: SystemTime) {
         let t = crate::clock::epoch_secs(now).floor() as i64;
         let minute = t.div_euclid(60);
-        let mut guard = self.inner.lock().expect("cloudwatch state");
+        let mut guard = crate::lock(&self.inner);
         let inner = &mut *guard;
         let Some(last) = inner.last_eval_minute else {
             inner.last_eval_minute = Some(minute);
@@ -150,7 +150,7 @@ impl CloudWatch {
         stat: Stat,
     ) {
         let key = metrics::MetricKey::new(namespace, metric_name, dimensions);
-        self.inner.lock().expect("cloudwatch state").metrics.put(
+        crate::lock(&self.inner).metrics.put(
             region,
             key,
             Some(unit),
@@ -162,9 +162,7 @@ impl CloudWatch {
 
     /// `OK`, `ALARM` or `INSUFFICIENT_DATA`; `None` when no such alarm.
     pub fn alarm_state(&self, region: &str, name: &str) -> Option<String> {
-        self.inner
-            .lock()
-            .expect("cloudwatch state")
+        crate::lock(&self.inner)
             .alarms
             .get(region)?
             .get(name)
@@ -186,9 +184,7 @@ impl CloudWatch {
     ) -> Option<f64> {
         let key = metrics::MetricKey::new(namespace, metric_name, dimensions);
         let start = crate::clock::epoch_secs(start).floor() as i64;
-        self.inner
-            .lock()
-            .expect("cloudwatch state")
+        crate::lock(&self.inner)
             .metrics
             .window(region, &key, start, period_secs)
             .statistic(statistic)
@@ -250,7 +246,7 @@ async fn serve(
     let region = ctx.region.as_str();
     let cw = &sim.cloudwatch;
     let output = {
-        let mut inner = cw.inner.lock().expect("cloudwatch state");
+        let mut inner = crate::lock(&cw.inner);
         match ctx.operation.as_str() {
             "PutMetricAlarm" => api::put_metric_alarm(&mut inner, region, &input, now),
             "DescribeAlarms" => api::describe_alarms(&inner, region, &input),
@@ -333,4 +329,45 @@ fn error_response(protocol: Protocol, request_id: &str, err: &AwsError) -> Respo
         .header("x-amzn-query-error", format!("{};{fault}", err.code))
         .body(wire::full(value::encode(Protocol::Cbor, &body)))
         .expect("valid response")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_under_the_cloudwatch_lock_does_not_brick_the_sim() {
+        // Review P1-0: after a panic under this lock, every `sim.tick()` (every
+        // request of every service, and the ticker) panicked.
+        let sim = Sim::new(Config::default()).unwrap();
+        let _ = std::thread::scope(|s| {
+            s.spawn(|| {
+                let _guard = sim.cloudwatch.inner.lock().unwrap();
+                panic!("handler bug under the CloudWatch lock");
+            })
+            .join()
+        });
+        assert!(sim.cloudwatch.inner.is_poisoned());
+        sim.tick();
+        let now = sim.clock.now();
+        sim.cloudwatch.put_metric_internal(
+            "us-east-1",
+            Datum {
+                namespace: "N",
+                metric_name: "M",
+                dimensions: &[],
+                value: 2.5,
+                unit: "Count",
+                time: now,
+            },
+        );
+        let minute = (crate::clock::epoch_secs(now) / 60.0).floor() * 60.0;
+        let start = crate::clock::from_epoch_secs(minute).unwrap();
+        assert_eq!(
+            sim.cloudwatch
+                .statistic_internal("us-east-1", "N", "M", &[], start, 60, "Sum"),
+            Some(2.5)
+        );
+        sim.tick();
+    }
 }

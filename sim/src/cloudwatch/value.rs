@@ -105,7 +105,25 @@ impl Val {
     }
 
     /// A timestamp: CBOR tag 1, or epoch seconds / ISO-8601 in JSON.
+    /// A timestamp in epoch seconds, within years 1..=9999 (what CloudWatch
+    /// can represent); anything else is `InvalidParameterValue`, so callers can
+    /// do `i64` arithmetic on it without overflow.
     pub fn time(&self, key: &str) -> Result<Option<f64>, AwsError> {
+        const MIN: f64 = -62_135_596_800.0; // 0001-01-01T00:00:00Z
+        const MAX: f64 = 253_402_300_799.0; // 9999-12-31T23:59:59Z
+        let t = self.raw_time(key)?;
+        match t {
+            Some(t) if !(MIN..=MAX).contains(&t) => Err(AwsError::bad_request(
+                "InvalidParameterValue",
+                format!(
+                    "The parameter {key} must be a valid timestamp between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z."
+                ),
+            )),
+            _ => Ok(t),
+        }
+    }
+
+    fn raw_time(&self, key: &str) -> Result<Option<f64>, AwsError> {
         match self.get(key) {
             None => Ok(None),
             Some(Val::Time(t)) => Ok(Some(*t)),

@@ -68,13 +68,13 @@ impl TrafficRouting {
                 let mut k: u32 = 1;
                 while k * p < 100 {
                     steps.push(Step {
-                        offset: minutes(u64::from((k - 1) * interval_minutes)),
+                        offset: minutes(u64::from(k - 1) * u64::from(interval_minutes)),
                         weight: f64::from(k * p) / 100.0,
                     });
                     k += 1;
                 }
                 steps.push(Step {
-                    offset: minutes(u64::from((k - 1) * interval_minutes)),
+                    offset: minutes(u64::from(k - 1) * u64::from(interval_minutes)),
                     weight: 1.0,
                 });
                 steps
@@ -129,6 +129,11 @@ impl TrafficRouting {
                     "The interval {interval} is invalid: it must be at least 1 minute"
                 ));
             }
+            if interval > MAX_INTERVAL_MINUTES {
+                return Err(format!(
+                    "The interval {interval} is invalid: it must be at most {MAX_INTERVAL_MINUTES} minutes"
+                ));
+            }
             Ok(())
         };
         match kind {
@@ -159,6 +164,9 @@ impl TrafficRouting {
 }
 
 /// The predefined Lambda configs, in the order `ListDeploymentConfigs` lists them.
+/// The longest canary/linear interval CodeDeploy accepts (two days).
+pub const MAX_INTERVAL_MINUTES: u32 = 2880;
+
 pub const PREDEFINED: [(&str, TrafficRouting); 9] = [
     (
         "CodeDeployDefault.LambdaCanary10Percent5Minutes",
@@ -293,6 +301,28 @@ mod tests {
         );
         assert_eq!(weights(linear(50, 1)), vec![(0, 0.5), (60, 1.0)]);
         assert_eq!(weights(linear(99, 1)), vec![(0, 0.99), (60, 1.0)]);
+    }
+
+    #[test]
+    fn huge_intervals_are_refused_and_schedules_never_overflow() {
+        // Review P1-3: linearInterval 2^31 overflowed u32 in schedule() on every tick.
+        for interval in [2881u64, 2_147_483_648, u64::from(u32::MAX)] {
+            let bad = json!({"type": "TimeBasedLinear", "timeBasedLinear": {"linearPercentage": 1, "linearInterval": interval}});
+            let err = TrafficRouting::from_json(Some(&bad)).unwrap_err();
+            assert!(err.contains("at most 2880 minutes"), "{err}");
+            let bad = json!({"type": "TimeBasedCanary", "timeBasedCanary": {"canaryPercentage": 1, "canaryInterval": interval}});
+            assert!(TrafficRouting::from_json(Some(&bad)).is_err());
+        }
+        let max = TrafficRouting::from_json(Some(&json!({"type": "TimeBasedLinear",
+            "timeBasedLinear": {"linearPercentage": 1, "linearInterval": 2880}})))
+        .unwrap();
+        assert_eq!(weights(max).last(), Some(&(99 * 2880 * 60, 1.0)));
+        // Even a routing built directly (not via from_json) computes in u64.
+        let huge = linear(1, u32::MAX);
+        assert_eq!(
+            weights(huge).last(),
+            Some(&(99 * u64::from(u32::MAX) * 60, 1.0))
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! follow the botocore model `codedeploy/2014-10-06`.
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
@@ -90,9 +90,20 @@ fn ts(t: SystemTime) -> Value {
     json!(epoch_secs(t))
 }
 
-fn from_ts(v: &Value) -> Option<SystemTime> {
-    let secs = v.as_f64()?;
-    (secs >= 0.0 && secs.is_finite()).then(|| UNIX_EPOCH + Duration::from_secs_f64(secs))
+/// A request timestamp (epoch seconds). Non-numbers and negative values are
+/// ignored as before; a number too large for a time is a `SerializationException`.
+fn from_ts(v: &Value) -> Result<Option<SystemTime>, AwsError> {
+    let Some(secs) = v.as_f64().filter(|s| *s >= 0.0) else {
+        return Ok(None);
+    };
+    crate::clock::from_epoch_secs(secs)
+        .map(Some)
+        .ok_or_else(|| {
+            err(
+                "SerializationException",
+                format!("The timestamp {secs} is out of range"),
+            )
+        })
 }
 
 fn app_name(b: &Value) -> Result<String, AwsError> {
@@ -1247,8 +1258,11 @@ pub fn list_deployments(st: &State, region: &str, b: &Value) -> Result<Value, Aw
         }
     }
     let range = b.get("createTimeRange").filter(|v| !v.is_null());
-    let start = range.and_then(|r| r.get("start")).and_then(from_ts);
-    let end = range.and_then(|r| r.get("end")).and_then(from_ts);
+    let stamp = |k: &str| match range.and_then(|r| r.get(k)) {
+        Some(v) => from_ts(v),
+        None => Ok(None),
+    };
+    let (start, end) = (stamp("start")?, stamp("end")?);
     if let (Some(s), Some(e)) = (start, end)
         && s > e
     {

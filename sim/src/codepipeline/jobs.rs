@@ -374,16 +374,16 @@ fn parse_details(input: &Value) -> AwsResult<Details> {
         let created = match r.get("created") {
             None | Some(Value::Null) => None,
             Some(v) => {
-                let secs = v
+                let created = v
                     .as_f64()
-                    .filter(|s| *s >= 0.0 && s.is_finite())
+                    .and_then(crate::clock::from_epoch_secs)
                     .ok_or_else(|| {
                         AwsError::bad_request(
                             "SerializationException",
                             "'currentRevision.created' must be a timestamp (epoch seconds)",
                         )
                     })?;
-                Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs_f64(secs))
+                Some(created)
             }
         };
         d.revision = Some((

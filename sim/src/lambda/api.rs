@@ -491,7 +491,7 @@ async fn create_function(
     config.code = read_code(sim, code_obj).await?;
     let publish = opt_bool(&m, "Publish")?.unwrap_or(false);
     let now = sim.clock.now();
-    let mut st = lambda.store.lock().expect("lambda store");
+    let mut st = crate::lock(&lambda.store);
     let functions = st.regions.entry(input.region.clone()).or_default();
     if functions.contains_key(&name) {
         return Err(function_exists(&name));
@@ -544,7 +544,7 @@ fn get_function(
     with_code: bool,
 ) -> Result<Response<Body>, AwsError> {
     let (name, q) = input.qualified()?;
-    let st = lambda.store.lock().expect("lambda store");
+    let st = crate::lock(&lambda.store);
     let f = st.function(&input.region, &name)?;
     let view = f.view(&input.region, q.as_deref())?;
     let conf = shapes::function_configuration(&input.region, &view);
@@ -573,14 +573,14 @@ async fn update_function_code(
         return Err(invalid("DryRun and Publish cannot both be true."));
     }
     {
-        let st = lambda.store.lock().expect("lambda store");
+        let st = crate::lock(&lambda.store);
         let f = st.function(&input.region, &name)?;
         f.check_revision(revision)?;
         f.check_not_in_progress(&input.region)?;
     }
     let info = read_code(sim, &m).await?;
     let now = sim.clock.now();
-    let mut st = lambda.store.lock().expect("lambda store");
+    let mut st = crate::lock(&lambda.store);
     let f = st.function_mut(&input.region, &name)?;
     f.check_revision(revision)?;
     f.check_not_in_progress(&input.region)?;
@@ -621,7 +621,7 @@ fn update_function_configuration(
     let m = input.json()?;
     let revision = opt_str(&m, "RevisionId")?;
     let now = sim.clock.now();
-    let mut st = lambda.store.lock().expect("lambda store");
+    let mut st = crate::lock(&lambda.store);
     let f = st.function_mut(&input.region, &name)?;
     let mut config = f.config.clone();
     apply_config(&m, &mut config)?;
@@ -640,7 +640,7 @@ fn update_function_configuration(
 
 fn delete_function(lambda: &Lambda, input: &Input) -> Result<Response<Body>, AwsError> {
     let (name, q) = input.qualified()?;
-    let mut st = lambda.store.lock().expect("lambda store");
+    let mut st = crate::lock(&lambda.store);
     let region = input.region.clone();
     match q.as_deref() {
         None => {
@@ -743,7 +743,7 @@ fn list_functions(lambda: &Lambda, input: &Input) -> Result<Response<Body>, AwsE
             ));
         }
     };
-    let st = lambda.store.lock().expect("lambda store");
+    let st = crate::lock(&lambda.store);
     let mut items = Vec::new();
     if let Some(fs) = st.functions(&input.region) {
         for f in fs.values() {
@@ -787,7 +787,7 @@ fn publish_version(
         ));
     }
     let now = sim.clock.now();
-    let mut st = lambda.store.lock().expect("lambda store");
+    let mut st = crate::lock(&lambda.store);
     let f = st.function_mut(&input.region, &name)?;
     let n = f.publish(&input.region, now, sha, revision, description)?;
     let view = f.version_view(&f.versions[&n]);
@@ -800,7 +800,7 @@ fn publish_version(
 
 fn list_versions(lambda: &Lambda, input: &Input) -> Result<Response<Body>, AwsError> {
     let name = input.unqualified()?;
-    let st = lambda.store.lock().expect("lambda store");
+    let st = crate::lock(&lambda.store);
     let f = st.function(&input.region, &name)?;
     let mut items = vec![shapes::function_configuration(
         &input.region,
@@ -863,7 +863,7 @@ fn create_alias(lambda: &Lambda, input: &Input) -> Result<Response<Body>, AwsErr
     let description = opt_str(&m, "Description")?;
     check_description(description)?;
     let routing = read_routing(&m)?;
-    let mut st = lambda.store.lock().expect("lambda store");
+    let mut st = crate::lock(&lambda.store);
     let f = st.function_mut(&input.region, &name)?;
     if f.aliases.contains_key(alias) {
         return Err(AwsError::new(
@@ -897,7 +897,7 @@ fn path_alias(input: &Input) -> Result<String, AwsError> {
 fn get_alias(lambda: &Lambda, input: &Input) -> Result<Response<Body>, AwsError> {
     let name = input.unqualified()?;
     let alias = path_alias(input)?;
-    let st = lambda.store.lock().expect("lambda store");
+    let st = crate::lock(&lambda.store);
     let f = st.function(&input.region, &name)?;
     let a = f
         .aliases
@@ -922,7 +922,7 @@ fn update_alias(lambda: &Lambda, input: &Input) -> Result<Response<Body>, AwsErr
     check_description(description)?;
     let routing = read_routing(&m)?;
     let revision = opt_str(&m, "RevisionId")?;
-    let mut st = lambda.store.lock().expect("lambda store");
+    let mut st = crate::lock(&lambda.store);
     let f = st.function_mut(&input.region, &name)?;
     let current = f
         .aliases
@@ -958,7 +958,7 @@ fn update_alias(lambda: &Lambda, input: &Input) -> Result<Response<Body>, AwsErr
 fn delete_alias(lambda: &Lambda, input: &Input) -> Result<Response<Body>, AwsError> {
     let name = input.unqualified()?;
     let alias = path_alias(input)?;
-    let mut st = lambda.store.lock().expect("lambda store");
+    let mut st = crate::lock(&lambda.store);
     let f = st.function_mut(&input.region, &name)?;
     f.aliases.remove(&alias);
     Ok(no_content(input))
@@ -970,7 +970,7 @@ fn list_aliases(lambda: &Lambda, input: &Input) -> Result<Response<Body>, AwsErr
     if let Some(v) = filter {
         names::validate_version(v, "functionVersion")?;
     }
-    let st = lambda.store.lock().expect("lambda store");
+    let st = crate::lock(&lambda.store);
     let f = st.function(&input.region, &name)?;
     let items: Vec<Value> = f
         .aliases

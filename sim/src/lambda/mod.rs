@@ -121,27 +121,21 @@ impl Lambda {
 
     /// Moves `LastUpdateStatus` InProgress → Successful after `--lambda-update-delay`.
     pub fn tick(&self, _sim: &Arc<Sim>, now: SystemTime) {
-        self.store.lock().expect("lambda store").settle(now);
+        crate::lock(&self.store).settle(now);
     }
 
     pub fn function_exists(&self, region: &str, function: &str) -> bool {
-        self.store
-            .lock()
-            .expect("lambda store")
-            .function(region, function)
-            .is_ok()
+        crate::lock(&self.store).function(region, function).is_ok()
     }
 
     pub fn version_exists(&self, region: &str, function: &str, version: &str) -> bool {
-        self.store
-            .lock()
-            .expect("lambda store")
+        crate::lock(&self.store)
             .function(region, function)
             .is_ok_and(|f| f.version_exists(version))
     }
 
     pub fn get_alias(&self, region: &str, function: &str, alias: &str) -> Option<AliasInfo> {
-        let st = self.store.lock().expect("lambda store");
+        let st = crate::lock(&self.store);
         let a = st.function(region, function).ok()?.aliases.get(alias)?;
         Some(AliasInfo {
             function_version: a.function_version.clone(),
@@ -160,7 +154,7 @@ impl Lambda {
         version: &str,
         additional: Option<(String, f64)>,
     ) -> Result<AliasInfo, AwsError> {
-        let mut st = self.store.lock().expect("lambda store");
+        let mut st = crate::lock(&self.store);
         let f = st.function_mut(region, function)?;
         if !f.aliases.contains_key(alias) {
             return Err(store::alias_not_found(region, function, alias));
@@ -180,7 +174,7 @@ impl Lambda {
 
     /// The behaviour of a function version (qualifier = version number or `$LATEST`).
     pub fn behavior(&self, region: &str, function: &str, version: &str) -> Option<Behavior> {
-        let st = self.store.lock().expect("lambda store");
+        let st = crate::lock(&self.store);
         let f = st.function(region, function).ok()?;
         f.config_of(version).map(|c| c.code.behavior.clone())
     }
@@ -192,7 +186,7 @@ impl Lambda {
         function: &str,
         qualifier: Option<&str>,
     ) -> Result<Resolved, AwsError> {
-        let st = self.store.lock().expect("lambda store");
+        let st = crate::lock(&self.store);
         let f = st.function(region, function)?;
         let (primary, additional) = match qualifier {
             None | Some("$LATEST") => ("$LATEST".to_string(), None),
@@ -233,7 +227,7 @@ impl Lambda {
         qualifier: Option<&str>,
     ) -> Result<InvokeOutcome, AwsError> {
         let r = self.resolve(region, function, qualifier)?;
-        let mut rng = self.rng.lock().expect("lambda rng");
+        let mut rng = crate::lock(&self.rng);
         let u: f64 = if r.additional.is_some() {
             rng.random()
         } else {
@@ -250,7 +244,7 @@ impl Lambda {
 
     /// Every `(region, function, alias)`, for the traffic generator.
     pub fn all_aliases(&self) -> Vec<(String, String, String)> {
-        let st = self.store.lock().expect("lambda store");
+        let st = crate::lock(&self.store);
         let mut out = Vec::new();
         for (region, fs) in &st.regions {
             for f in fs.values() {
@@ -264,7 +258,7 @@ impl Lambda {
 
     /// Every alias with its routing and behaviours, in one lock.
     pub fn traffic_targets(&self) -> Vec<TrafficTarget> {
-        let st = self.store.lock().expect("lambda store");
+        let st = crate::lock(&self.store);
         let mut out = Vec::new();
         for (region, fs) in &st.regions {
             for f in fs.values() {

@@ -1750,6 +1750,19 @@ async fn get_object(call: &Call<'_>) -> Result<Response<Body>, AwsError> {
         Some((s, e)) => (s, e - s + 1),
         None => (0, o.size),
     };
+    // The `response-*` overrides become response headers verbatim: refuse
+    // what no header can carry (control characters) instead of failing to
+    // build the response.
+    for name in GET_PARAMS.iter().filter(|n| n.starts_with("response-")) {
+        if let Some(v) = call.target.get(name)
+            && http::HeaderValue::from_str(v).is_err()
+        {
+            return Err(invalid_argument(format!(
+                "Header value cannot be represented using ISO-8859-1: the value of {name} contains a character not allowed in an HTTP header"
+            ))
+            .with_extra("ArgumentName", *name));
+        }
+    }
     let q = |n: &str| call.target.get(n).map(str::to_string);
     let mut b = call
         .ok()
@@ -1811,7 +1824,9 @@ async fn get_object(call: &Call<'_>) -> Result<Response<Body>, AwsError> {
             .header("content-range", format!("bytes {s}-{e}/{}", o.size));
     }
     if head {
-        return Ok(b.body(wire::empty()).expect("valid response"));
+        return b
+            .body(wire::empty())
+            .map_err(|e| AwsError::internal(format!("aws-sim response error: {e}")));
     }
     let mut file = tokio::fs::File::from_std(file);
     if start > 0 {
@@ -1824,7 +1839,8 @@ async fn get_object(call: &Call<'_>) -> Result<Response<Body>, AwsError> {
         stream,
         hyper::body::Frame::data,
     ));
-    Ok(b.body(BodyExt::boxed_unsync(body)).expect("valid response"))
+    b.body(BodyExt::boxed_unsync(body))
+        .map_err(|e| AwsError::internal(format!("aws-sim response error: {e}")))
 }
 
 fn copy_object(call: &Call<'_>) -> Result<Response<Body>, AwsError> {

@@ -42,7 +42,13 @@ fn malformed() -> AwsError {
     )
 }
 
-/// Parses a document into its root element (`MalformedXML` on any error).
+/// How deeply elements may nest. S3's request documents are at most three
+/// levels deep; the bound keeps the tree (and dropping it, which recurses
+/// once per level) far from the stack limit whatever the body holds.
+pub const MAX_DEPTH: usize = 32;
+
+/// Parses a document into its root element (`MalformedXML` on any error,
+/// including nesting deeper than [`MAX_DEPTH`]).
 pub fn parse(bytes: &[u8]) -> Result<Element, AwsError> {
     let mut reader = quick_xml::Reader::from_reader(bytes);
     let mut stack: Vec<Element> = Vec::new();
@@ -50,6 +56,7 @@ pub fn parse(bytes: &[u8]) -> Result<Element, AwsError> {
     loop {
         let ev = reader.read_event_into(&mut buf).map_err(|_| malformed())?;
         match ev {
+            Event::Start(_) if stack.len() >= MAX_DEPTH => return Err(malformed()),
             Event::Start(e) => stack.push(Element {
                 name: String::from_utf8_lossy(e.local_name().as_ref()).into_owned(),
                 ..Default::default()
@@ -182,6 +189,22 @@ mod tests {
         assert_eq!(parts[1].text_of("PartNumber"), Some("2"));
         assert_eq!(parse(b"<a><b></a>").unwrap_err().code, "MalformedXML");
         assert_eq!(parse(b"").unwrap_err().code, "MalformedXML");
+    }
+
+    #[test]
+    fn deep_nesting_is_malformed_not_a_stack_overflow() {
+        // P1-8: 290 000 nested elements aborted the process.
+        let n = 300_000;
+        let doc = format!("{}{}", "<a>".repeat(n), "</a>".repeat(n));
+        assert_eq!(parse(doc.as_bytes()).unwrap_err().code, "MalformedXML");
+        let ok = format!("{}{}", "<a>".repeat(MAX_DEPTH), "</a>".repeat(MAX_DEPTH));
+        assert_eq!(parse(ok.as_bytes()).unwrap().name, "a");
+        let over = format!(
+            "{}{}",
+            "<a>".repeat(MAX_DEPTH + 1),
+            "</a>".repeat(MAX_DEPTH + 1)
+        );
+        assert_eq!(parse(over.as_bytes()).unwrap_err().code, "MalformedXML");
     }
 
     #[test]

@@ -703,8 +703,11 @@ fn rollback(
         );
         return Decision::Continue(p);
     }
+    // The cause may already end with a full stop (it quotes CloudWatch's
+    // state reason); never print two.
+    let cause_text = cause.trim_end().trim_end_matches('.');
     let mut msg = format!(
-        "Release {} rolled back: {cause}.\nRolled back ({}):",
+        "Release {} rolled back: {cause_text}.\nRolled back ({}):",
         plan.release.release_id,
         outcomes.len()
     );

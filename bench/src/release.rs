@@ -1,0 +1,213 @@
+//! Scenarios `release-1`, `release-60` and `api-economy`: a canary release
+//! (Linear10PercentEvery1Minute) through CodePipeline with the real worker
+//! runtime and `LambdaReleaseEngine` running in-process (its decisions on
+//! the sim's clock, as in the e2e tests; memory is not measured here). The
+//! figure is release time − schedule time in real seconds: from
+//! StartPipelineExecution to the job's last PutJobSuccessResult (sim request
+//! log, real ms) minus the config's schedule (9 simulated minutes) divided by
+//! the time scale. It knows nothing about child processes.
+
+use std::time::Duration;
+
+use aws_sdk_cloudwatch as cw;
+use e2e::canary::{errors_alarm, function_zip};
+use e2e::release::{CanaryFunction, PIPELINE, ReleaseEnv, canary_artifact};
+use pipeline_canary::WorkerConfig;
+use pipeline_canary::manifest::DeploymentConfig;
+use pipeline_canary::release::{Clock, LambdaReleaseEngine, ReleaseOptions};
+
+use crate::log::LogView;
+
+/// Linear10PercentEvery1Minute.
+pub const LINEAR: DeploymentConfig = DeploymentConfig::Linear {
+    percent: 10,
+    every_minutes: 1,
+};
+
+/// The worker's watch interval during the benchmark (real time): the
+/// "poll interval" of the target "≤ 1 poll interval + 1 s".
+pub const WATCH: Duration = Duration::from_secs(1);
+
+/// What one release measured.
+#[derive(Debug, Clone)]
+pub struct ReleaseRun {
+    pub functions: usize,
+    pub time_scale: f64,
+    pub succeeded: bool,
+    pub status: String,
+    /// Schedule in real seconds.
+    pub schedule_s: f64,
+    /// StartPipelineExecution → last PutJobSuccessResult, real seconds.
+    pub release_s: f64,
+    /// StartPipelineExecution → first CreateDeployment (pickup, fetch,
+    /// publish, pre-flight), real seconds.
+    pub to_first_deployment_s: f64,
+    /// StartPipelineExecution → first AcknowledgeJob, real seconds.
+    pub to_ack_s: f64,
+    /// StartPipelineExecution → last PublishVersion, real seconds.
+    pub to_published_s: f64,
+    /// Last − first CreateDeployment, real seconds.
+    pub create_spread_s: f64,
+    pub jobs: usize,
+    /// Successful PublishVersion / CreateDeployment calls of the release.
+    pub publishes: usize,
+    pub deployments: usize,
+    /// Lambda calls of the release by operation (all statuses).
+    pub lambda_calls: std::collections::BTreeMap<String, usize>,
+    /// Per watch tick after the last CreateDeployment: (BatchGetDeployments,
+    /// DescribeAlarms).
+    pub ticks: Vec<(usize, usize)>,
+}
+
+impl ReleaseRun {
+    pub fn overhead_s(&self) -> f64 {
+        self.release_s - self.schedule_s
+    }
+}
+
+/// Releases `n` functions, the first `changed` of them with new code, at
+/// `time_scale`.
+pub async fn release(n: usize, changed: usize, time_scale: f64) -> Result<ReleaseRun, String> {
+    let r = ReleaseEnv::new(e2e::SimConfig {
+        time_scale,
+        traffic_rate: 0.0,
+        ..Default::default()
+    })
+    .await;
+    let cwc = cw::Client::new(&r.env.conf);
+    let names: Vec<String> = (1..=n).map(|i| format!("collect-fn{i}")).collect();
+    for name in &names {
+        r.create_function(
+            name,
+            function_zip(None, &format!("{name}-v1")),
+            Some("live"),
+        )
+        .await;
+        errors_alarm(&cwc, &format!("{name}-errors"), name, "2").await;
+    }
+    let spec: Vec<CanaryFunction> = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| CanaryFunction {
+            name: name.clone(),
+            zip: function_zip(
+                None,
+                &format!("{name}-{}", if i < changed { "v2" } else { "v1" }),
+            ),
+            alarms: vec![format!("{name}-errors")],
+            config: None,
+        })
+        .collect();
+    r.upload_source(canary_artifact(&LINEAR.short_name(), &spec, None))
+        .await;
+    r.pipeline(PIPELINE, false, None, &[]).await;
+
+    // The worker: default runtime settings (poll interval 1 s), default
+    // engine settings except the watch interval and the sim's clock.
+    let sim = r.env.sim.sim().clone();
+    let clock_sim = sim.clone();
+    let options = ReleaseOptions {
+        work_dir: r.work_dir.path().to_path_buf(),
+        watch_interval: WATCH,
+        clock: Some(Clock(std::sync::Arc::new(move || clock_sim.clock.now()))),
+        ..Default::default()
+    };
+    let mut config = WorkerConfig::new(r.def.clone());
+    config.stage = Some("prod".into());
+    let engine = LambdaReleaseEngine::new(&r.env.conf, options);
+    let worker = e2e::worker::RunningWorker::start(&r.env, config, engine);
+    let log = LogView(sim.clone());
+    let ready = tokio::time::Instant::now() + Duration::from_secs(10);
+    while log.count("PollForJobs", 0) == 0 && tokio::time::Instant::now() < ready {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    let schedule_s = LINEAR.total_duration().as_secs_f64() / time_scale;
+    let since = log.seq();
+    let (id, status) = r
+        .run(PIPELINE, Duration::from_secs_f64(schedule_s * 3.0 + 60.0))
+        .await;
+    let _ = worker.stop().await;
+    let succeeded = status.as_str() == "Succeeded";
+    let status = if succeeded {
+        status.as_str().to_string()
+    } else {
+        format!("{status:?}: {:?}", r.action_outcome(PIPELINE, &id).await)
+    };
+
+    let start = first(&log.times_ms("codepipeline", "StartPipelineExecution", since))?;
+    let done = log.ok_times_ms("codepipeline", "PutJobSuccessResult", since);
+    let end = *done.last().ok_or("no PutJobSuccessResult")?;
+    let creates = log.ok_times_ms("codedeploy", "CreateDeployment", since);
+    let first_create = first(&creates)?;
+    let last_create = *creates.last().unwrap_or(&first_create);
+    let ticks = ticks(&sim, since, last_create);
+    let ack = first(&log.ok_times_ms("codepipeline", "AcknowledgeJob", since))?;
+    let published = log
+        .ok_times_ms("lambda", "PublishVersion", since)
+        .last()
+        .copied()
+        .unwrap_or(ack);
+    Ok(ReleaseRun {
+        functions: n,
+        time_scale,
+        succeeded,
+        status,
+        schedule_s,
+        release_s: (end - start) as f64 / 1000.0,
+        to_first_deployment_s: (first_create - start) as f64 / 1000.0,
+        to_ack_s: (ack - start) as f64 / 1000.0,
+        to_published_s: (published - start) as f64 / 1000.0,
+        create_spread_s: (last_create - first_create) as f64 / 1000.0,
+        jobs: log
+            .ok_times_ms("codepipeline", "AcknowledgeJob", since)
+            .len(),
+        publishes: log.ok_times_ms("lambda", "PublishVersion", since).len(),
+        deployments: creates.len(),
+        lambda_calls: sim.log.query(since, Some("lambda"), None).into_iter().fold(
+            std::collections::BTreeMap::new(),
+            |mut m, r| {
+                *m.entry(r.operation).or_insert(0) += 1;
+                m
+            },
+        ),
+        ticks,
+    })
+}
+
+fn first(v: &[u64]) -> Result<u64, String> {
+    v.first().copied().ok_or_else(|| "missing call".to_string())
+}
+
+/// Status calls after the last CreateDeployment, grouped into watch ticks
+/// (calls closer than a quarter of the watch interval belong to one tick).
+fn ticks(sim: &aws_sim::Sim, since: u64, after_ms: u64) -> Vec<(usize, usize)> {
+    let gap = (WATCH.as_millis() / 4) as u64;
+    let mut calls: Vec<(u64, bool)> = sim
+        .log
+        .query(since, None, None)
+        .into_iter()
+        .filter(|r| r.real_ms >= after_ms)
+        .filter_map(|r| match (r.service.as_str(), r.operation.as_str()) {
+            ("codedeploy", "BatchGetDeployments") => Some((r.real_ms, true)),
+            ("monitoring", "DescribeAlarms") => Some((r.real_ms, false)),
+            _ => None,
+        })
+        .collect();
+    calls.sort_by_key(|c| c.0);
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    let mut last: Option<u64> = None;
+    for (t, batch) in calls {
+        if last.is_none_or(|l| t - l > gap) {
+            out.push((0, 0));
+        }
+        last = Some(t);
+        let tick = out.last_mut().expect("pushed above");
+        if batch {
+            tick.0 += 1;
+        } else {
+            tick.1 += 1;
+        }
+    }
+    out
+}

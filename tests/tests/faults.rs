@@ -1,0 +1,444 @@
+//! Injected faults (issue 9): the real worker with the real
+//! `LambdaReleaseEngine` runs canary releases through CodePipeline while
+//! aws-sim injects seeded throttling errors, 503s and connection resets on
+//! every service the worker calls, takes every AWS API down for 60
+//! simulated seconds in the middle of a shift, or trips a guard alarm
+//! mid-shift. The end state is compared with a fault-free run.
+//!
+//! Expired artifact credentials mid-job are covered by
+//! `release_publish::kms_output_artifact_and_credentials_refreshed_mid_job`.
+//!
+//! The test's own observations (execution status, aliases) tolerate the
+//! faults: they go through [`status_eventually`], and the final checks run
+//! after the faults are cleared. `FAULT_SEEDS=9,90,900` runs the faulty
+//! release once per seed (default: seed 9 only, to keep CI short).
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use aws_sdk_cloudwatch as cw;
+use aws_sdk_codepipeline::types::PipelineExecutionStatus;
+use aws_sim::faults::{FaultConfig, FaultRule};
+use e2e::canary::{errors_alarm, function_zip};
+use e2e::release::*;
+
+const LINEAR: &str = "Linear10PercentEvery1Minute";
+/// The services the worker calls (SigV4 names).
+const SERVICES: &[&str] = &["codepipeline", "s3", "lambda", "codedeploy", "monitoring"];
+
+fn names(n: usize) -> Vec<String> {
+    (1..=n).map(|i| format!("collect-fn{i}")).collect()
+}
+
+/// `n` functions on version 1 with an `Errors` alarm on version 2 each.
+async fn functions(r: &ReleaseEnv, n: usize) -> Vec<String> {
+    let c = cw::Client::new(&r.env.conf);
+    let names = names(n);
+    for name in &names {
+        r.create_function(
+            name,
+            function_zip(None, &format!("{name}-v1")),
+            Some("live"),
+        )
+        .await;
+        errors_alarm(&c, &format!("{name}-errors"), name, "2").await;
+    }
+    r.settle();
+    names
+}
+
+fn release(names: &[String], faulty: Option<&str>) -> Vec<u8> {
+    let fns: Vec<CanaryFunction> = names
+        .iter()
+        .map(|n| CanaryFunction {
+            name: n.clone(),
+            zip: function_zip(
+                (Some(n.as_str()) == faulty).then_some(r#"{"errorRate":0.5}"#),
+                &format!("{n}-v2"),
+            ),
+            alarms: vec![format!("{n}-errors")],
+            config: None,
+        })
+        .collect();
+    canary_artifact(LINEAR, &fns, None)
+}
+
+/// Waits (real time) until the execution leaves InProgress, ignoring
+/// errors of the status call itself (faults hit the test's calls too).
+async fn status_eventually(r: &ReleaseEnv, id: &str, timeout: Duration) -> PipelineExecutionStatus {
+    let until = Instant::now() + timeout;
+    loop {
+        if let Ok(o) = r
+            .env
+            .cp
+            .get_pipeline_execution()
+            .pipeline_name(PIPELINE)
+            .pipeline_execution_id(id)
+            .send()
+            .await
+        {
+            let st = o
+                .pipeline_execution()
+                .and_then(|e| e.status())
+                .cloned()
+                .unwrap();
+            if st != PipelineExecutionStatus::InProgress || Instant::now() > until {
+                return st;
+            }
+        }
+        assert!(Instant::now() < until + Duration::from_secs(5), "no status");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// What a release left behind: every function's `live` alias and its
+/// number of user deployments, the job's outcome.
+#[derive(Debug, PartialEq)]
+struct EndState {
+    status: String,
+    aliases: BTreeMap<String, Option<(String, Option<f64>)>>,
+    deployments: BTreeMap<String, usize>,
+    versions: BTreeMap<String, String>,
+}
+
+async fn end_state(
+    r: &ReleaseEnv,
+    names: &[String],
+    id: &str,
+    status: &PipelineExecutionStatus,
+) -> EndState {
+    let out = r.action_outcome(PIPELINE, id).await;
+    let cd = aws_sdk_codedeploy::Client::new(&r.env.conf);
+    let mut aliases = BTreeMap::new();
+    let mut deployments = BTreeMap::new();
+    let mut versions = BTreeMap::new();
+    for n in names {
+        aliases.insert(n.clone(), r.alias_state(n).await);
+        let ids = cd
+            .list_deployments()
+            .application_name("collect")
+            .deployment_group_name(n)
+            .send()
+            .await
+            .map(|o| o.deployments().len())
+            .unwrap_or(0);
+        deployments.insert(n.clone(), ids);
+        versions.insert(n.clone(), out.variables.get(n).cloned().unwrap_or_default());
+    }
+    EndState {
+        status: status.as_str().to_string(),
+        aliases,
+        deployments,
+        versions,
+    }
+}
+
+fn faults_on_every_service(seed: u64, throttle: f64, unavailable: f64, reset: f64) -> FaultConfig {
+    FaultConfig {
+        seed: Some(seed),
+        rules: SERVICES
+            .iter()
+            .map(|s| FaultRule {
+                service: Some(s.to_string()),
+                throttle,
+                unavailable,
+                reset,
+                ..Default::default()
+            })
+            .collect(),
+    }
+}
+
+/// Runs a 6-function Linear release, with `faults` set right after the
+/// execution starts and cleared when it ends; returns the end state, the
+/// number of injected faults and PutJobFailureResult calls.
+async fn six_function_release(faults: Option<FaultConfig>) -> (EndState, u64, usize, Duration) {
+    let r = ReleaseEnv::new(canary_sim_config()).await;
+    let names = functions(&r, 6).await;
+    r.upload_source(release(&names, None)).await;
+    r.pipeline(PIPELINE, false, None, &[]).await;
+    let since = r.seq();
+    let w = r.worker(r.canary_options(Duration::from_millis(40), Duration::from_millis(300)));
+    let t = Instant::now();
+    let id = r.env.start(PIPELINE).await;
+    let sim = r.env.sim.sim().clone();
+    if let Some(f) = faults {
+        sim.faults.set(f, sim.clock.now()).unwrap();
+    }
+    let st = status_eventually(&r, &id, Duration::from_secs(60)).await;
+    let took = t.elapsed();
+    sim.faults
+        .set(
+            FaultConfig {
+                seed: None,
+                rules: vec![],
+            },
+            sim.clock.now(),
+        )
+        .unwrap();
+    let injected = sim.faults.injected();
+    let failures = r.ok_calls(since, "codepipeline", "PutJobFailureResult");
+    w.stop().await;
+    (
+        end_state(&r, &names, &id, &st).await,
+        injected,
+        failures,
+        took,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttles_503s_and_resets_on_every_service_change_nothing_in_the_end_state() {
+    let (clean, none, clean_failures, clean_took) = six_function_release(None).await;
+    assert_eq!(none, 0);
+    assert_eq!(clean.status, "Succeeded", "{clean:?}");
+    assert_eq!(clean_failures, 0);
+    for (n, a) in &clean.aliases {
+        assert_eq!(a, &Some(("2".to_string(), None)), "{n}");
+    }
+    let mut total = 0;
+    // FAULT_SEEDS=1,2,3,… runs more seeded releases (CI: one).
+    let seeds: Vec<u64> = std::env::var("FAULT_SEEDS")
+        .ok()
+        .map(|v| v.split(',').filter_map(|s| s.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![9]);
+    let runs = seeds.len();
+    for seed in seeds {
+        let (faulty, injected, failures, took) =
+            six_function_release(Some(faults_on_every_service(seed, 0.20, 0.10, 0.02))).await;
+        eprintln!(
+            "seed {seed}: {injected} faults injected; {took:?} (clean run {clean_took:?}); {faulty:?}"
+        );
+        assert_eq!(faulty, clean, "seed {seed}: {injected} faults");
+        assert_eq!(failures, 0, "seed {seed}: a job failed");
+        assert!(injected >= 20, "seed {seed}: only {injected} faults");
+        total += injected;
+    }
+    eprintln!("faults: {runs} seeded release(s), {total} faults injected, 0 violations");
+}
+
+/// Every AWS call answers 503 for 60 simulated seconds in the middle of a
+/// shift (the sim slowed to ×20 meanwhile, so the outage lasts 3 s real):
+/// the worker keeps retrying with backoff and the release completes, the job
+/// not failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_60_second_outage_mid_shift_delays_the_release_but_fails_nothing() {
+    let (report, _) = outage_run().await;
+    report.assert_release_completed();
+}
+
+/// `/healthz` must answer 503 while every AWS call fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "bug: worker/src/runtime.rs marks the worker unhealthy only on non-transient PollForJobs errors; during a 503 outage /healthz stays 200"]
+async fn healthz_reports_unhealthy_during_an_outage() {
+    let (report, _) = outage_run().await;
+    report.assert_release_completed();
+    assert!(
+        report.healthz_during.contains(&503),
+        "healthz during the outage: {:?}",
+        report.healthz_during
+    );
+    assert_eq!(report.healthz_after, 200);
+}
+
+struct OutageReport {
+    status: PipelineExecutionStatus,
+    end: EndState,
+    failures: usize,
+    polls_during: Vec<u64>,
+    healthz_during: Vec<u16>,
+    healthz_after: u16,
+    injected: u64,
+}
+
+impl OutageReport {
+    fn assert_release_completed(&self) {
+        eprintln!(
+            "outage: {} faults injected; PollForJobs during the outage at {:?} ms; healthz {:?} then {}",
+            self.injected, self.polls_during, self.healthz_during, self.healthz_after
+        );
+        assert_eq!(
+            self.status,
+            PipelineExecutionStatus::Succeeded,
+            "{:?}",
+            self.end
+        );
+        assert_eq!(self.failures, 0);
+        for (n, a) in &self.end.aliases {
+            assert_eq!(a, &Some(("2".to_string(), None)), "{n}");
+        }
+        for (n, d) in &self.end.deployments {
+            assert_eq!(*d, 1, "{n}: one deployment");
+        }
+        assert!(self.injected >= 5, "{}", self.injected);
+        // Backoff: polls during 3 s of outage, far fewer than 3 s / 50 ms,
+        // with growing gaps.
+        let p = &self.polls_during;
+        assert!(!p.is_empty());
+        assert!(p.len() <= 20, "{} polls during the outage: {p:?}", p.len());
+        if p.len() >= 3 {
+            let gaps: Vec<u64> = p.windows(2).map(|w| w[1] - w[0]).collect();
+            assert!(gaps.last().unwrap() > gaps.first().unwrap(), "{gaps:?}");
+        }
+    }
+}
+
+async fn outage_run() -> (OutageReport, ReleaseEnv) {
+    let r = ReleaseEnv::new(canary_sim_config()).await;
+    let names = functions(&r, 3).await;
+    r.upload_source(release(&names, None)).await;
+    r.pipeline(PIPELINE, false, None, &[]).await;
+    let since = r.seq();
+    let w = r.worker(r.canary_options(Duration::from_millis(40), Duration::from_millis(300)));
+    let listener = pipeline_canary::telemetry::bind("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(pipeline_canary::telemetry::serve(
+        listener,
+        w.metrics.clone(),
+    ));
+    let id = r.env.start(PIPELINE).await;
+    // Mid-shift: every deployment created and traffic on the way.
+    let sim = r.env.sim.sim().clone();
+    let until = Instant::now() + Duration::from_secs(20);
+    while r.ok_calls(since, "codedeploy", "CreateDeployment") < names.len() {
+        assert!(Instant::now() < until, "never mid-shift");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(
+        r.env.status(PIPELINE, &id).await,
+        PipelineExecutionStatus::InProgress
+    );
+    sim.clock.set_scale(20.0);
+    let outage_from = r.seq();
+    let t0 = Instant::now();
+    sim.faults
+        .set(
+            FaultConfig {
+                seed: Some(60),
+                rules: vec![FaultRule {
+                    unavailable: 1.0,
+                    duration_seconds: Some(60.0),
+                    ..Default::default()
+                }],
+            },
+            sim.clock.now(),
+        )
+        .unwrap();
+    let mut healthz_during = Vec::new();
+    while t0.elapsed() < Duration::from_millis(2800) {
+        healthz_during.push(e2e::worker::http_get(addr, "/healthz").await.0);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Past the window (3 s real at ×20): back to the test speed.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let outage_to = r.seq();
+    sim.clock.set_scale(600.0);
+    let polls_during: Vec<u64> = sim
+        .log
+        .query(outage_from, Some("codepipeline"), Some("PollForJobs"))
+        .into_iter()
+        .filter(|c| c.seq < outage_to && c.injected)
+        .map(|c| c.real_ms)
+        .collect();
+    let injected = sim.faults.injected();
+    let status = status_eventually(&r, &id, Duration::from_secs(30)).await;
+    // Healthy again once polls succeed.
+    let mut healthz_after = 0;
+    for _ in 0..100 {
+        healthz_after = e2e::worker::http_get(addr, "/healthz").await.0;
+        if healthz_after == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let failures = r.ok_calls(since, "codepipeline", "PutJobFailureResult");
+    w.stop().await;
+    server.abort();
+    let end = end_state(&r, &names, &id, &status).await;
+    (
+        OutageReport {
+            status,
+            end,
+            failures,
+            polls_during,
+            healthz_during,
+            healthz_after,
+            injected,
+        },
+        r,
+    )
+}
+
+/// A guard alarm fires mid-shift: every function is back on version 1
+/// within about one tick of the worker's alarm watch after the alarm's
+/// state changed (real time, measured from the sim's request log).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alarm_mid_shift_puts_the_release_back_within_one_watch_tick() {
+    let watch = Duration::from_millis(200);
+    let r = ReleaseEnv::new(canary_sim_config()).await;
+    let names = functions(&r, 4).await;
+    r.upload_source(release(&names, Some("collect-fn3"))).await;
+    r.pipeline(PIPELINE, false, None, &[]).await;
+    let since = r.seq();
+    let w = r.worker(r.canary_options(watch, Duration::from_secs(5)));
+    let id = r.env.start(PIPELINE).await;
+    let sim = r.env.sim.sim().clone();
+    let c = cw::Client::new(&r.env.conf);
+    // Sample the alarm every 5 ms: the real time its state became ALARM.
+    let until = Instant::now() + Duration::from_secs(20);
+    let alarm_at_ms = loop {
+        assert!(Instant::now() < until, "the alarm never fired");
+        let a = c
+            .describe_alarms()
+            .alarm_names("collect-fn3-errors")
+            .send()
+            .await
+            .unwrap();
+        if a.metric_alarms().first().and_then(|m| m.state_value())
+            == Some(&cw::types::StateValue::Alarm)
+        {
+            break sim.started.elapsed().as_millis() as u64;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    let st = r.wait(PIPELINE, &id, Duration::from_secs(20)).await;
+    let out = r.action_outcome(PIPELINE, &id).await;
+    w.stop().await;
+    assert_eq!(st, PipelineExecutionStatus::Failed, "{out:?}");
+    assert!(
+        out.error
+            .as_ref()
+            .is_some_and(|(_, m)| m.contains("collect-fn3-errors")),
+        "{out:?}"
+    );
+    for n in &names {
+        assert_eq!(r.alias_state(n).await, Some(("1".into(), None)), "{n}");
+    }
+    let resets: Vec<u64> = sim
+        .log
+        .query(since, Some("lambda"), Some("UpdateAlias"))
+        .into_iter()
+        .filter(|c| c.status < 300)
+        .map(|c| c.real_ms)
+        .collect();
+    let stops: Vec<u64> = sim
+        .log
+        .query(since, Some("codedeploy"), Some("StopDeployment"))
+        .into_iter()
+        .map(|c| c.real_ms)
+        .collect();
+    let last = resets.iter().chain(&stops).copied().max().unwrap();
+    let took = last.saturating_sub(alarm_at_ms);
+    eprintln!(
+        "alarm mid-shift: ALARM seen at {alarm_at_ms} ms, last alias reset/stop at {last} ms: {took} ms (watch {} ms); UpdateAlias at {resets:?}, StopDeployment at {stops:?}",
+        watch.as_millis()
+    );
+    // One tick to notice, plus the calls that put every alias back.
+    assert!(
+        took <= watch.as_millis() as u64 + 300,
+        "{took} ms from ALARM to the last alias reset (watch {} ms)",
+        watch.as_millis()
+    );
+}

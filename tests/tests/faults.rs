@@ -229,7 +229,6 @@ async fn a_60_second_outage_mid_shift_delays_the_release_but_fails_nothing() {
 
 /// `/healthz` must answer 503 while every AWS call fails.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug: worker/src/runtime.rs marks the worker unhealthy only on non-transient PollForJobs errors; during a 503 outage /healthz stays 200"]
 async fn healthz_reports_unhealthy_during_an_outage() {
     let (report, _) = outage_run().await;
     report.assert_release_completed();

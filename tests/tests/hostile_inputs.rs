@@ -309,7 +309,6 @@ async fn hostile_corpus_fails_cleanly_mutates_nothing_and_the_worker_survives() 
 /// `ActionTypeDefinition::embedded`), so the user searches the pipeline for
 /// a field they cannot find.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug: worker/src/manifest/mod.rs names action properties DefaultDeploymentConfig/DefaultAlias/DefaultAlarms; the action type calls them DeploymentConfig/Alias/Alarms"]
 async fn action_property_problems_name_the_property_as_configured() {
     let r = ReleaseEnv::new(canary_sim_config()).await;
     r.create_function(FN_A, hostile::bundle("a1"), Some("live"))

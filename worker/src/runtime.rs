@@ -107,13 +107,16 @@ impl<E: ReleaseEngine> Worker<E> {
     ///   [`poll_backoff`]: the poll interval, doubling per consecutive
     ///   failure, jittered, capped at `max_backoff`; the first success
     ///   resets it. `ActionTypeNotFoundException` and other non-transient
-    ///   errors also mark the worker unhealthy until a poll succeeds.
+    ///   errors mark the worker unhealthy at once, transient ones (a
+    ///   dependency outage) after [`UNHEALTHY_AFTER`] consecutive failures;
+    ///   the first successful poll makes it healthy again.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> RunSummary {
         let (notify, rx) = watch::channel(None);
         let slots = Arc::new(Semaphore::new(self.config.max_jobs));
         let mut jobs = JoinSet::new();
         let mut summary = RunSummary::default();
         let mut backoff: Option<Box<dyn Iterator<Item = Duration> + Send>> = None;
+        let mut consecutive_failures = 0u32;
         tokio::pin!(shutdown);
         tracing::info!(
             provider = %self.config.definition.provider,
@@ -140,6 +143,7 @@ impl<E: ReleaseEngine> Worker<E> {
             let pause = match self.api.poll(permits.len()).await {
                 Ok(polled) => {
                     backoff = None;
+                    consecutive_failures = 0;
                     self.metrics.set_healthy(true);
                     if polled.is_empty() {
                         drop(permits);
@@ -186,7 +190,10 @@ impl<E: ReleaseEngine> Worker<E> {
                     self.metrics.poll_errors.fetch_add(1, Ordering::Relaxed);
                     drop(permits);
                     let not_found = e.code() == Some("ActionTypeNotFoundException");
-                    if !matches!(e, CallError::Transient(_)) {
+                    consecutive_failures = consecutive_failures.saturating_add(1);
+                    if !matches!(e, CallError::Transient(_))
+                        || consecutive_failures >= UNHEALTHY_AFTER
+                    {
                         self.metrics.set_healthy(false);
                     }
                     let b = backoff.get_or_insert_with(|| {
@@ -397,6 +404,11 @@ async fn drive<E: ReleaseEngine>(
         }
     }
 }
+
+/// Consecutive failed polls (throttling, 5xx, transport errors) after which
+/// `/healthz` reports the worker unhealthy: one throttled poll is noise, three
+/// in a row (with backoff, several seconds) is a dependency outage.
+pub const UNHEALTHY_AFTER: u32 = 3;
 
 /// Consecutive empty `Perform` decisions after which a job fails.
 const MAX_EMPTY_DECISIONS: u32 = 200;

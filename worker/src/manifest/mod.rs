@@ -332,18 +332,18 @@ pub(crate) struct DraftBundle {
 fn resolve(root: &Path, draft: Draft, action: &ActionDefaults, c: &mut Collector) -> Release {
     let action_config = action.deployment_config.as_deref().and_then(|text| {
         DeploymentConfig::parse(text)
-            .map_err(|e| c.config("(action) DefaultDeploymentConfig", e))
+            .map_err(|e| c.config("(action) DeploymentConfig", e))
             .ok()
     });
     let action_alias = action.alias.as_ref().and_then(|a| {
         check_alias(a)
-            .map_err(|e| c.config("(action) DefaultAlias", e))
+            .map_err(|e| c.config("(action) Alias", e))
             .ok()
             .map(|()| a.clone())
     });
     for (i, a) in action.alarms.iter().enumerate() {
         if let Err(e) = check_alarm(a) {
-            c.config(format!("(action) DefaultAlarms[{i}]"), e);
+            c.config(format!("(action) Alarms[{i}]"), e);
         }
     }
     let default_alarms = draft
@@ -386,7 +386,7 @@ fn resolve(root: &Path, draft: Draft, action: &ActionDefaults, c: &mut Collector
         if alias.is_none() && !f.alias_invalid && !draft.defaults_invalid {
             c.config(
                 format!("{}.alias", f.path),
-                "no alias to shift: set `defaults.alias` in the manifest (Serverless: `custom.deploymentSettings.alias`) or the action's DefaultAlias",
+                "no alias to shift: set `defaults.alias` in the manifest (Serverless: `custom.deploymentSettings.alias`) or the action's Alias property",
             );
         }
         let deployment_config = f
@@ -400,7 +400,7 @@ fn resolve(root: &Path, draft: Draft, action: &ActionDefaults, c: &mut Collector
         {
             c.config(
                 format!("{}.deploymentConfig", f.path),
-                "no deployment config: set `deploymentConfig` here, `defaults.deploymentConfig`, or the action's DefaultDeploymentConfig",
+                "no deployment config: set `deploymentConfig` here, `defaults.deploymentConfig`, or the action's DeploymentConfig property",
             );
         }
         let mut alarms: Vec<String> = Vec::new();

@@ -21,7 +21,7 @@ pub enum ProblemKind {
 }
 
 /// One problem: where (a JSON path such as `functions[2].deploymentConfg`,
-/// or `(action) DefaultAlias`) and what to do about it.
+/// or `(action) Alias`) and what to do about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
     pub kind: ProblemKind,

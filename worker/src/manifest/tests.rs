@@ -305,7 +305,7 @@ fn missing_fields_say_what_to_add() {
     assert!(
         problem(&e, "functions[1].deploymentConfig")
             .message
-            .contains("the action's DefaultDeploymentConfig")
+            .contains("the action's DeploymentConfig property")
     );
 }
 
@@ -513,12 +513,12 @@ fn deployment_config_errors_name_the_field() {
     act.alias = Some("123".into());
     let e = load(dir.path(), None, &act).unwrap_err();
     assert!(
-        problem(&e, "(action) DefaultDeploymentConfig")
+        problem(&e, "(action) DeploymentConfig")
             .message
             .contains("0 minutes")
     );
     assert!(
-        problem(&e, "(action) DefaultAlias")
+        problem(&e, "(action) Alias")
             .message
             .contains("not only digits")
     );

@@ -167,7 +167,7 @@ impl CodeDeploy {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        crate::lock(&self.state)
     }
 
     /// Runs deployments forward on the simulated clock. Cheap when none is active.

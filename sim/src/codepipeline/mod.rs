@@ -113,7 +113,7 @@ impl CodePipeline {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        crate::lock(&self.state)
     }
 
     /// Fires due timers: ack timeouts (job re-queued with a new nonce) and the

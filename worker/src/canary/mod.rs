@@ -68,7 +68,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use sha2::{Digest, Sha256};
 
 pub use crate::engine::Decision;
-use crate::manifest::{DeploymentConfig, FunctionRelease, Hooks};
+use crate::manifest::{DeploymentConfig, Hooks};
 
 pub use adapters::CanaryAdapters;
 pub use preflight::{Preflight, PreflightReport, PreflightState, decide_preflight};
@@ -119,18 +119,6 @@ pub struct FunctionTarget {
     pub config: DeploymentConfig,
     pub alarms: Vec<String>,
     pub hooks: Hooks,
-}
-
-impl From<&FunctionRelease> for FunctionTarget {
-    fn from(f: &FunctionRelease) -> Self {
-        FunctionTarget {
-            function: f.name.clone(),
-            alias: f.alias.clone(),
-            config: f.deployment_config,
-            alarms: f.alarms.clone(),
-            hooks: f.hooks.clone(),
-        }
-    }
 }
 
 impl FunctionTarget {

@@ -179,6 +179,9 @@ async fn six_function_release(faults: Option<FaultConfig>) -> (EndState, u64, us
     let injected = sim.faults.injected();
     let failures = r.ok_calls(since, "codepipeline", "PutJobFailureResult");
     w.stop().await;
+    if let Some((kind, msg)) = r.action_outcome(PIPELINE, &id).await.error {
+        eprintln!("the release failed: {kind}: {msg}");
+    }
     (
         end_state(&r, &names, &id, &st).await,
         injected,

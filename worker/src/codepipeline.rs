@@ -87,7 +87,12 @@ where
     match err {
         SdkError::ServiceError(se) => {
             let code = se.err().code().unwrap_or("Unknown").to_string();
+            // Every service's "later, please": CodePipeline/CodeDeploy
+            // `ThrottlingException`, CloudWatch `Throttling`, Lambda's 429
+            // `TooManyRequestsException`, S3 `SlowDown`.
             let transient = code.contains("Throttl")
+                || code == "TooManyRequestsException"
+                || code == "SlowDown"
                 || code == "ServiceUnavailableException"
                 || code == "InternalServiceError"
                 || code == "RequestLimitExceeded"

@@ -203,6 +203,21 @@ impl Env {
             .to_string()
     }
 
+    /// Starts `per_pipeline` executions of each pipeline; `(pipeline, execution id)`s.
+    pub async fn start_all(
+        &self,
+        pipelines: &[&str],
+        per_pipeline: usize,
+    ) -> Vec<(String, String)> {
+        let mut runs = Vec::new();
+        for p in pipelines {
+            for _ in 0..per_pipeline {
+                runs.push((p.to_string(), self.start(p).await));
+            }
+        }
+        runs
+    }
+
     pub async fn status(&self, pipeline: &str, id: &str) -> PipelineExecutionStatus {
         self.cp
             .get_pipeline_execution()

@@ -11,6 +11,7 @@
 //! | `POST /_sim/clock` | `{"advanceSeconds":60}` and/or `{"timeScale":600}` |
 //! | `POST /_sim/push` | a GitHub push into CodeStarSourceConnection pipelines |
 //! | `POST /_sim/traffic` | simulated traffic rate, overall or per function, or off |
+//! | `PUT/GET/DELETE /_sim/iam/policies/{accessKeyId}` | an access key's identity policy (`iam`) |
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -153,6 +154,14 @@ pub async fn handle(sim: &Arc<Sim>, req: Request) -> Response<Body> {
                 Ok(out) => reply(StatusCode::OK, out),
                 Err(e) => reply(StatusCode::BAD_REQUEST, json!({ "error": e })),
             }
+        }
+        (method, "/_sim/lambda/quota") => {
+            let (status, out) = crate::lambda::quota_control(sim, &method, &body);
+            reply(status, out)
+        }
+        (method, p) if p.starts_with("/_sim/iam/") => {
+            let (status, out) = crate::iam::control(&sim.iam, &method, p, &body);
+            reply(status, out)
         }
         _ => reply(
             StatusCode::NOT_FOUND,

@@ -94,6 +94,12 @@ impl CredentialStore {
         crate::lock(&self.inner).issued.get(access_key_id).cloned()
     }
 
+    /// Every set of credentials issued so far, expired or not (for tests that
+    /// scan logs and results for leaked secrets).
+    pub fn issued(&self) -> Vec<TempCredentials> {
+        crate::lock(&self.inner).issued.values().cloned().collect()
+    }
+
     /// Marks a bucket as a pipeline artifact store.
     pub fn protect_bucket(&self, bucket: &str) {
         crate::lock(&self.inner)

@@ -24,6 +24,7 @@ pub mod control;
 pub mod credentials;
 pub mod error;
 pub mod faults;
+pub mod iam;
 pub mod lambda;
 pub mod requests;
 pub mod s3;
@@ -102,6 +103,8 @@ pub struct Sim {
     pub log: requests::RequestLog,
     pub faults: faults::Faults,
     pub credentials: credentials::CredentialStore,
+    /// Identity policies of access keys (`/_sim/iam/policies`).
+    pub iam: iam::Iam,
     pub s3: s3::S3,
     pub codepipeline: codepipeline::CodePipeline,
     pub lambda: lambda::Lambda,
@@ -132,6 +135,7 @@ impl Sim {
             log: requests::RequestLog::default(),
             faults: faults::Faults::new(config.seed),
             credentials: credentials::CredentialStore::new(config.credential_ttl),
+            iam: iam::Iam::default(),
             s3: s3::S3::new(dir.join("s3"))?,
             codepipeline: codepipeline::CodePipeline::new(&config),
             lambda: lambda::Lambda::new(&config),

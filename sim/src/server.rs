@@ -169,6 +169,23 @@ async fn dispatch(sim: Arc<Sim>, req: Request) -> Result<Response<Body>, ResetCo
         auth,
     };
     let now = sim.clock.now();
+    // Identity policies (`iam`): a refused call never reaches its service
+    // and is logged like any other answer.
+    if let Some(denied) = iam_denial(&sim, &ctx, &req) {
+        let response = render_error(&ctx, &denied);
+        log(
+            &sim,
+            &ctx,
+            response.status().as_u16(),
+            Some(denied.code),
+            false,
+            now,
+        );
+        // Read (and drop) a modest body, so the client sees the error
+        // rather than a connection closed under its upload.
+        let _ = wire::read_body(req.into_body(), 8 * 1024 * 1024).await;
+        return Ok(response);
+    }
     let decision = sim.faults.decide(&ctx.service, &ctx.operation, now);
     if !decision.latency.is_zero() {
         tokio::time::sleep(decision.latency).await;
@@ -227,6 +244,15 @@ async fn dispatch(sim: Arc<Sim>, req: Request) -> Result<Response<Body>, ResetCo
     };
     log(&sim, &ctx, response.status().as_u16(), error, injected, now);
     Ok(response)
+}
+
+/// The `AccessDenied` answer when the caller's access key has an identity
+/// policy that does not allow the call (keys without one are unrestricted).
+fn iam_denial(sim: &Sim, ctx: &Ctx, req: &Request) -> Option<AwsError> {
+    let key = &ctx.auth.as_ref()?.access_key_id;
+    let needed = crate::iam::needed(&ctx.service, &ctx.operation, &ctx.region, req);
+    let denied = sim.iam.authorize(key, &needed).err()?;
+    Some(crate::iam::access_denied(&ctx.service, key, &denied))
 }
 
 fn log(

@@ -19,19 +19,22 @@ use pipeline_canary::canary::{
 use pipeline_canary::manifest::{DeploymentConfig, Hooks};
 use pipeline_canary::report::{FailureKind, Progress};
 
+use crate::logscan::LeakScan;
 use crate::{SimConfig, SimHandle, sdk_config, start_sim};
 
 pub const SERVICE_ROLE: &str = "arn:aws:iam::123456789012:role/CodeDeployServiceRole";
 pub const LAMBDA_ROLE: &str = "arn:aws:iam::123456789012:role/lambda-exec";
 pub const APP: &str = "collect";
 
-/// A sim with the SDK clients and the canary's adapters.
+/// A sim with the SDK clients and the canary's adapters. When it drops, its
+/// [`LeakScan`] scans the captured log for the account's secret key.
 pub struct World {
     pub sim: SimHandle,
     pub lambda: lambda::Client,
     pub cd: cd::Client,
     pub cw: cw::Client,
     pub adapters: CanaryAdapters,
+    pub leak_scan: LeakScan,
 }
 
 pub async fn world(config: SimConfig) -> World {
@@ -42,6 +45,7 @@ pub async fn world(config: SimConfig) -> World {
         cd: cd::Client::new(&conf),
         cw: cw::Client::new(&conf),
         adapters: CanaryAdapters::new(&conf),
+        leak_scan: LeakScan::new(sim.sim()),
         sim,
     }
 }

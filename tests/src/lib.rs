@@ -1,11 +1,14 @@
 //! Shared harness for the end-to-end scenarios: start aws-sim in-process on a
-//! free loopback port and build official SDK clients pointed at it.
+//! free loopback port and build official SDK clients pointed at it; every
+//! harness environment scans the captured logs and job results for leaked
+//! secrets when it ends ([`logscan`]).
 //! It knows no scenario; each file under `tests/tests/` is one area.
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 
 pub mod canary;
+pub mod logscan;
 pub mod moto;
 pub mod release;
 pub mod worker;
@@ -17,9 +20,17 @@ pub const ACCOUNT_KEY: &str = "AKIAIOSFODNN7EXAMPLE";
 pub const ACCOUNT_SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 pub const REGION: &str = "us-east-1";
 
-/// Starts a sim with the given config (listening on a free port).
+/// Starts a sim with the given config (listening on a free port). The first
+/// call of a test process installs the log capture the secret scan reads
+/// ([`logscan::install_capture`]), before any worker code runs.
 pub async fn start_sim(config: SimConfig) -> SimHandle {
-    aws_sim::start(config).await.expect("start aws-sim")
+    logscan::install_capture();
+    let sim = aws_sim::start(config).await.expect("start aws-sim");
+    // Test set-up (dozens of functions at once) runs free of Lambda's
+    // request-rate quotas; `RunningWorker::start` switches AWS's figures
+    // on (buckets full) for the worker.
+    sim.sim().lambda.set_request_quota(None);
+    sim
 }
 
 /// Starts a sim with defaults and the given time scale.

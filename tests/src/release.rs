@@ -23,7 +23,8 @@ use pipeline_canary::release::limiter::LimiterConfig;
 use pipeline_canary::release::{LambdaReleaseEngine, ReleaseOptions};
 
 use crate::worker::{
-    ARTIFACT_BUCKET, Env, RunningWorker, SOURCE_BUCKET, SOURCE_KEY, config, type_id,
+    ARTIFACT_BUCKET, Env, RunningWorker, SECRET_PROPERTY, SOURCE_BUCKET, SOURCE_KEY, config,
+    secret_property, type_id,
 };
 use crate::{SimConfig, worker};
 
@@ -36,7 +37,10 @@ pub struct ReleaseEnv {
     pub env: Env,
     pub lambda: aws_sdk_lambda::Client,
     pub work_dir: tempfile::TempDir,
+    /// The embedded definition plus [`secret_property`].
     pub def: ActionTypeDefinition,
+    /// The secret property's value in every pipeline of this env.
+    pub secret: String,
 }
 
 /// A sim for release tests: fast simulated time, quick Lambda updates, no
@@ -54,13 +58,15 @@ pub fn sim_config() -> SimConfig {
 impl ReleaseEnv {
     pub async fn new(config: SimConfig) -> ReleaseEnv {
         let env = worker::env_with(config).await;
-        let def = ActionTypeDefinition::embedded();
+        let mut def = ActionTypeDefinition::embedded();
+        def.configuration_properties.push(secret_property());
         env.register(&def).await;
         ReleaseEnv {
             lambda: aws_sdk_lambda::Client::new(&env.conf),
             env,
             work_dir: tempfile::tempdir().unwrap(),
             def,
+            secret: crate::logscan::secret_value(),
         }
     }
 
@@ -170,7 +176,8 @@ impl ReleaseEnv {
         }
     }
 
-    /// A pipeline S3 source → the custom action (`FunctionPrefix collect-`),
+    /// A pipeline S3 source → the custom action (`FunctionPrefix collect-`,
+    /// [`SECRET_PROPERTY`] = this env's secret unless `extra` sets it),
     /// optionally with an output artifact and a KMS key on the artifact store.
     pub async fn pipeline(
         &self,
@@ -212,6 +219,7 @@ impl ReleaseEnv {
                 "arn:aws:iam::123456789012:role/codedeploy",
             ),
             ("FunctionPrefix", "collect-"),
+            (SECRET_PROPERTY, self.secret.as_str()),
         ]);
         for (k, v) in extra {
             config.insert(k, v);
@@ -580,28 +588,19 @@ pub fn sample_alias(
     tokio::sync::oneshot::Sender<()>,
     tokio::task::JoinHandle<Vec<AliasSample>>,
 ) {
-    let lambda = env.lambda.clone();
+    // Read inside the sim: sampling every few ms through the API would
+    // spend the account's Lambda request quota the worker needs.
     let sim = env.env.sim.sim().clone();
     let function = function.to_string();
     let (tx, mut rx) = tokio::sync::oneshot::channel::<()>();
     let handle = tokio::spawn(async move {
         let mut out = Vec::new();
         loop {
-            if let Ok(a) = lambda
-                .get_alias()
-                .function_name(&function)
-                .name("live")
-                .send()
-                .await
-            {
-                let w = a
-                    .routing_config()
-                    .and_then(|r| r.additional_version_weights())
-                    .and_then(|m| m.values().next().copied());
+            if let Some(a) = sim.lambda.get_alias(crate::REGION, &function, "live") {
                 out.push((
                     sim.clock.now(),
-                    a.function_version().unwrap_or_default().to_string(),
-                    w,
+                    a.function_version,
+                    a.additional_version.map(|(_, w)| w),
                 ));
             }
             tokio::select! {

@@ -18,7 +18,7 @@ use aws_sdk_codepipeline::types::{
     ExecutionMode, InputArtifact, OutputArtifact, PipelineDeclaration, PipelineExecutionStatus,
     PipelineType, StageDeclaration,
 };
-use pipeline_canary::definition::ActionTypeDefinition;
+use pipeline_canary::definition::{ActionTypeDefinition, ConfigurationProperty};
 use pipeline_canary::engine::{Decision, EngineError, JobContext, ReleaseEngine};
 use pipeline_canary::job::JobInput;
 use pipeline_canary::report::{FailureKind, Progress};
@@ -26,18 +26,21 @@ use pipeline_canary::telemetry::Metrics;
 use pipeline_canary::{RunSummary, Worker, WorkerConfig};
 use serde::{Deserialize, Serialize};
 
+use crate::logscan::{LeakScan, secret_value};
 use crate::{SimConfig, SimHandle, codepipeline_client, s3_client, sdk_config, start_sim};
 
 pub const SOURCE_BUCKET: &str = "canary-source";
 pub const SOURCE_KEY: &str = "release.zip";
 pub const ARTIFACT_BUCKET: &str = "canary-artifacts";
 
-/// A sim plus the account's clients.
+/// A sim plus the account's clients. When it drops, its [`LeakScan`] scans
+/// the captured log and the sim's job results for the sim's secrets.
 pub struct Env {
     pub sim: SimHandle,
     pub conf: SdkConfig,
     pub cp: aws_sdk_codepipeline::Client,
     pub s3: aws_sdk_s3::Client,
+    pub leak_scan: LeakScan,
 }
 
 /// A sim with `config`, the source object uploaded.
@@ -47,6 +50,7 @@ pub async fn env_with(config: SimConfig) -> Env {
     let env = Env {
         cp: codepipeline_client(&conf),
         s3: s3_client(&conf),
+        leak_scan: LeakScan::new(sim.sim()),
         sim,
         conf,
     };
@@ -74,6 +78,24 @@ pub async fn env(time_scale: f64) -> Env {
         ..Default::default()
     })
     .await
+}
+
+/// The secret property harness action types add to the embedded
+/// definition (which has none), so pipelines carry a secret value the leak
+/// scan looks for.
+pub const SECRET_PROPERTY: &str = "SecretApiToken";
+
+/// `SECRET_PROPERTY`: optional, secret.
+pub fn secret_property() -> ConfigurationProperty {
+    ConfigurationProperty {
+        name: SECRET_PROPERTY.into(),
+        required: false,
+        key: false,
+        secret: true,
+        queryable: false,
+        description: Some("A secret the worker must never log.".into()),
+        property_type: Some("String".into()),
+    }
 }
 
 /// A small zip standing in for a release artifact.
@@ -110,7 +132,9 @@ impl Env {
     }
 
     /// Creates a V2 pipeline (PARALLEL, so executions run side by side):
-    /// S3 source → the custom action with `Stage = stage` and `extra` configuration.
+    /// S3 source → the custom action with `Stage = stage` and `extra`
+    /// configuration. Secret properties of `def` that `extra` leaves unset
+    /// get a fresh [`secret_value`], so the leak scan has them to look for.
     pub async fn pipeline(
         &self,
         name: &str,
@@ -149,6 +173,15 @@ impl Env {
             ("FunctionPrefix", "collect-"),
         ]);
         for (k, v) in extra {
+            config.insert(k, v);
+        }
+        let secrets: Vec<(&str, String)> = def
+            .configuration_properties
+            .iter()
+            .filter(|p| p.secret && !config.contains_key(p.name.as_str()))
+            .map(|p| (p.name.as_str(), secret_value()))
+            .collect();
+        for (k, v) in &secrets {
             config.insert(k, v);
         }
         for (k, v) in config {
@@ -300,34 +333,27 @@ pub struct RunningWorker {
 impl RunningWorker {
     /// Starts `engine` under `config` against the env's sim.
     pub fn start<E: ReleaseEngine>(env: &Env, config: WorkerConfig, engine: E) -> RunningWorker {
-        Self::start_with(&env.conf, config, engine, None)
+        // The worker meets Lambda's request-rate quotas as on AWS.
+        env.sim
+            .sim()
+            .lambda
+            .set_request_quota(Some(aws_sim::lambda::quota::RequestQuota::default()));
+        Self::start_with(&env.conf, config, engine)
     }
 
-    /// Like `start`, with the worker's logs going to `subscriber`.
+    /// Like `start`, with any SDK config (the worker's logs go to the
+    /// process-wide capture, see [`crate::logscan`]).
     pub fn start_with<E: ReleaseEngine>(
         conf: &SdkConfig,
         config: WorkerConfig,
         engine: E,
-        subscriber: Option<Box<dyn tracing::Subscriber + Send + Sync>>,
     ) -> RunningWorker {
-        use tracing::instrument::WithSubscriber;
         let worker = Worker::new(config, conf, engine).expect("worker config");
         let metrics = worker.metrics();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let run = worker.run_until(async move {
+        let handle = tokio::spawn(worker.run_until(async move {
             let _ = rx.await;
-        });
-        let handle = match subscriber {
-            Some(s) => {
-                let run = run.with_subscriber(s);
-                // Other tests may register callsites concurrently while this
-                // dispatcher is being added, and tracing can cache "no
-                // interest" for them; re-evaluate now that it exists.
-                tracing::callsite::rebuild_interest_cache();
-                tokio::spawn(run)
-            }
-            None => tokio::spawn(run),
-        };
+        }));
         RunningWorker {
             stop: Some(tx),
             handle,
@@ -408,6 +434,8 @@ pub enum TestAction {
     LogJob,
     /// Download the input artifact with the job's artifact credentials.
     Download,
+    /// Log the session token and fail with the secret property's value.
+    Leak,
 }
 
 /// What a test engine does.
@@ -429,6 +457,10 @@ pub enum Behaviour {
     /// Sleep this long, then download the input artifact with the job's
     /// artifact credentials (S3 errors fail the job), then succeed.
     DownloadAfter(Duration),
+    /// A broken engine, for the leak scan's own test: logs the job's
+    /// session token and fails the job with the value of its
+    /// `SecretApiToken` property in the message.
+    LeakSecrets,
 }
 
 /// A release engine for tests, with shared records of what it saw.
@@ -549,6 +581,7 @@ impl ReleaseEngine for TestEngine {
                     done("logged".into())
                 }
             }
+            Behaviour::LeakSecrets => Decision::Perform(vec![TestAction::Leak]),
         }
     }
 
@@ -604,6 +637,18 @@ impl ReleaseEngine for TestEngine {
                         .unwrap()
                         .push((creds.access_key_id.clone(), bytes.into_bytes().len()));
                 }
+                TestAction::Leak => {
+                    let creds = ctx.artifact_credentials().await?;
+                    tracing::warn!(
+                        "test engine: leaking the session token {}",
+                        creds.session_token
+                    );
+                    let secret = ctx.input.configuration.get(SECRET_PROPERTY);
+                    return Err(EngineError::new(
+                        FailureKind::ConfigurationError,
+                        format!("the API refused token {}", secret.unwrap_or("(unset)")),
+                    ));
+                }
                 TestAction::LogJob => {
                     let creds = ctx.artifact_credentials().await?;
                     {
@@ -628,33 +673,6 @@ impl ReleaseEngine for TestEngine {
             out.push(TestObservation::Slept);
         }
         Ok(out)
-    }
-}
-
-/// A `MakeWriter` collecting log output in memory.
-#[derive(Debug, Clone, Default)]
-pub struct LogBuffer(pub Arc<Mutex<Vec<u8>>>);
-
-impl LogBuffer {
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-impl Write for LogBuffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogBuffer {
-    type Writer = LogBuffer;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
     }
 }
 

@@ -290,7 +290,7 @@ async fn kill_9_at_random_points_never_leaves_a_release_mixed_or_a_job_unanswere
                 0
             };
             for _ in 0..kills {
-                let at = Duration::from_millis(rng.random_range(0..1200));
+                let at = Duration::from_millis(rng.random_range(0..500));
                 tokio::time::sleep(at).await;
                 if status(&r, &p, &id).await != PipelineExecutionStatus::InProgress {
                     break;

@@ -163,6 +163,89 @@ impl CodePipeline {
             .collect()
     }
 
+    /// Every text job workers reported, in every region, as `(where, text)`:
+    /// action executions' failure messages, external ids, summaries, output
+    /// variables and current revisions, pipeline executions' status
+    /// summaries and namespace variables, and the continuation tokens jobs
+    /// carry. For tests that scan results for leaked secrets.
+    pub fn reported_texts(&self) -> Vec<(String, String)> {
+        let st = self.lock();
+        let mut out = Vec::new();
+        for r in st.regions.values() {
+            for e in r.executions.values() {
+                let at = format!("pipeline {} execution {}", e.pipeline, e.id);
+                if let Some(s) = &e.status_summary {
+                    out.push((format!("{at}: status summary"), s.clone()));
+                }
+                for (ns, vars) in &e.variables {
+                    for (k, v) in vars {
+                        out.push((format!("{at}: variable {ns}.{k}"), v.clone()));
+                    }
+                }
+                for a in &e.actions {
+                    let at = format!("{at} action {} ({})", a.action_name, a.id);
+                    let mut push = |what: &str, v: &str| {
+                        out.push((format!("{at}: {what}"), v.to_string()));
+                    };
+                    if let Some((_, m)) = &a.error {
+                        push("failure details message", m);
+                    }
+                    if let Some(s) = &a.summary {
+                        push("execution summary", s);
+                    }
+                    if let Some(x) = &a.external_id {
+                        push("external execution id", x);
+                    }
+                    for (k, v) in a.output_vars.iter().flatten() {
+                        push(&format!("output variable {k}"), v);
+                    }
+                    if let Some(rev) = &a.current_revision {
+                        push("current revision id", &rev.revision_id);
+                        if let Some(c) = &rev.change_id {
+                            push("current revision change id", c);
+                        }
+                        if let Some(s) = &rev.summary {
+                            push("current revision summary", s);
+                        }
+                    }
+                }
+            }
+            for j in r.jobs.values() {
+                if let Some(t) = j.data.get("continuationToken").and_then(Value::as_str) {
+                    out.push((format!("job {}: continuation token", j.id), t.to_string()));
+                }
+            }
+        }
+        out
+    }
+
+    /// Values of the secret configuration properties of every pipeline's
+    /// actions, in every region (current declarations and those executions
+    /// ran with). For tests that scan logs and results for leaked secrets.
+    pub fn secret_configuration_values(&self) -> Vec<String> {
+        let st = self.lock();
+        let mut out = Vec::new();
+        for r in st.regions.values() {
+            let decls = r
+                .pipelines
+                .values()
+                .map(|p| &p.decl)
+                .chain(r.executions.values().map(|e| &e.decl));
+            for d in decls {
+                for a in d.stages.iter().flat_map(|s| &s.actions) {
+                    for p in a.def.properties.iter().filter(|p| p.secret) {
+                        if let Some(v) = a.configuration.get(&p.name) {
+                            out.push(v.clone());
+                        }
+                    }
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
     /// Runs operation `op` of `region` on the decoded JSON input.
     fn call(&self, sim: &Arc<Sim>, region: &str, op: &str, input: &Value) -> AwsResult<Value> {
         let now = sim.clock.now();

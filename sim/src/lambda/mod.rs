@@ -16,14 +16,21 @@
 //! | CreateAlias, GetAlias, UpdateAlias, DeleteAlias, ListAliases | `RoutingConfig.AdditionalVersionWeights`: at most one version, weight in [0, 1], must exist, not `$LATEST`, not the primary version, and the primary cannot be `$LATEST` when routing is set; UpdateAlias `RevisionId` precondition; UpdateAlias without `RoutingConfig` keeps the current routing. |
 //! | Invoke | **No code runs.** The outcome comes from the version's `.sim/behavior.json` (`{"errorRate":0.3,"latencyMs":40}`, absent = healthy): a failure is 200 with `X-Amz-Function-Error: Unhandled` and an error payload, a success returns `null`. Alias weights are drawn with an RNG seeded by `--seed`; `X-Amz-Executed-Version`; `InvocationType` RequestResponse/Event (202)/DryRun (204); `LogType: Tail` gives a synthetic log. Each invocation records `AWS/Lambda` metrics like the traffic generator does. |
 //!
-//! Not simulated: permissions/policies, layers, concurrency and throttling
-//! (`Throttles` is never emitted; use fault injection), function URLs, tags,
-//! event source mappings. ARNs use account `123456789012`.
+//! Request-rate quotas ([`quota`]): GetFunction 100/s, GetPolicy 15/s and
+//! every other control-plane API 15/s together, per region, in real time;
+//! beyond them 429 `TooManyRequestsException` (`Reason:
+//! CallerRateLimitExceeded`, `Retry-After`). On by default, as in AWS;
+//! [`Lambda::set_request_quota`] / `POST /_sim/lambda/quota` change it.
+//!
+//! Not simulated: permissions/policies, layers, concurrency and invocation
+//! throttling (`Throttles` is never emitted; use fault injection), function
+//! URLs, tags, event source mappings. ARNs use account `123456789012`.
 
 mod api;
 pub mod code;
 pub mod metrics;
 pub mod names;
+pub mod quota;
 mod shapes;
 pub mod store;
 
@@ -108,6 +115,8 @@ pub struct Lambda {
     /// Routing draws for Invoke/invoke_internal, seeded from `--seed`.
     rng: Mutex<StdRng>,
     update_delay: Duration,
+    /// The request-rate quotas and their buckets.
+    quotas: Mutex<quota::Quotas>,
 }
 
 impl Lambda {
@@ -116,7 +125,19 @@ impl Lambda {
             store: Mutex::new(Store::default()),
             rng: Mutex::new(StdRng::seed_from_u64(config.seed)),
             update_delay: config.lambda_update_delay,
+            quotas: Mutex::new(quota::Quotas::default()),
         }
+    }
+
+    /// The request-rate quotas in force (`None`: not enforced).
+    pub fn request_quota(&self) -> Option<quota::RequestQuota> {
+        crate::lock(&self.quotas).settings()
+    }
+
+    /// Changes the request-rate quotas (`None` disables them); every bucket
+    /// starts full again.
+    pub fn set_request_quota(&self, q: Option<quota::RequestQuota>) {
+        crate::lock(&self.quotas).set(q);
     }
 
     /// Moves `LastUpdateStatus` InProgress → Successful after `--lambda-update-delay`.
@@ -288,7 +309,90 @@ impl Lambda {
 }
 
 pub async fn handle(sim: &Arc<Sim>, ctx: &Ctx, req: Request) -> Result<Response<Body>, AwsError> {
+    let admitted = crate::lock(&sim.lambda.quotas).admit(
+        &ctx.region,
+        &ctx.operation,
+        std::time::Instant::now(),
+    );
+    if let Err(wait) = admitted {
+        return Ok(throttled(ctx, wait));
+    }
     api::handle(sim, ctx, req).await
+}
+
+/// Lambda's answer to a request over its rate quota (botocore's
+/// `TooManyRequestsException`: 429, `Retry-After` header, `Type`, `Reason`).
+fn throttled(ctx: &Ctx, wait: Duration) -> Response<Body> {
+    let err = AwsError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "TooManyRequestsException",
+        "Rate exceeded",
+    )
+    .with_extra("Reason", "CallerRateLimitExceeded");
+    let mut r = crate::wire::rest_json_error(&ctx.request_id, &err);
+    r.headers_mut().insert(
+        "retry-after",
+        http::HeaderValue::from(quota::retry_after_secs(wait)),
+    );
+    r
+}
+
+/// `GET /_sim/lambda/quota` (the settings; `null` when off) and `POST` with
+/// `{"enabled": false}`, `{"enabled": true}` (AWS's figures) or any of
+/// `controlPlane`, `getFunction`, `getPolicy`, `burstSeconds`.
+pub fn quota_control(
+    sim: &Sim,
+    method: &http::Method,
+    body: &[u8],
+) -> (StatusCode, serde_json::Value) {
+    use serde_json::json;
+    let bad = |e: String| (StatusCode::BAD_REQUEST, json!({ "error": e }));
+    match *method {
+        http::Method::GET => {}
+        http::Method::POST => {
+            let v: serde_json::Value = if body.is_empty() {
+                json!({})
+            } else {
+                match serde_json::from_slice(body) {
+                    Ok(v) => v,
+                    Err(e) => return bad(format!("body is not JSON: {e}")),
+                }
+            };
+            let Some(obj) = v.as_object() else {
+                return bad("body must be a JSON object".into());
+            };
+            let enabled = match obj.get("enabled") {
+                None => true,
+                Some(serde_json::Value::Bool(b)) => *b,
+                Some(other) => return bad(format!("enabled must be true or false, got {other}")),
+            };
+            if !enabled {
+                sim.lambda.set_request_quota(None);
+            } else {
+                let mut rates = obj.clone();
+                rates.remove("enabled");
+                let q: quota::RequestQuota =
+                    match serde_json::from_value(serde_json::Value::Object(rates)) {
+                        Ok(q) => q,
+                        Err(e) => return bad(format!("invalid quota: {e}")),
+                    };
+                if let Err(e) = q.validate() {
+                    return bad(e);
+                }
+                sim.lambda.set_request_quota(Some(q));
+            }
+        }
+        _ => {
+            return (
+                StatusCode::METHOD_NOT_ALLOWED,
+                json!({ "error": "use GET or POST" }),
+            );
+        }
+    }
+    (
+        StatusCode::OK,
+        json!({ "quota": sim.lambda.request_quota() }),
+    )
 }
 
 /// The operation name of a restJson1 Lambda request (from method + path).
@@ -296,4 +400,72 @@ pub fn operation(req: &Request) -> String {
     api::route(req.method(), req.uri().path())
         .map(|r| r.op.to_string())
         .unwrap_or_else(|| "Unknown".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use http_body_util::BodyExt;
+
+    use super::*;
+
+    fn ctx(operation: &str) -> Ctx {
+        Ctx {
+            request_id: "req-1".into(),
+            service: "lambda".into(),
+            operation: operation.into(),
+            region: "eu-west-1".into(),
+            auth: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_throttle_is_answered_as_botocore_models_it() {
+        let r = throttled(&ctx("GetAlias"), Duration::from_millis(70));
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        let h = r.headers();
+        assert_eq!(h["x-amzn-errortype"], "TooManyRequestsException");
+        assert_eq!(h["retry-after"], "1");
+        assert_eq!(h["x-amzn-requestid"], "req-1");
+        let body = r.into_body().collect().await.unwrap().to_bytes();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({
+                "Type": "User",
+                "Reason": "CallerRateLimitExceeded",
+                "message": "Rate exceeded",
+            })
+        );
+    }
+
+    #[test]
+    fn the_quota_is_on_by_default_and_switched_through_the_control_api() {
+        let sim = Sim::new(Config::default()).unwrap();
+        assert_eq!(
+            sim.lambda.request_quota(),
+            Some(quota::RequestQuota::default())
+        );
+        let post = |b: &str| quota_control(&sim, &http::Method::POST, b.as_bytes());
+        let (s, v) = post(r#"{"enabled": false}"#);
+        assert_eq!((s, &v["quota"]), (StatusCode::OK, &serde_json::Value::Null));
+        assert_eq!(sim.lambda.request_quota(), None);
+        let (s, v) = post(r#"{"controlPlane": 5}"#);
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(v["quota"]["controlPlane"], 5.0);
+        assert_eq!(v["quota"]["getFunction"], 100.0);
+        let (s, v) = post(r#"{"controlPlane": -1}"#);
+        assert_eq!(s, StatusCode::BAD_REQUEST);
+        assert!(v["error"].as_str().unwrap().contains("controlPlane"), "{v}");
+        let (s, _) = post(r#"{"enabled": "no"}"#);
+        assert_eq!(s, StatusCode::BAD_REQUEST);
+        let (s, v) = quota_control(&sim, &http::Method::GET, b"");
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(v["quota"]["controlPlane"], 5.0);
+        let (s, _) = post(r#"{"enabled": true}"#);
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(
+            sim.lambda.request_quota(),
+            Some(quota::RequestQuota::default())
+        );
+    }
 }

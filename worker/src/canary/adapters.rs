@@ -13,6 +13,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use aws_config::SdkConfig;
@@ -33,6 +34,7 @@ use super::{
 use crate::codepipeline::{CallError, error_chain};
 use crate::engine::EngineError;
 use crate::manifest::DeploymentConfig;
+use crate::release::limiter::Limiter;
 use crate::report::FailureKind;
 
 /// The SDK clients the canary needs.
@@ -42,6 +44,10 @@ pub struct CanaryAdapters {
     pub cloudwatch: cw::Client,
     pub lambda: lambda::Client,
     backoff: ExponentialBuilder,
+    /// The worker's limiter of Lambda control-plane calls (GetAlias,
+    /// UpdateAlias, CreateAlias and GetFunctionConfiguration share Lambda's
+    /// 15 requests/s with the release's publishing).
+    lambda_limiter: Option<Arc<Limiter>>,
 }
 
 fn classify<E>(err: &SdkError<E, HttpResponse>) -> CallError
@@ -226,7 +232,36 @@ impl CanaryAdapters {
                 .with_factor(2.0)
                 .with_jitter()
                 .with_max_times(6),
+            lambda_limiter: None,
         }
+    }
+
+    /// Lambda calls take a token of `limiter` (the release engine's
+    /// control-plane limiter) before each attempt.
+    pub fn with_lambda_limiter(mut self, limiter: Arc<Limiter>) -> Self {
+        self.lambda_limiter = Some(limiter);
+        self
+    }
+
+    /// [`CanaryAdapters::call`] for a Lambda control-plane call.
+    async fn lambda_call<T, E, F, Fut>(&self, mut f: F) -> Result<T, CallError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        self.call(|| {
+            let fut = f();
+            let limiter = self.lambda_limiter.clone();
+            async move {
+                let _slot = match &limiter {
+                    Some(l) => Some(l.slot().await),
+                    None => None,
+                };
+                fut.await
+            }
+        })
+        .await
     }
 
     /// One SDK call, retried on throttling/5xx/transport errors.
@@ -364,7 +399,7 @@ impl CanaryAdapters {
                 }
                 for h in hooks {
                     let r = self
-                        .call(|| {
+                        .lambda_call(|| {
                             self.lambda
                                 .get_function_configuration()
                                 .function_name(&h)
@@ -643,7 +678,7 @@ impl CanaryAdapters {
                 revision_id,
             } => {
                 let r = self
-                    .call(|| {
+                    .lambda_call(|| {
                         self.lambda
                             .update_alias()
                             .function_name(&function)
@@ -677,7 +712,7 @@ impl CanaryAdapters {
                 version,
             } => {
                 let r = self
-                    .call(|| {
+                    .lambda_call(|| {
                         self.lambda
                             .create_alias()
                             .function_name(&function)
@@ -725,7 +760,7 @@ impl CanaryAdapters {
         alias: &str,
     ) -> Result<Option<AliasView>, EngineError> {
         let r = self
-            .call(|| {
+            .lambda_call(|| {
                 self.lambda
                     .get_alias()
                     .function_name(function)

@@ -52,6 +52,23 @@ pub struct PreflightState {
     pub foreign_since: Option<u64>,
     #[serde(skip)]
     seen: Option<Seen>,
+    /// Aliases the caller already read in this job (function → alias,
+    /// `None` = no alias): not read again (see [`PreflightState::knowing_aliases`]).
+    #[serde(skip)]
+    known_aliases: HashMap<String, Option<AliasView>>,
+}
+
+impl PreflightState {
+    /// Tells pre-flight the aliases the caller read in this job (function →
+    /// alias as GetAlias answered, `None` when it does not exist), so that
+    /// its observation reads only the others: one GetAlias per function and
+    /// job, against Lambda's 15 requests/s control-plane quota.
+    pub fn knowing_aliases(
+        &mut self,
+        aliases: impl IntoIterator<Item = (String, Option<AliasView>)>,
+    ) {
+        self.known_aliases = aliases.into_iter().collect();
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -81,7 +98,7 @@ pub fn wanted_group(plan: &PreflightPlan, i: usize) -> GroupSpec {
     }
 }
 
-fn observe(plan: &PreflightPlan) -> CanaryAction {
+fn observe(plan: &PreflightPlan, known: &HashMap<String, Option<AliasView>>) -> CanaryAction {
     let mut configs = Vec::new();
     for f in &plan.functions {
         if !f.config.is_predefined() && !configs.contains(&f.config) {
@@ -99,6 +116,7 @@ fn observe(plan: &PreflightPlan) -> CanaryAction {
         aliases: plan
             .functions
             .iter()
+            .filter(|f| !known.contains_key(&f.function))
             .map(|f| (f.function.clone(), f.alias.clone()))
             .collect(),
         configs,
@@ -168,8 +186,18 @@ pub fn decide_preflight(
     now: SystemTime,
 ) -> Preflight {
     if observed.is_empty() {
-        state.seen = Some(Seen::default());
-        return Preflight::Next(Decision::Perform(vec![observe(plan)]));
+        state.seen = Some(Seen {
+            aliases: plan
+                .functions
+                .iter()
+                .filter_map(|f| {
+                    let a = state.known_aliases.get(&f.function)?;
+                    Some((f.function.clone(), a.clone()))
+                })
+                .collect(),
+            ..Seen::default()
+        });
+        return Preflight::Next(Decision::Perform(vec![observe(plan, &state.known_aliases)]));
     }
     let mut seen_owned = state.seen.take().unwrap_or_default();
     let seen = &mut seen_owned;

@@ -71,6 +71,21 @@ pub struct ShiftState {
     /// This job's observations (never in the token).
     #[serde(skip)]
     seen: Option<Seen>,
+    /// When the schedules say the deployments end, as of the last
+    /// observation of this job (never in the token).
+    #[serde(skip)]
+    due: Option<ShiftDue>,
+}
+
+/// When the running deployments' schedules end (CodeDeploy's start time +
+/// the config's total duration), as of the last observation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShiftDue {
+    /// The earliest end of a deployment still running.
+    pub next: SystemTime,
+    /// When the last one ends, if every function is deployed, done or
+    /// waiting only for its first-release alias (no wave still to start).
+    pub last: Option<SystemTime>,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -88,6 +103,13 @@ impl ShiftState {
 
     pub fn cause(&self) -> Option<&str> {
         self.cause.as_deref()
+    }
+
+    /// When the running deployments should end (see [`ShiftDue`]); `None`
+    /// before the first observation of a job, while rolling back, and when
+    /// no running deployment has started shifting.
+    pub fn due(&self) -> Option<ShiftDue> {
+        self.due
     }
 
     /// Deployment ids of the release, in plan order.
@@ -152,7 +174,13 @@ mod slots_codec {
                 }
                 _ => {
                     let id = s.get(i..i + 9).ok_or("truncated deployment id")?;
-                    out.push(Slot::Deployment(format!("d-{id}")));
+                    let id = format!("d-{id}");
+                    // Only what `encode` writes short (9 of [A-Z0-9]): any
+                    // other id would re-encode in parentheses and not decode.
+                    if short_id(&id).is_none() {
+                        return Err("bad deployment id".into());
+                    }
+                    out.push(Slot::Deployment(id));
                     i += 8;
                 }
             }
@@ -168,6 +196,37 @@ mod slots_codec {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Slot>, D::Error> {
         let s = String::deserialize(d)?;
         decode(&s).map_err(serde::de::Error::custom)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        /// Found by the `token_decode` fuzz target: a short-form id holding
+        /// `)` was accepted, then re-encoded in parentheses that no longer
+        /// decode, so the next job's token was refused.
+        #[test]
+        fn refuses_short_ids_that_would_not_survive_re_encoding() {
+            assert_eq!(
+                decode("-?+=A-custom)(d-custom)"),
+                Err("bad deployment id".to_string())
+            );
+            assert_eq!(decode("abcdefghi"), Err("bad deployment id".to_string()));
+            let slots = decode("-?+=ABCDEFGHI(d-custom)").unwrap();
+            assert_eq!(
+                slots,
+                vec![
+                    Slot::Waiting,
+                    Slot::Creating,
+                    Slot::AliasCreated,
+                    Slot::Unchanged,
+                    Slot::Deployment("d-ABCDEFGHI".into()),
+                    Slot::Deployment("d-custom".into()),
+                ]
+            );
+            assert_eq!(encode(&slots), "-?+=ABCDEFGHI(d-custom)");
+            assert_eq!(decode(&encode(&slots)).unwrap(), slots);
+        }
     }
 }
 
@@ -262,6 +321,11 @@ pub fn decide_shift(
     let mut seen = state.seen.take().unwrap_or_default();
     merge(plan, state, &mut seen, observed);
     let d = step(plan, state, &mut seen, now);
+    state.due = if state.rolling_back || !seen.ticked {
+        None
+    } else {
+        due(plan, state, &seen)
+    };
     if matches!(d, Decision::Perform(_)) {
         state.seen = Some(seen);
     }
@@ -374,6 +438,52 @@ fn merge(
         }
         state.discovered = true;
     }
+}
+
+/// When the deployments' schedules end (see [`ShiftDue`]).
+fn due(plan: &ShiftPlan, state: &ShiftState, seen: &Seen) -> Option<ShiftDue> {
+    let mut next: Option<SystemTime> = None;
+    let mut last: Option<SystemTime> = None;
+    let mut complete = true;
+    for (i, slot) in state.slots.iter().enumerate() {
+        let f = &plan.functions[i];
+        match slot {
+            Slot::AliasCreated | Slot::Unchanged => {}
+            Slot::Waiting if f.current_version.is_none() => {}
+            Slot::Waiting | Slot::Creating => complete = false,
+            Slot::Deployment(id) => {
+                let Some(d) = seen.deployments.get(id) else {
+                    complete = false;
+                    continue;
+                };
+                if !d.status.is_active() {
+                    continue;
+                }
+                let started = match d.status {
+                    DeploymentStatus::InProgress
+                    | DeploymentStatus::Baking
+                    | DeploymentStatus::Ready => d.start_time.or(d.create_time),
+                    _ => None,
+                };
+                let Some(started) = started else {
+                    complete = false;
+                    continue;
+                };
+                let config = if plan.release.break_glass.is_some() {
+                    BREAK_GLASS_CONFIG
+                } else {
+                    f.target.config
+                };
+                let end = started + config.total_duration();
+                next = Some(next.map_or(end, |n| n.min(end)));
+                last = Some(last.map_or(end, |l| l.max(end)));
+            }
+        }
+    }
+    Some(ShiftDue {
+        next: next?,
+        last: last.filter(|_| complete),
+    })
 }
 
 /// The cause travels in the token: at most this many bytes.

@@ -1585,3 +1585,144 @@ fn progress_of_all_at_once_and_first_tick() {
     assert_eq!(pr.percent_complete, Some(0));
     assert_eq!(pr.external_execution_id.as_deref(), Some("d-AAAAAA000"));
 }
+
+// ---- one GetAlias per function and job; schedule due times ----
+
+#[test]
+fn preflight_reads_only_the_aliases_it_was_not_given() {
+    let p = pf_plan();
+    let mut s = PreflightState::default();
+    s.knowing_aliases([
+        ("orders".to_string(), Some(alias("1"))),
+        ("nope".to_string(), None),
+    ]);
+    let Preflight::Next(Decision::Perform(a)) = decide_preflight(&p, &mut s, vec![], t(0)) else {
+        panic!()
+    };
+    let [CanaryAction::ObservePreflight { aliases, .. }] = a.as_slice() else {
+        panic!("{a:?}")
+    };
+    assert_eq!(aliases, &vec![("quote".to_string(), "live".to_string())]);
+    // The world without an Alias observation for `orders`: the given one counts.
+    let obs: Vec<CanaryObservation> = healthy(&p)
+        .into_iter()
+        .filter(|o| !matches!(o, CanaryObservation::Alias { function, .. } if function == "orders"))
+        .collect();
+    let Preflight::Ready(r) = decide_preflight(&p, &mut s, obs, t(0)) else {
+        panic!()
+    };
+    assert_eq!(r.aliases["orders"].version, "1");
+    assert!(r.first_release.is_empty(), "{:?}", r.first_release);
+
+    // A given alias with leftover routing is a problem like a read one.
+    let mut s = PreflightState::default();
+    let mut routed = alias("1");
+    routed.routing = Some(("2".into(), 0.1));
+    s.knowing_aliases([("orders".to_string(), Some(routed))]);
+    decide_preflight(&p, &mut s, vec![], t(0));
+    let obs: Vec<CanaryObservation> = healthy(&p)
+        .into_iter()
+        .filter(|o| !matches!(o, CanaryObservation::Alias { function, .. } if function == "orders"))
+        .collect();
+    let m = fail_message(decide_preflight(&p, &mut s, obs, t(0)));
+    assert!(
+        m.contains("alias live of orders serves version 1 with 10 % routed to version 2"),
+        "{m}"
+    );
+}
+
+#[test]
+fn shift_due_is_start_plus_schedule_of_running_deployments() {
+    let p = plan(2);
+    let (mut s, made) = started(&p);
+    assert_eq!(made, vec![0, 1]);
+    // No observation in this job yet.
+    assert_eq!(s.due(), None);
+    actions(decide_shift(&p, &mut s, vec![], t(60)));
+    let mut late = dep(&p, 1, DeploymentStatus::InProgress);
+    late.start_time = Some(t(30));
+    let d = decide_shift(
+        &p,
+        &mut s,
+        ticked(
+            vec![dep(&p, 0, DeploymentStatus::InProgress), late.clone()],
+            vec![],
+        ),
+        t(60),
+    );
+    assert!(matches!(d, Decision::Continue(_)), "{d:?}");
+    // Linear10PercentEvery1Minute: 9 minutes after each start.
+    assert_eq!(
+        s.due(),
+        Some(shift::ShiftDue {
+            next: t(540),
+            last: Some(t(570)),
+        })
+    );
+    // One done: the other is next and last.
+    actions(decide_shift(&p, &mut s, vec![], t(545)));
+    decide_shift(
+        &p,
+        &mut s,
+        ticked(
+            vec![dep(&p, 0, DeploymentStatus::Succeeded), late.clone()],
+            vec![],
+        ),
+        t(545),
+    );
+    assert_eq!(
+        s.due(),
+        Some(shift::ShiftDue {
+            next: t(570),
+            last: Some(t(570)),
+        })
+    );
+    // Not started shifting yet (Created): no due time for it, and no last.
+    actions(decide_shift(&p, &mut s, vec![], t(546)));
+    let mut created = late;
+    created.status = DeploymentStatus::Created;
+    decide_shift(
+        &p,
+        &mut s,
+        ticked(
+            vec![dep(&p, 0, DeploymentStatus::InProgress), created],
+            vec![],
+        ),
+        t(546),
+    );
+    assert_eq!(
+        s.due(),
+        Some(shift::ShiftDue {
+            next: t(540),
+            last: None,
+        })
+    );
+}
+
+#[test]
+fn shift_due_has_no_last_while_a_wave_waits() {
+    let mut p = plan(3);
+    p.release.max_parallel = 2;
+    let (mut s, made) = started(&p);
+    assert_eq!(made, vec![0, 1]);
+    actions(decide_shift(&p, &mut s, vec![], t(60)));
+    decide_shift(
+        &p,
+        &mut s,
+        ticked(
+            vec![
+                dep(&p, 0, DeploymentStatus::InProgress),
+                dep(&p, 1, DeploymentStatus::InProgress),
+            ],
+            vec![],
+        ),
+        t(60),
+    );
+    assert_eq!(
+        s.due(),
+        Some(shift::ShiftDue {
+            next: t(540),
+            last: None,
+        })
+    );
+}

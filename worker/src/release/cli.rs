@@ -110,7 +110,7 @@ pub async fn plan(
         .map(|f| (f.name.clone(), f.alias.clone(), f.code_sha256.clone()))
         .collect();
     let (observed, hooks) = lambda
-        .observe_all(&functions, &super::plan::hook_names(&prepared))
+        .observe_all(&functions, &super::plan::hook_names(&prepared), true)
         .await?;
     let plan = super::plan::validate(&prepared, &observed, &hooks, opts.staging_bucket)?;
     Ok(super::plan::render(&plan, opts.max_parallel))

@@ -220,6 +220,7 @@ impl ArtifactStore<'_> {
                     code: Some("LocalWriteError".into()),
                     message: format!("writing {}: {e}", dest.display()),
                     status: None,
+                    retry_after: None,
                 };
                 let mut file = tokio::fs::File::create(dest).await.map_err(local)?;
                 let mut body = out.body;
@@ -237,6 +238,7 @@ impl ArtifactStore<'_> {
                                 code: None,
                                 message: format!("the download was cut: {e}"),
                                 status: None,
+                                retry_after: None,
                             });
                         }
                     }
@@ -328,6 +330,7 @@ mod tests {
             code: Some(c.into()),
             message: String::new(),
             status: Some(400),
+            retry_after: None,
         };
         assert!(expired(&e("ExpiredToken")));
         assert!(!expired(&e("AccessDenied")));

@@ -50,14 +50,23 @@ where
             code: Some(se.err().code().unwrap_or("Unknown").to_string()),
             message: se.err().message().unwrap_or_default().to_string(),
             status: Some(se.raw().status().as_u16()),
+            retry_after: retry_after(se.raw().headers().get("retry-after")),
         },
         other => AwsCallError {
             operation,
             code: None,
             message: crate::codepipeline::error_chain(other),
             status: other.raw_response().map(|r| r.status().as_u16()),
+            retry_after: None,
         },
     }
+}
+
+/// A `Retry-After` header in seconds (Lambda's `TooManyRequestsException`
+/// carries one as `retryAfterSeconds`); an HTTP date or garbage is ignored.
+pub fn retry_after(value: Option<&str>) -> Option<Duration> {
+    let secs: f64 = value?.trim().parse().ok()?;
+    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(3600.0)))
 }
 
 /// The Lambda client of the release: SDK retries off (the limiter retries),
@@ -86,11 +95,33 @@ pub struct Staging {
     pub above_bytes: u64,
 }
 
-/// How long and how often to wait for an update to finish.
+/// How long and how often to wait for an update to finish: `$LATEST` is
+/// read again after [`UPDATE_FIRST_POLL`] (or `poll_interval`, if shorter),
+/// the wait doubling up to `poll_interval` — Lambda finishes most
+/// zip updates well within a second, so a fixed 1 s poll would add most of
+/// a second to every release.
 #[derive(Debug, Clone, Copy)]
 pub struct UpdateWait {
+    /// The longest wait between two reads.
     pub poll_interval: Duration,
     pub timeout: Duration,
+}
+
+/// The first wait before `$LATEST` is read again after an update.
+pub const UPDATE_FIRST_POLL: Duration = Duration::from_millis(100);
+
+impl UpdateWait {
+    /// The waits between reads (unbounded; the caller stops at `timeout`).
+    pub fn delays(&self) -> impl Iterator<Item = Duration> + use<> {
+        use backon::BackoffBuilder;
+        let max = self.poll_interval.max(Duration::from_millis(1));
+        backon::ExponentialBuilder::default()
+            .with_min_delay(UPDATE_FIRST_POLL.min(max))
+            .with_max_delay(max)
+            .with_factor(2.0)
+            .without_max_times()
+            .build()
+    }
 }
 
 impl Default for UpdateWait {
@@ -235,6 +266,20 @@ impl LambdaApi {
         alias: &str,
         new_code_sha256: &str,
     ) -> Result<ObservedFunction, AwsCallError> {
+        self.observe_function_with(name, alias, new_code_sha256, true)
+            .await
+    }
+
+    /// [`LambdaApi::observe_function`]; without `read_alias` no GetAlias is
+    /// made (routing and RevisionId stay unknown: a later job of a release
+    /// that published already needs only versions and code).
+    pub async fn observe_function_with(
+        &self,
+        name: &str,
+        alias: &str,
+        new_code_sha256: &str,
+        read_alias: bool,
+    ) -> Result<ObservedFunction, AwsCallError> {
         let denied = |e: &AwsCallError| {
             FailureKind::from_aws_error(e.code.as_deref(), e.status) == FailureKind::PermissionError
         };
@@ -275,7 +320,7 @@ impl LambdaApi {
             revision_id: None,
             routing: None,
         };
-        if observed.code_sha256 != new_code_sha256 {
+        if read_alias && observed.code_sha256 != new_code_sha256 {
             let a = self
                 .control
                 .run(|| async {
@@ -324,16 +369,24 @@ impl LambdaApi {
     }
 
     /// Observes every function `(name, alias, new CodeSha256)` and hook,
-    /// concurrently (the limiters bound the calls).
+    /// concurrently (the limiters bound the calls); GetAlias only with
+    /// `read_aliases`.
     pub async fn observe_all(
         &self,
         functions: &[(String, String, String)],
         hooks: &[String],
+        read_aliases: bool,
     ) -> Result<(Vec<ObservedFunction>, Vec<ObservedHook>), EngineError> {
         let mut set = JoinSet::new();
         for (i, (name, alias, sha)) in functions.iter().enumerate() {
             let (api, name, alias, sha) = (self.clone(), name.clone(), alias.clone(), sha.clone());
-            set.spawn(async move { (i, api.observe_function(&name, &alias, &sha).await) });
+            set.spawn(async move {
+                (
+                    i,
+                    api.observe_function_with(&name, &alias, &sha, read_aliases)
+                        .await,
+                )
+            });
         }
         let mut fs: Vec<Option<ObservedFunction>> = vec![None; functions.len()];
         let mut errors = Vec::new();
@@ -376,10 +429,11 @@ impl LambdaApi {
         }
     }
 
-    /// Polls `$LATEST` until its update left InProgress. Failed → JobFailed
-    /// with Lambda's reason.
+    /// Polls `$LATEST` until its update left InProgress (waits as
+    /// [`UpdateWait`] says). Failed → JobFailed with Lambda's reason.
     async fn settled(&self, name: &str) -> Result<Latest, EngineError> {
         let give_up = Instant::now() + self.wait.timeout;
+        let mut delays = self.wait.delays();
         loop {
             let l = self.latest(name).await?;
             match &l.status {
@@ -406,7 +460,8 @@ impl LambdaApi {
                     ),
                 ));
             }
-            tokio::time::sleep(self.wait.poll_interval).await;
+            let d = delays.next().unwrap_or(self.wait.poll_interval);
+            tokio::time::sleep(d).await;
         }
     }
 
@@ -518,6 +573,7 @@ impl LambdaApi {
                                     code: Some("LocalReadError".into()),
                                     message: format!("reading {}: {e}", req.bundle.display()),
                                     status: None,
+                                    retry_after: None,
                                 })?;
                         call.zip_file(Blob::new(bytes))
                     }
@@ -674,5 +730,38 @@ impl LambdaApi {
             ));
         }
         Err(failed(kind, msg))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn update_polls_start_short_and_back_off_to_the_interval() {
+        let w = UpdateWait {
+            poll_interval: Duration::from_secs(1),
+            timeout: Duration::from_secs(60),
+        };
+        let d: Vec<u64> = w.delays().take(7).map(|d| d.as_millis() as u64).collect();
+        assert_eq!(d, [100, 200, 400, 800, 1000, 1000, 1000]);
+        // An interval below 100 ms is the first wait and the cap.
+        let w = UpdateWait {
+            poll_interval: Duration::from_millis(20),
+            ..w
+        };
+        assert!(w.delays().take(5).all(|x| x <= Duration::from_millis(20)));
+    }
+
+    #[test]
+    fn retry_after_is_seconds() {
+        assert_eq!(retry_after(Some("1")), Some(Duration::from_secs(1)));
+        assert_eq!(
+            retry_after(Some(" 2.5 ")),
+            Some(Duration::from_millis(2500))
+        );
+        assert_eq!(retry_after(Some("Wed, 21 Oct 2015 07:28:00 GMT")), None);
+        assert_eq!(retry_after(Some("-1")), None);
+        assert_eq!(retry_after(None), None);
     }
 }

@@ -1,20 +1,29 @@
-//! The shared limiter for Lambda control-plane calls: every call of every
-//! job of the worker passes through one [`Limiter`], which bounds how many
-//! run at once (a semaphore) and how many start per second (evenly spaced
-//! slots), and retries the answers that mean "later" with exponential
-//! backoff (backon).
+//! The shared limiter for Lambda calls: every call of every job of the
+//! worker passes through one [`Limiter`] per Lambda quota, which bounds how
+//! many run at once (a semaphore) and how many start per second (a token
+//! bucket: `rate_per_second` tokens a second, holding at most one second's
+//! worth, so a quiet limiter lets a short burst through at once), and
+//! retries the answers that mean "later" with exponential backoff (backon).
 //!
 //! Retry policy: `TooManyRequestsException` (429), `ResourceConflictException`
 //! (409: an update is still in progress), throttling codes, 5xx and transport
 //! errors are retried — first after `min_backoff`, doubling with jitter, at
-//! most `max_backoff` apart, at most `max_attempts` attempts in all; every
-//! attempt takes a fresh rate slot. Anything else is returned at once.
+//! most `max_backoff` apart, at most `max_attempts` attempts in all; a
+//! `Retry-After` the service sent is waited at least (capped at
+//! `max_backoff`), and a throttle also holds back every other call of the
+//! limiter for that long; every attempt takes a fresh token. Anything else
+//! is returned at once.
 //!
-//! Defaults are safe for a 60-function release under Lambda's quotas
-//! (control-plane APIs: 15 requests/s per account and region; GetFunction:
-//! 100/s): [`LimiterConfig::control_plane`] and [`LimiterConfig::reads`].
-//! Knows no Lambda operation; `lambda.rs` classifies SDK errors into
-//! [`AwsCallError`].
+//! Defaults are Lambda's documented quotas, per account and region, which
+//! cannot be increased ("Lambda quotas", API requests): GetFunction 100
+//! requests/s; GetPolicy 15/s; the remainder of the control plane
+//! (excludes invocation, GetFunction and GetPolicy) 15/s across all APIs,
+//! not per API. [`LimiterConfig::control_plane`] and
+//! [`LimiterConfig::reads`] use the full figures: the quota cannot be
+//! raised, so holding back a margin would slow every release for good,
+//! while another client of the account that meets a throttle retries (as
+//! AWS SDKs do by default, and as this limiter does). Knows no Lambda
+//! operation; `lambda.rs` classifies SDK errors into [`AwsCallError`].
 
 use std::fmt;
 use std::future::Future;
@@ -26,12 +35,18 @@ use tokio::time::Instant;
 
 use crate::report::FailureKind;
 
+/// Lambda's control-plane quota (requests per second per account and
+/// region, all APIs except invocation, GetFunction and GetPolicy together).
+pub const CONTROL_PLANE_QUOTA: f64 = 15.0;
+/// Lambda's GetFunction quota (requests per second per account and region).
+pub const GET_FUNCTION_QUOTA: f64 = 100.0;
+
 /// Settings of one limiter.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LimiterConfig {
     /// Calls in flight at once.
     pub concurrency: usize,
-    /// Calls started per second (evenly spaced).
+    /// Calls started per second (a token bucket holding one second's worth).
     pub rate_per_second: f64,
     /// Attempts per call, the first included.
     pub max_attempts: usize,
@@ -41,23 +56,23 @@ pub struct LimiterConfig {
 
 impl LimiterConfig {
     /// Mutating and other control-plane calls (UpdateFunctionCode,
-    /// PublishVersion, GetAlias, ListVersionsByFunction): 8 at once, 10/s —
-    /// two thirds of Lambda's 15/s, leaving room for the rest of the account.
+    /// PublishVersion, GetAlias, ListVersionsByFunction, UpdateAlias, …):
+    /// 8 at once, 15/s — Lambda's quota for all of them together.
     pub fn control_plane() -> Self {
         LimiterConfig {
             concurrency: 8,
-            rate_per_second: 10.0,
+            rate_per_second: CONTROL_PLANE_QUOTA,
             max_attempts: 10,
             min_backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(10),
         }
     }
 
-    /// GetFunction (its own 100/s quota): 16 at once, 40/s.
+    /// GetFunction (its own quota): 16 at once, 100/s.
     pub fn reads() -> Self {
         LimiterConfig {
             concurrency: 16,
-            rate_per_second: 40.0,
+            rate_per_second: GET_FUNCTION_QUOTA,
             ..Self::control_plane()
         }
     }
@@ -72,6 +87,8 @@ pub struct AwsCallError {
     pub code: Option<String>,
     pub message: String,
     pub status: Option<u16>,
+    /// The answer's `Retry-After` (seconds), if it had one.
+    pub retry_after: Option<Duration>,
 }
 
 impl AwsCallError {
@@ -88,6 +105,12 @@ impl AwsCallError {
             || code == "RequestTimeout"
             || code == "InternalError"
             || self.status.is_some_and(|s| s >= 500 || s == 429)
+    }
+
+    /// A rate-limit answer (429 / throttling code).
+    pub fn is_throttle(&self) -> bool {
+        let code = self.code.as_deref().unwrap_or("");
+        self.status == Some(429) || code == "TooManyRequestsException" || code.contains("Throttl")
     }
 
     pub fn is(&self, code: &str) -> bool {
@@ -117,15 +140,30 @@ impl std::error::Error for AwsCallError {}
 pub struct Limiter {
     config: LimiterConfig,
     slots: Semaphore,
-    /// The start time of the next rate slot.
-    next: Mutex<Instant>,
+    /// The token bucket as a theoretical arrival time (GCRA): a call may
+    /// start once `tat − burst tolerance` has passed.
+    tat: Mutex<Instant>,
+}
+
+/// When the call asking at `now` may start, and the bucket's next `tat`
+/// (GCRA over `interval` with `tolerance` = (burst − 1) × interval; a
+/// token bucket of `burst` tokens refilled every `interval`, starting full).
+pub fn token_slot(
+    tat: Instant,
+    now: Instant,
+    interval: Duration,
+    tolerance: Duration,
+) -> (Instant, Instant) {
+    let t = tat.max(now);
+    let at = now.max(t.checked_sub(tolerance).unwrap_or(now));
+    (at, t + interval)
 }
 
 impl Limiter {
     pub fn new(config: LimiterConfig) -> Self {
         Limiter {
             slots: Semaphore::new(config.concurrency.max(1)),
-            next: Mutex::new(Instant::now()),
+            tat: Mutex::new(Instant::now()),
             config,
         }
     }
@@ -134,21 +172,44 @@ impl Limiter {
         &self.config
     }
 
-    /// Waits for the next rate slot.
+    /// Waits for the next token.
     async fn pace(&self) {
         let rate = self.config.rate_per_second;
         if rate.is_nan() || rate <= 0.0 || rate.is_infinite() {
             return;
         }
         let interval = Duration::from_secs_f64(1.0 / rate);
+        // One second's worth of tokens, at least one.
+        let tolerance = interval.mul_f64((rate.floor() - 1.0).max(0.0));
         let at = {
-            let mut next = self.next.lock().await;
-            let now = Instant::now();
-            let at = (*next).max(now);
-            *next = at + interval;
+            let mut tat = self.tat.lock().await;
+            let (at, next) = token_slot(*tat, Instant::now(), interval, tolerance);
+            *tat = next;
             at
         };
         tokio::time::sleep_until(at).await;
+    }
+
+    /// A throttle answered: no call of this limiter starts before `until`.
+    async fn hold_back(&self, until: Instant) {
+        let rate = self.config.rate_per_second;
+        if rate.is_nan() || rate <= 0.0 || rate.is_infinite() {
+            return;
+        }
+        let interval = Duration::from_secs_f64(1.0 / rate);
+        let tolerance = interval.mul_f64((rate.floor() - 1.0).max(0.0));
+        let mut tat = self.tat.lock().await;
+        // The bucket is empty at `until`: the next call starts then.
+        *tat = (*tat).max(until + tolerance);
+    }
+
+    /// One token and one concurrency slot, for a call made outside
+    /// [`Limiter::run`] (with its own retries); the slot is held until the
+    /// permit is dropped.
+    pub async fn slot(&self) -> tokio::sync::SemaphorePermit<'_> {
+        let permit = self.slots.acquire().await.expect("never closed");
+        self.pace().await;
+        permit
     }
 
     /// Runs `call` under the limits, retrying retryable failures as the
@@ -164,18 +225,33 @@ impl Limiter {
             .with_factor(2.0)
             .with_jitter()
             .with_max_times(self.config.max_attempts.saturating_sub(1));
+        let max_backoff = self.config.max_backoff;
         let attempt = || {
             let fut = call();
             async move {
-                let _permit = self.slots.acquire().await.expect("never closed");
-                self.pace().await;
-                fut.await
+                let result = {
+                    let _permit = self.slot().await;
+                    fut.await
+                };
+                if let Err(e) = &result
+                    && e.is_throttle()
+                {
+                    let wait = e
+                        .retry_after
+                        .unwrap_or(self.config.min_backoff)
+                        .min(max_backoff);
+                    self.hold_back(Instant::now() + wait).await;
+                }
+                result
             }
         };
         attempt
             .retry(backoff)
             .sleep(tokio::time::sleep)
             .when(AwsCallError::retryable)
+            .adjust(|e: &AwsCallError, d| {
+                d.map(|d| d.max(e.retry_after.unwrap_or_default().min(max_backoff)))
+            })
             .notify(|e, d| {
                 tracing::debug!(error = %e, retry_in_ms = d.as_millis() as u64, "Lambda call retried");
             })
@@ -196,6 +272,7 @@ mod tests {
             code: Some(code.into()),
             message: "m".into(),
             status: Some(status),
+            retry_after: None,
         }
     }
 
@@ -220,11 +297,84 @@ mod tests {
         );
     }
 
+    #[test]
+    fn token_bucket_lets_a_second_of_tokens_through_then_paces() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        // 4/s: interval 250 ms, burst 4 (tolerance 750 ms).
+        let (interval, tolerance) = (ms(250), ms(750));
+        let mut tat = t0;
+        let mut starts = Vec::new();
+        for _ in 0..6 {
+            let (at, next) = token_slot(tat, t0, interval, tolerance);
+            starts.push(at - t0);
+            tat = next;
+        }
+        assert_eq!(starts, vec![ms(0), ms(0), ms(0), ms(0), ms(250), ms(500)]);
+        // After a quiet second the bucket is full again.
+        let later = t0 + Duration::from_secs(3);
+        let (at, _) = token_slot(tat, later, interval, tolerance);
+        assert_eq!(at, later);
+        // Half a second after the burst's last call (at 500 ms): two
+        // tokens came back.
+        let t1 = t0 + ms(1000);
+        let mut tat = t0 + ms(1500);
+        let mut starts = Vec::new();
+        for _ in 0..4 {
+            let (at, next) = token_slot(tat, t1, interval, tolerance);
+            starts.push(at - t1);
+            tat = next;
+        }
+        assert_eq!(starts, vec![ms(0), ms(0), ms(250), ms(500)]);
+    }
+
+    #[tokio::test]
+    async fn a_throttle_holds_back_every_call_for_its_retry_after() {
+        let l = Limiter::new(LimiterConfig {
+            concurrency: 4,
+            rate_per_second: 100.0,
+            max_attempts: 3,
+            min_backoff: Duration::from_millis(10),
+            max_backoff: Duration::from_secs(5),
+        });
+        let start = Instant::now();
+        let attempts = AtomicUsize::new(0);
+        let r = l
+            .run(|| {
+                let n = attempts.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    if n == 0 {
+                        Err(AwsCallError {
+                            retry_after: Some(Duration::from_millis(300)),
+                            ..err("TooManyRequestsException", 429)
+                        })
+                    } else {
+                        Ok(n)
+                    }
+                }
+            })
+            .await;
+        assert_eq!(r, Ok(1));
+        assert!(
+            start.elapsed() >= Duration::from_millis(300),
+            "{:?}",
+            start.elapsed()
+        );
+        // Another call right after waits for no more than one interval.
+        let before = Instant::now();
+        l.run(|| async { Ok::<_, AwsCallError>(()) }).await.unwrap();
+        assert!(
+            before.elapsed() <= Duration::from_millis(100),
+            "{:?}",
+            before.elapsed()
+        );
+    }
+
     #[tokio::test]
     async fn paces_calls_bounds_concurrency_and_retries_conflicts() {
         let l = Arc::new(Limiter::new(LimiterConfig {
             concurrency: 2,
-            rate_per_second: 100.0,
+            rate_per_second: 20.0,
             max_attempts: 4,
             min_backoff: Duration::from_millis(1),
             max_backoff: Duration::from_millis(5),
@@ -233,7 +383,7 @@ mod tests {
         let max = Arc::new(AtomicUsize::new(0));
         let start = Instant::now();
         let mut tasks = Vec::new();
-        for _ in 0..10 {
+        for _ in 0..30 {
             let (l, in_flight, max) = (l.clone(), in_flight.clone(), max.clone());
             tasks.push(tokio::spawn(async move {
                 l.run(|| {
@@ -253,9 +403,10 @@ mod tests {
             t.await.unwrap().unwrap();
         }
         assert!(max.load(Ordering::SeqCst) <= 2);
-        // 10 calls at 100/s: the last starts at 90 ms.
+        // 30 calls at 20/s: 20 from the full bucket, the last 10 one every
+        // 50 ms: the last starts at 500 ms.
         assert!(
-            start.elapsed() >= Duration::from_millis(90),
+            start.elapsed() >= Duration::from_millis(490),
             "{:?}",
             start.elapsed()
         );

@@ -13,8 +13,10 @@
 //! and after the workspace is discarded its shift moves every changed
 //! function's alias with CodeDeploy (current = the recorded previous version,
 //! target = the published one; unchanged functions get no deployment),
-//! watched with `Wait`s inside the job for up to `hold_job`, then handed back
-//! with a continuation token. Every later job of the same action execution
+//! watched with `Wait`s inside the job for up to `hold_job` (longer when
+//! the release ends sooner than a hand-back costs, at most twice as long),
+//! then handed back with a
+//! continuation token. Every later job of the same action execution
 //! rebuilds the plan from the artifact (names and settings are too large for
 //! the token), skips the pre-flight once versions are being published, and
 //! feeds the shift the same functions in the same order (the token's
@@ -28,7 +30,10 @@
 //!
 //! Submodules: `state` (the token), `plan` (pure planning and texts),
 //! `bundle` (manifest → bundles), `fetch` (S3 with job credentials),
-//! `lambda` (Lambda adapter), `limiter` (shared rate/concurrency limiter),
+//! `lambda` (Lambda adapter), `limiter` (shared rate/concurrency limiter,
+//! one per Lambda quota), `watch` (when a job watching the shift looks
+//! again: on its grid and right at the schedule's end; whether it hands
+//! itself back),
 //! `cli` (the `plan` command), `oneshot` (the `release` command: this engine
 //! driven locally, without CodePipeline).
 
@@ -40,6 +45,7 @@ pub mod limiter;
 pub mod oneshot;
 pub mod plan;
 pub mod state;
+pub mod watch;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -94,7 +100,10 @@ pub struct ReleaseOptions {
     /// While a shift runs, how often the job re-observes it.
     pub watch_interval: Duration,
     /// How long one job keeps watching a shift before it is handed back to
-    /// CodePipeline with a continuation token (zero: after every tick).
+    /// CodePipeline with a continuation token (zero: after every tick), on
+    /// the engine's clock; a job whose release ends within
+    /// [`watch::HAND_BACK_COST`] (and within `hold_job`) keeps watching (see
+    /// [`watch::keep_holding`]).
     pub hold_job: Duration,
     /// How long pre-flight waits for a foreign deployment in a group.
     pub foreign_wait: Duration,
@@ -136,7 +145,7 @@ impl Default for ReleaseOptions {
 }
 
 /// What [`decide_with`] needs of the engine's options.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Flow {
     /// Bundles over 50 MB can be uploaded (a staging bucket exists).
     pub staging: bool,
@@ -144,6 +153,9 @@ pub struct Flow {
     pub watch_interval: Duration,
     pub hold_job: Duration,
     pub foreign_wait: Duration,
+    /// Seconds of `now`'s clock per real second (1 for the system clock):
+    /// converts the schedule's due times into real delays.
+    pub time_scale: f64,
 }
 
 impl Flow {
@@ -155,16 +167,18 @@ impl Flow {
             watch_interval: Duration::ZERO,
             hold_job: Duration::ZERO,
             foreign_wait: Duration::ZERO,
+            time_scale: 1.0,
         }
     }
 
-    fn of(options: &ReleaseOptions, staging: bool) -> Flow {
+    fn of(options: &ReleaseOptions, staging: bool, time_scale: f64) -> Flow {
         Flow {
             staging,
             orchestrate: options.orchestrate,
             watch_interval: options.watch_interval,
             hold_job: options.hold_job,
             foreign_wait: options.foreign_wait,
+            time_scale,
         }
     }
 }
@@ -174,10 +188,14 @@ impl Flow {
 pub enum Action {
     /// Download and unpack the input artifact, read the manifest, prepare bundles.
     Prepare,
-    /// Read `(function, alias, new CodeSha256)` and hook functions in Lambda.
+    /// Read `(function, alias, new CodeSha256)` and hook functions in Lambda;
+    /// the aliases themselves (GetAlias) only with `aliases` (before
+    /// publishing: pre-flight and the token's records need them; a later
+    /// job of the release does not).
     Inspect {
         functions: Vec<(String, String, String)>,
         hooks: Vec<String>,
+        aliases: bool,
     },
     /// Update and publish these functions.
     Publish(Vec<PublishRequest>),
@@ -226,6 +244,8 @@ pub struct LambdaReleaseEngine {
     /// One-shot mode: the artifact is this local zip or directory.
     local_artifact: Option<PathBuf>,
     workspaces: Mutex<HashMap<String, Arc<Workspace>>>,
+    /// The rate of `options.clock` (its time scale), measured.
+    clock_rate: Option<watch::ClockRate>,
 }
 
 impl LambdaReleaseEngine {
@@ -243,18 +263,23 @@ impl LambdaReleaseEngine {
                 .staging_above_bytes
                 .min(plan::DIRECT_UPLOAD_MAX_BYTES),
         });
+        let control = Arc::new(Limiter::new(options.control));
         LambdaReleaseEngine {
             lambda: LambdaApi::new(
                 sdk,
-                Arc::new(Limiter::new(options.control)),
+                control.clone(),
                 Arc::new(Limiter::new(options.reads)),
                 staging,
                 options.update_wait,
             ),
             codepipeline: crate::codepipeline::client(sdk),
-            canary: CanaryAdapters::new(sdk),
+            canary: CanaryAdapters::new(sdk).with_lambda_limiter(control),
             local_artifact: None,
             sdk: sdk.clone(),
+            clock_rate: options
+                .clock
+                .as_ref()
+                .map(|c| watch::ClockRate::new((c.0)())),
             options,
             workspaces: Mutex::new(HashMap::new()),
         }
@@ -425,8 +450,13 @@ impl LambdaReleaseEngine {
                     Ok(Observation::Prepared(Err(e)))
                 }
             },
-            Action::Inspect { functions, hooks } => {
-                let (functions, hooks) = self.lambda.observe_all(&functions, &hooks).await?;
+            Action::Inspect {
+                functions,
+                hooks,
+                aliases,
+            } => {
+                let (functions, hooks) =
+                    self.lambda.observe_all(&functions, &hooks, aliases).await?;
                 Ok(Observation::Inspected { functions, hooks })
             }
             Action::Publish(reqs) => {
@@ -532,11 +562,12 @@ impl ReleaseEngine for LambdaReleaseEngine {
         now: SystemTime,
     ) -> Decision<Action> {
         let now = self.options.clock.as_ref().map_or(now, |c| (c.0)());
+        let time_scale = self.clock_rate.map_or(1.0, |r| r.scale(now));
         decide_with(
             job,
             state,
             observed,
-            Flow::of(&self.options, self.staging()),
+            Flow::of(&self.options, self.staging(), time_scale),
             now,
         )
     }
@@ -664,6 +695,23 @@ fn compact_records(state: &mut ReleaseState) {
             };
         }
     }
+}
+
+/// The aliases of the changed functions as Inspect read them (GetAlias;
+/// `None` = no alias yet), for pre-flight.
+pub fn known_aliases(plan: &Plan) -> Vec<(String, Option<canary::AliasView>)> {
+    plan.changed()
+        .map(|f| {
+            (
+                f.function.name.clone(),
+                f.current.as_ref().map(|a| canary::AliasView {
+                    version: a.version.clone(),
+                    routing: a.routing.clone(),
+                    revision_id: a.revision_id.clone(),
+                }),
+            )
+        })
+        .collect()
 }
 
 /// Pre-flight input: the functions `plan` found changed, in plan order.
@@ -803,6 +851,7 @@ pub fn decide_with(
                 .map(|f| (f.name.clone(), f.alias.clone(), f.code_sha256.clone()))
                 .collect(),
             hooks: plan::hook_names(prepared),
+            aliases: state.phase == Phase::Start,
         }]);
     };
     // Resumed from a token: what an earlier job of this action execution
@@ -841,6 +890,10 @@ pub fn decide_with(
         && plan.changed().next().is_some()
     {
         let pf = preflight_plan(plan, settings.clone());
+        if canary_observed.is_empty() {
+            // Inspect read every changed function's alias in this job.
+            state.preflight.knowing_aliases(known_aliases(plan));
+        }
         match canary::decide_preflight(&pf, &mut state.preflight, canary_observed, now) {
             Preflight::Ready(report) => {
                 tracing::info!(
@@ -963,9 +1016,11 @@ pub fn decide_with(
         Decision::Continue(progress) | Decision::Wait { progress, .. } => {
             let since = *state.scratch.watching_since.get_or_insert(now);
             let held = now.duration_since(since).unwrap_or_default();
-            if held < flow.hold_job {
+            let due = state.shift.due();
+            if held < flow.hold_job || watch::keep_holding(now, due, flow.hold_job, flow.time_scale)
+            {
                 Decision::Wait {
-                    delay: flow.watch_interval,
+                    delay: watch::watch_delay(now, due, flow.watch_interval, flow.time_scale),
                     progress,
                 }
             } else {

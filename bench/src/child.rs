@@ -7,9 +7,19 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The release `pipeline-canary` binary: next to this executable
+/// The `pipeline-canary` binary the scenarios run: `PIPELINE_CANARY_BIN` if
+/// set (e.g. the shipped `target/dist/pipeline-canary`, for the idle-RSS and
+/// size figures), otherwise the release binary next to this executable
 /// (`target/release/`).
 pub fn worker_binary() -> Result<PathBuf, String> {
+    if let Some(p) = std::env::var_os("PIPELINE_CANARY_BIN") {
+        let p = PathBuf::from(p);
+        return if p.is_file() {
+            Ok(p)
+        } else {
+            Err(format!("PIPELINE_CANARY_BIN={} is not a file", p.display()))
+        };
+    }
     let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
     let dir = exe.parent().ok_or("the bench binary has no directory")?;
     let p = dir.join("pipeline-canary");
@@ -64,6 +74,17 @@ impl WorkerProcess {
         })
     }
 
+    /// The worker's work directory (`PIPELINE_CANARY_WORK_DIR`): job
+    /// workspaces appear in it as `pipeline-canary-job-*`.
+    pub fn work_dir(&self) -> &Path {
+        &self.work
+    }
+
+    /// Current resident set size in bytes (`VmRSS`).
+    pub fn rss(&self) -> Option<u64> {
+        self.status_bytes("VmRSS")
+    }
+
     /// Peak resident set size in bytes (`VmHWM`).
     pub fn peak_rss(&self) -> Option<u64> {
         self.status_bytes("VmHWM")
@@ -75,6 +96,13 @@ impl WorkerProcess {
         let line = s.lines().find(|l| l.split(':').next() == Some(field))?;
         let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
         Some(kb * 1024)
+    }
+
+    /// A plain number field of `/proc/<pid>/status`, e.g. `Threads`.
+    pub fn status_value(&self, field: &str) -> Option<u64> {
+        let s = std::fs::read_to_string(format!("/proc/{}/status", self.pid)).ok()?;
+        let line = s.lines().find(|l| l.split(':').next() == Some(field))?;
+        line.split_whitespace().nth(1)?.parse().ok()
     }
 
     /// CPU time used so far (user + system, every thread).

@@ -11,16 +11,25 @@
 //! nice -n 19 cargo run --release -p bench -- all --quick
 //! nice -n 19 cargo run --release -p bench -- pickup idle --idle-secs 600
 //! nice -n 19 cargo run --release -p bench -- release-1 --speed
+//! nice -n 19 cargo run --release -p bench -- artifact-1gib jobs-500
 //! ```
 //!
 //! Scenarios: `pickup`, `idle`, `release-1`, `release-60`, `api-economy`,
-//! `60-fn-3-changed`, `binary`, or `all`. Options:
+//! `60-fn-3-changed`, `artifact-1gib`, `jobs-500`, `binary`, or `all`.
+//! Options:
 //! - `--quick`: idle for 60 s instead of 10 min;
 //! - `--idle-secs N`: idle duration;
 //! - `--jobs N` (default 200) and `--arrival-secs N` (default 60): pickup load;
-//! - `--speed`: with `release-1`, the sweep over time scales 30, 60, 120.
+//! - `--speed`: with `release-1`, the sweep over time scales 30, 60, 120;
+//! - `--artifact-mib N` (default 1024) and `--bundles N` (default 60): the
+//!   `artifact-1gib` artifact (it needs about 4 × N MiB of free disk while
+//!   it runs, removed afterwards);
+//! - `--queue N` (default 500), `--max-jobs N` (default 64) and `--waves N`
+//!   (default 4, at least 3: waves of the queue through one worker, the
+//!   growth measured from the second on): `jobs-500`.
 //!
-//! Where memory and CPU are measured (`pickup`, `idle`) the worker runs as a
+//! Where memory and CPU are measured (`pickup`, `idle`, `artifact-1gib`,
+//! `jobs-500`) the worker runs as a
 //! child process: the release `pipeline-canary` binary next to the bench
 //! binary in `target/release/` (build it first), measured through
 //! `/proc/<pid>/status` (VmHWM) and `/proc/<pid>/stat` (utime + stime).
@@ -29,12 +38,12 @@
 //! clock while CodeDeploy's deployments live on simulated time). API calls
 //! are counted in the sim's request log. Figures depend on machine load:
 //! run on an otherwise idle machine for numbers worth comparing.
-//! Not implemented: `artifact-1gib`, `concurrent-500`
-//! (listed in the table as not measured).
 //! It knows no AWS API beyond what its scenario modules use.
 
+mod artifact;
 mod child;
 mod idle;
+mod jobs;
 mod log;
 mod pickup;
 mod release;
@@ -46,13 +55,15 @@ use std::time::Duration;
 
 use report::Row;
 
-const SCENARIOS: [&str; 7] = [
+const SCENARIOS: [&str; 9] = [
     "pickup",
     "idle",
     "release-1",
     "release-60",
     "api-economy",
     "60-fn-3-changed",
+    "artifact-1gib",
+    "jobs-500",
     "binary",
 ];
 
@@ -63,6 +74,10 @@ struct Args {
     jobs: usize,
     arrival: Duration,
     speed: bool,
+    artifact: artifact::ArtifactOptions,
+    queue: usize,
+    max_jobs: usize,
+    waves: usize,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -72,6 +87,10 @@ fn parse_args() -> Result<Args, String> {
         jobs: 200,
         arrival: Duration::from_secs(60),
         speed: false,
+        artifact: artifact::ArtifactOptions::default(),
+        queue: 500,
+        max_jobs: 64,
+        waves: jobs::WAVES,
     };
     let mut it = std::env::args().skip(1);
     let num = |v: Option<String>, flag: &str| -> Result<u64, String> {
@@ -85,11 +104,17 @@ fn parse_args() -> Result<Args, String> {
             "--jobs" => a.jobs = num(it.next(), "--jobs")?.max(1) as usize,
             "--arrival-secs" => a.arrival = Duration::from_secs(num(it.next(), "--arrival-secs")?),
             "--speed" => a.speed = true,
+            "--artifact-mib" => a.artifact.mib = num(it.next(), "--artifact-mib")?.max(1),
+            "--bundles" => a.artifact.bundles = num(it.next(), "--bundles")?.max(1) as usize,
+            "--queue" => a.queue = num(it.next(), "--queue")?.max(1) as usize,
+            "--max-jobs" => a.max_jobs = num(it.next(), "--max-jobs")?.max(1) as usize,
+            "--waves" => a.waves = num(it.next(), "--waves")?.max(3) as usize,
             "all" => a.scenarios.extend(SCENARIOS.iter().map(|s| s.to_string())),
             s if SCENARIOS.contains(&s) => a.scenarios.push(s.to_string()),
             "-h" | "--help" => {
                 return Err(format!(
-                    "usage: bench <{}|all>... [--quick] [--idle-secs N] [--jobs N] [--arrival-secs N] [--speed]",
+                    "usage: bench <{}|all>... [--quick] [--idle-secs N] [--jobs N] [--arrival-secs N] [--speed] \
+                     [--artifact-mib N] [--bundles N] [--queue N] [--max-jobs N] [--waves N]",
                     SCENARIOS.join("|")
                 ));
             }
@@ -136,6 +161,11 @@ fn main() -> ExitCode {
         "jobs": args.jobs,
         "arrivalSecs": args.arrival.as_secs(),
         "speedSweep": args.speed,
+        "artifactMib": args.artifact.mib,
+        "bundles": args.artifact.bundles,
+        "queue": args.queue,
+        "maxJobs": args.max_jobs,
+        "waves": args.waves,
         "watchIntervalSecs": release::WATCH.as_secs_f64(),
         "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
         "loadAverage": std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim(),
@@ -183,24 +213,17 @@ async fn run(a: &Args, out_dir: &Path) -> Vec<Row> {
         progress("60-fn-3-changed: 60 functions, 3 changed, vs a 3-function release");
         rows.extend(three_of_sixty().await);
     }
+    if has("artifact-1gib") {
+        rows.extend(failed(
+            "artifact-1gib",
+            artifact::run(a.artifact, out_dir).await,
+        ));
+    }
+    if has("jobs-500") {
+        rows.extend(jobs::run(a.queue, a.max_jobs, a.waves, out_dir).await);
+    }
     if has("binary") {
         rows.extend(binary());
-    }
-    if a.scenarios.len() == SCENARIOS.len() {
-        for (s, f, t) in [
-            (
-                "artifact-1gib",
-                "download+unpack+hash throughput; RSS above idle",
-                "≥ 300 MB/s; ≤ 64 MB",
-            ),
-            (
-                "concurrent-500",
-                "completion, peak RSS with --max-jobs 64",
-                "all complete; bounded by slots",
-            ),
-        ] {
-            rows.push(Row::missing(s, f, t, "not implemented"));
-        }
     }
     rows
 }

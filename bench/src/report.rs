@@ -37,6 +37,19 @@ impl Row {
         }
     }
 
+    /// A figure with a lower-bound target: passes when `value ≥ min`.
+    pub fn at_least(scenario: &str, figure: &str, value: f64, unit: &str, min: f64) -> Row {
+        Row {
+            scenario: scenario.into(),
+            figure: figure.into(),
+            value: Some(value),
+            unit: unit.into(),
+            target: format!("≥ {} {unit}", trim(min)),
+            pass: Some(value >= min),
+            note: String::new(),
+        }
+    }
+
     /// A reported figure without a target.
     pub fn report(scenario: &str, figure: &str, value: f64, unit: &str) -> Row {
         Row {

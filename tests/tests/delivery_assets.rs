@@ -669,7 +669,7 @@ fn worker_fleet_stops_within_the_workers_shutdown_grace() {
     // The image runs the same binary, non-root, with the same health probe.
     let dockerfile = read("Dockerfile");
     for needle in [
-        "cargo build --release --locked -p pipeline-canary",
+        "cargo build --profile dist --locked -p pipeline-canary",
         "USER nonroot",
         "ENTRYPOINT [\"/usr/local/bin/pipeline-canary\"]",
         "CMD [\"run\"]",

@@ -676,6 +676,34 @@ pub fn cases() -> Vec<Case> {
             Configuration,
             &["serverless-state.json"],
         ),
+        // Found by fuzzing: a zip path of 100,000 components was matched by
+        // suffix at quadratic cost (minutes per job); now linear.
+        case(
+            "Serverless state with a 100000-component zip path",
+            raw_zip(
+                &[Raw::file(
+                    ".serverless/serverless-state.json",
+                    serde_json::json!({
+                        "service": {
+                            "service": "collect",
+                            "provider": {"name": "aws", "stage": "prod", "region": "us-east-1"},
+                            "functions": {"a": {
+                                "name": FN_A,
+                                "handler": "index.handler",
+                                "package": {"artifact": format!("/{}missing.zip", "b/".repeat(100_000))}
+                            }}
+                        },
+                        "package": {"individually": false, "artifactDirectoryName": "x", "artifact": "collect.zip"}
+                    })
+                    .to_string()
+                    .as_bytes(),
+                )],
+                None,
+                None,
+            ),
+            Configuration,
+            &["service.functions.a.package.artifact"],
+        ),
     ];
     // ---- action configuration (each in a pipeline of its own) ----
     let cfg =

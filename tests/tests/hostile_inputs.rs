@@ -88,6 +88,18 @@ fn crafted_tokens(exec: &str, other: &str) -> Vec<(&'static str, String)> {
         ),
         ("token not ours", "eyJoZWxsbyI6MX0".to_string()),
         ("token of another execution", valid(other)),
+        // Found by the `token_decode` fuzz target: correctly checksummed, but
+        // a shift slot that decoded and then could not be written back.
+        (
+            "token re-signed with a forged shift slot",
+            encode(&Envelope {
+                pipeline_execution_id: exec.to_string(),
+                continuations: 1,
+                started_ms: 1_700_000_000_000,
+                state: serde_json::json!({"p": "d", "s": {"f": "", "d": "-?+=A-custom)(d-custom)"}}),
+            })
+            .unwrap(),
+        ),
     ]
 }
 

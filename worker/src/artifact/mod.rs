@@ -3,9 +3,12 @@
 //! `source` directories into Lambda zips, and the `CodeSha256` Lambda computes.
 //!
 //! Everything here is synchronous std I/O with bounded buffers: memory use does
-//! not depend on the size of an artifact. The module knows nothing about AWS,
-//! tokio, jobs or manifests; the runtime calls it through `spawn_blocking` and
-//! maps [`UnpackError`] and [`PackageError`] to a `ConfigurationError`.
+//! not depend on the size of an artifact. [`unpack_verifying_zips`] overlaps
+//! the work on a few scoped std threads (zips inside the artifact are
+//! verified and hashed while the rest unpacks). The module knows
+//! nothing about AWS, tokio, jobs or manifests; the runtime calls it through
+//! `spawn_blocking` and maps [`UnpackError`] and [`PackageError`] to a
+//! `ConfigurationError`.
 
 mod directory;
 mod package;
@@ -17,7 +20,10 @@ mod tests;
 pub(crate) mod testzip;
 
 pub use package::{PackageError, PackageLimits, PackagedBundle, package};
-pub use unpack::{UnpackError, UnpackLimits, UnpackReport, unpack, verify};
+pub use unpack::{
+    UnpackError, UnpackLimits, UnpackReport, VerifiedZip, VerifiedZips, unpack,
+    unpack_verifying_zips, verify,
+};
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -56,7 +62,36 @@ pub fn code_sha256_reader(reader: &mut impl Read) -> io::Result<String> {
         };
         hasher.update(&buf[..n]);
     }
-    Ok(base64::engine::general_purpose::STANDARD.encode(hasher.finalize()))
+    Ok(encode_sha256(hasher))
+}
+
+/// `CodeSha256` of everything fed to `hasher`.
+fn encode_sha256(hasher: Sha256) -> String {
+    base64::engine::general_purpose::STANDARD.encode(hasher.finalize())
+}
+
+/// [`code_sha256_file`] and the number of bytes hashed.
+pub(crate) fn code_sha256_and_len(path: &Path) -> io::Result<(String, u64)> {
+    let mut file = File::open(path)?;
+    let mut counted = Counted {
+        inner: &mut file,
+        bytes: 0,
+    };
+    let sha = code_sha256_reader(&mut counted)?;
+    Ok((sha, counted.bytes))
+}
+
+struct Counted<'a, R> {
+    inner: &'a mut R,
+    bytes: u64,
+}
+
+impl<R: Read> Read for Counted<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
 }
 
 /// `CodeSha256` of bytes already in memory.

@@ -631,3 +631,91 @@ fn zip64_archives_with_more_than_65535_entries_are_read() {
         "{err}"
     );
 }
+
+#[test]
+fn unpack_verifying_zips_hashes_and_verifies_inner_zips_only() {
+    let good = testzip::deflated(&[
+        ("index.js", b"exports.handler = 1;\n", 0o644),
+        ("lib/a.js", &[7u8; 5000], 0o644),
+    ]);
+    let slip = testzip::build(&[Spec::file("../evil.js", b"x")]);
+    let bomb = testzip::deflated(&[("zeros", &vec![0u8; 900 * 1024], 0o644)]);
+    let outer = testzip::deflated(&[
+        ("pipeline-canary.json", b"{}", 0o644),
+        ("dist/good.zip", &good, 0o644),
+        ("dist/UPPER.ZIP", &good, 0o644),
+        ("dist/slip.zip", &slip, 0o644),
+        ("dist/bomb.zip", &bomb, 0o644),
+        ("dist/not-a-bundle.bin", &good, 0o644),
+    ]);
+    let c = case(&outer);
+    let (report, verified) =
+        unpack_verifying_zips(&c.zip, &c.dest, &small_limits(), &small_limits()).unwrap();
+    assert_eq!(report, verify(&c.zip, &small_limits()).unwrap());
+    assert_eq!(report.files, 6);
+    for name in ["dist/good.zip", "dist/UPPER.ZIP"] {
+        let p = c.dest.join(name);
+        assert_eq!(fs::read(&p).unwrap(), good, "{name} written as is");
+        assert_eq!(
+            verified.get(&p),
+            Some(&VerifiedZip {
+                code_sha256: code_sha256_bytes(&good),
+                zip_bytes: good.len() as u64,
+            }),
+            "{name}"
+        );
+    }
+    // Zips that fail the inner checks, and files not named *.zip, are left
+    // to the caller.
+    for name in ["dist/slip.zip", "dist/bomb.zip", "dist/not-a-bundle.bin"] {
+        assert!(c.dest.join(name).is_file(), "{name} unpacked");
+        assert_eq!(verified.get(&c.dest.join(name)), None, "{name}");
+    }
+    assert_eq!(verified.len(), 2);
+    // The inner limits are the caller's: with a 4-byte ratio cap for
+    // entries over 1 KiB, the 5000 zero-ish bytes of lib/a.js fail.
+    let strict = UnpackLimits {
+        max_ratio: 4,
+        ratio_floor_bytes: 1024,
+        ..small_limits()
+    };
+    let c2 = case(&outer);
+    let (_, verified) = unpack_verifying_zips(&c2.zip, &c2.dest, &small_limits(), &strict).unwrap();
+    assert!(verified.is_empty());
+}
+
+#[test]
+fn unpack_verifying_zips_refuses_a_hostile_artifact_like_unpack() {
+    let good = testzip::deflated(&[("index.js", b"1", 0o644)]);
+    let hostile = testzip::build(&[
+        Spec::file("dist/a.zip", &good),
+        Spec::file("link", b"/etc/passwd").with_mode(0o120_777),
+    ]);
+    let c = case(&hostile);
+    let err = unpack_verifying_zips(&c.zip, &c.dest, &small_limits(), &small_limits())
+        .expect_err("must be refused");
+    assert!(matches!(err, UnpackError::Symlink { .. }), "{err}");
+    // A corrupt entry after a zip: the CRC error of unpack, not a result.
+    let mut bytes = testzip::build(&[
+        Spec::file("dist/a.zip", &good),
+        Spec::file("b.txt", b"hello world"),
+    ]);
+    let at = bytes.windows(11).position(|w| w == b"hello world").unwrap();
+    bytes[at] ^= 0xFF;
+    let c = case(&bytes);
+    let err = unpack_verifying_zips(&c.zip, &c.dest, &small_limits(), &small_limits())
+        .expect_err("must be refused");
+    assert!(
+        matches!(err, UnpackError::CorruptEntry { ref detail, .. } if detail.contains("CRC")),
+        "{err}"
+    );
+}
+
+#[test]
+fn looks_like_zip_is_a_case_insensitive_suffix() {
+    assert!(super::unpack::looks_like_zip("a.zip"));
+    assert!(super::unpack::looks_like_zip("dist/B.Zip"));
+    assert!(!super::unpack::looks_like_zip(".zip"));
+    assert!(!super::unpack::looks_like_zip("a.zipx"));
+    assert!(!super::unpack::looks_like_zip("zip"));
+}

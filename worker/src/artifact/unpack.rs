@@ -8,14 +8,19 @@
 //! the declared size, the total cap and the per-entry compression-ratio cap,
 //! so a lying header cannot push past them. Files are created with
 //! `create_new` (never overwriting, never following a link) and mode 0644, or
-//! 0755 when the entry had any executable bit. Knows nothing about AWS, jobs
-//! or manifests.
+//! 0755 when the entry had any executable bit. [`unpack_verifying_zips`]
+//! also verifies (the same checks, with the caller's limits) and hashes each
+//! `*.zip` entry on scoped threads while later entries unpack, so the
+//! bundles of a release are checked alongside the unpacking instead of one
+//! after another afterwards. Knows nothing about AWS, jobs or manifests.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, mpsc};
 
 use super::BUFFER_BYTES;
 use super::directory::{self, DirectoryError, RawEntry};
@@ -204,13 +209,139 @@ impl fmt::Display for Shown {
 /// empty). On error, `dest` may hold a partial extraction: the caller removes
 /// its per-job directory.
 pub fn unpack(zip: &Path, dest: &Path, limits: &UnpackLimits) -> Result<UnpackReport, UnpackError> {
-    process(zip, Some(dest), limits)
+    process(zip, Some(dest), limits, None)
 }
 
 /// Runs every check of [`unpack`], decompressing each entry into a counter
 /// instead of the disk (for function bundles used byte-for-byte).
 pub fn verify(zip: &Path, limits: &UnpackLimits) -> Result<UnpackReport, UnpackError> {
-    process(zip, None, limits)
+    process(zip, None, limits, None)
+}
+
+/// A zip found inside an artifact by [`unpack_verifying_zips`]: it passed
+/// [`verify`] with the caller's limits, and `code_sha256` is the hash of the
+/// file as the unpack wrote it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedZip {
+    pub code_sha256: String,
+    pub zip_bytes: u64,
+}
+
+/// The `.zip` files an unpack wrote that passed [`verify`], by the path
+/// written (`dest` joined with the entry's normalized name). A zip that
+/// failed, or any other file, is absent: callers check it themselves.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VerifiedZips {
+    by_path: HashMap<PathBuf, VerifiedZip>,
+}
+
+impl VerifiedZips {
+    pub fn get(&self, path: &Path) -> Option<&VerifiedZip> {
+        self.by_path.get(path)
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_path.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_path.is_empty()
+    }
+}
+
+impl FromIterator<(PathBuf, VerifiedZip)> for VerifiedZips {
+    fn from_iter<I: IntoIterator<Item = (PathBuf, VerifiedZip)>>(iter: I) -> Self {
+        VerifiedZips {
+            by_path: iter.into_iter().collect(),
+        }
+    }
+}
+
+/// A `.zip` entry just written (and closed), for the verifier threads.
+struct Written {
+    path: PathBuf,
+    zip_bytes: u64,
+}
+
+/// Threads verifying inner zips besides the unpacking thread (which joins
+/// them once the artifact is written): one per other core, at least one, at
+/// most 7 (each holds one entry's buffers, so memory stays bounded).
+fn verifier_threads() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .saturating_sub(1)
+        .clamp(1, 7)
+}
+
+/// [`unpack`], and meanwhile every file entry named `*.zip` (any case) is,
+/// once written and closed, checked with [`verify`] and `zip_limits` and
+/// hashed (`CodeSha256`, read from the page cache) on other threads while
+/// the next entries are unpacked; this thread joins them when the artifact
+/// is written. Returns what [`unpack`] returns plus the zips that passed; an
+/// error of the artifact itself is returned exactly as [`unpack`] would.
+pub fn unpack_verifying_zips(
+    zip: &Path,
+    dest: &Path,
+    limits: &UnpackLimits,
+    zip_limits: &UnpackLimits,
+) -> Result<(UnpackReport, VerifiedZips), UnpackError> {
+    let (tx, rx) = mpsc::channel::<Written>();
+    let rx = Mutex::new(rx);
+    let cancelled = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let verify_queued = || {
+            let mut ok: Vec<(PathBuf, VerifiedZip)> = Vec::new();
+            loop {
+                // The guard is dropped at the end of this statement.
+                let next = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                let Ok(w) = next else { break };
+                if cancelled.load(Ordering::Relaxed) {
+                    continue;
+                }
+                if verify(&w.path, zip_limits).is_ok()
+                    && let Ok((code_sha256, zip_bytes)) = super::code_sha256_and_len(&w.path)
+                    && zip_bytes == w.zip_bytes
+                {
+                    ok.push((
+                        w.path,
+                        VerifiedZip {
+                            code_sha256,
+                            zip_bytes,
+                        },
+                    ));
+                }
+            }
+            ok
+        };
+        let helpers: Vec<_> = (0..verifier_threads())
+            .map(|_| s.spawn(verify_queued))
+            .collect();
+        let result = process(zip, Some(dest), limits, Some(&tx));
+        drop(tx);
+        let mut verified = VerifiedZips::default();
+        let mut add = |done: Vec<(PathBuf, VerifiedZip)>| verified.by_path.extend(done);
+        if result.is_err() {
+            cancelled.store(true, Ordering::Relaxed);
+        } else {
+            // This thread helps with what is still queued.
+            add(verify_queued());
+        }
+        for h in helpers {
+            // A verifier that panicked only loses its entries: the caller
+            // checks those zips itself.
+            if let Ok(done) = h.join() {
+                add(done);
+            }
+        }
+        result.map(|report| (report, verified))
+    })
+}
+
+/// Whether an entry is checked and hashed by [`unpack_verifying_zips`].
+pub(super) fn looks_like_zip(path: &str) -> bool {
+    let b = path.as_bytes();
+    b.len() > 4 && b[b.len() - 4..].eq_ignore_ascii_case(b".zip")
 }
 
 /// What kind of entry.
@@ -227,10 +358,13 @@ struct Checked {
     compressed: u64,
 }
 
+/// Checks (and with `dest`, extracts) `zip`; with `zips`, every `*.zip`
+/// file written is hashed while written and then sent there.
 fn process(
     zip: &Path,
     dest: Option<&Path>,
     limits: &UnpackLimits,
+    zips: Option<&mpsc::Sender<Written>>,
 ) -> Result<UnpackReport, UnpackError> {
     let mut file = File::open(zip).map_err(UnpackError::Read)?;
     let len = file.metadata().map_err(UnpackError::Read)?.len();
@@ -306,16 +440,17 @@ fn process(
                 report.directories += 1;
             }
             Kind::File { executable } => {
-                let mut out = match dest {
-                    Some(dest) => {
+                let target = dest.map(|dest| dest.join(&entry.path));
+                let mut out = match (dest, &target) {
+                    (Some(dest), Some(target)) => {
                         if let Some((parent, _)) = entry.path.rsplit_once('/') {
                             ensure_dirs(dest, parent, &mut made_dirs, &shown)?;
                         }
-                        Some(create_file(&dest.join(&entry.path), executable).map_err(
-                            |source| write_error(&shown, &entry.path, source, &made_dirs),
-                        )?)
+                        Some(create_file(target, executable).map_err(|source| {
+                            write_error(&shown, &entry.path, source, &made_dirs)
+                        })?)
                     }
-                    None => None,
+                    _ => None,
                 };
                 let mut written: u64 = 0;
                 loop {
@@ -375,6 +510,16 @@ fn process(
                         entry: shown.clone(),
                         source,
                     })?;
+                }
+                if let (Some(path), Some(zips)) = (target, zips)
+                    && looks_like_zip(&entry.path)
+                {
+                    // A send fails only when every verifier is gone: then the
+                    // zip is simply not pre-verified.
+                    let _ = zips.send(Written {
+                        path,
+                        zip_bytes: written,
+                    });
                 }
                 report.files += 1;
                 report.bytes += written;

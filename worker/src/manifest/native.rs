@@ -338,7 +338,9 @@ fn check_keys(obj: &Map<String, Value>, known: &[&str], path: &str, c: &mut Coll
         if !known.contains(&key.as_str()) {
             let shown_known: Vec<&str> =
                 known.iter().copied().filter(|k| *k != "$schema").collect();
-            c.config(join(path, key), unknown_key(key, &shown_known));
+            // An empty key still gets a visible path (`""`, `defaults.""`).
+            let shown = if key.is_empty() { "\"\"" } else { key.as_str() };
+            c.config(join(path, shown), unknown_key(key, &shown_known));
         }
     }
 }

@@ -462,6 +462,9 @@ fn alarm_name(
     }
 }
 
+/// Longest path of a file inside an artifact (a zip entry name's limit).
+const MAX_ARTIFACT_PATH: usize = 4096;
+
 /// Finds a zip named by the state file inside the artifact: a relative path
 /// under the service directory, or the longest existing suffix of an
 /// absolute build-machine path. Returns the path relative to the root.
@@ -508,7 +511,16 @@ fn find_artifact(root: &Path, service_dir: &str, wanted: &str) -> Result<String,
         .split('/')
         .filter(|p| !p.is_empty() && !p.ends_with(':'))
         .collect();
-    for i in 0..parts.len() {
+    // No path in an artifact is longer than a zip entry name may be (4096
+    // bytes): start at the longest suffix that fits, so a path of thousands
+    // of components costs linear time, not one join and stat per component.
+    let mut first = 0;
+    let mut len = parts.iter().map(|p| p.len() + 1).sum::<usize>() - 1; // joined
+    while first < parts.len() && len > MAX_ARTIFACT_PATH {
+        len = len.saturating_sub(parts[first].len() + 1);
+        first += 1;
+    }
+    for i in first..parts.len() {
         let suffix = parts[i..].join("/");
         let Ok(rel) = relative_path(&suffix) else {
             continue;

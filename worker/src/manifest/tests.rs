@@ -894,3 +894,51 @@ fn serverless_service_in_a_subdirectory_via_the_manifest_property() {
             .contains("not the output of `serverless package`")
     );
 }
+
+/// Found by the `manifest_native` fuzz target: an empty key was reported
+/// at the empty path, so the message did not say where it was.
+#[test]
+fn an_empty_key_is_reported_at_a_visible_path() {
+    let dir = artifact();
+    let mut m = issue_example();
+    m[""] = json!({"alias": "live"});
+    m["defaults"][""] = json!(1);
+    m["functions"][0][""] = json!(true);
+    let e = load_err(dir.path(), &m);
+    for path in [r#""""#, r#"defaults."""#, r#"functions[0]."""#] {
+        assert!(
+            problem(&e, path).message.starts_with("unknown key"),
+            "{path}: {e}"
+        );
+    }
+    assert!(e.problems.iter().all(|p| !p.path.is_empty()), "{e}");
+    assert!(e.message().contains("\n- \"\": unknown key"), "{e}");
+}
+
+/// A Serverless artifact path of thousands of components (found by fuzzing
+/// the state file: a 40 KB path blocked a job ~40 s, the 64 MiB cap made it
+/// endless) costs linear time and still resolves by its last components.
+#[test]
+fn a_huge_build_machine_path_resolves_in_linear_time() {
+    let dir = fixture_copy();
+    let deep = format!("/{}.serverless/quotePrice.zip", "build/".repeat(200_000));
+    edit_state(dir.path(), |v| {
+        v["service"]["functions"]["quotePrice"]["package"]["artifact"] = json!(deep);
+    });
+    let started = std::time::Instant::now();
+    let r = load(dir.path(), None, &action()).unwrap();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "took {:?}",
+        started.elapsed()
+    );
+    let f = r
+        .functions
+        .iter()
+        .find(|f| f.name == "collect-quote-price")
+        .unwrap();
+    assert_eq!(
+        f.bundle,
+        Bundle::Package(dir.path().join(".serverless/quotePrice.zip"))
+    );
+}

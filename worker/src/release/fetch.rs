@@ -30,6 +30,9 @@ use crate::report::FailureKind;
 /// Attempts of one S3 transfer, each after refreshing expired credentials.
 const TRANSFER_ATTEMPTS: usize = 3;
 
+/// Write buffer of a download (the body arrives in small chunks).
+const DOWNLOAD_BUFFER_BYTES: usize = 1024 * 1024;
+
 /// Error codes meaning "these credentials are no longer valid".
 fn expired(e: &AwsCallError) -> bool {
     matches!(
@@ -222,7 +225,11 @@ impl ArtifactStore<'_> {
                     status: None,
                     retry_after: None,
                 };
-                let mut file = tokio::fs::File::create(dest).await.map_err(local)?;
+                // Large writes: each one is a hop to tokio's blocking pool.
+                let mut file = tokio::io::BufWriter::with_capacity(
+                    DOWNLOAD_BUFFER_BYTES,
+                    tokio::fs::File::create(dest).await.map_err(local)?,
+                );
                 let mut body = out.body;
                 let mut n: u64 = 0;
                 loop {

@@ -413,7 +413,14 @@ impl LambdaReleaseEngine {
                     format!("creating {}: {e}", root.display()),
                 )
             })?;
-            artifact::unpack(&zip, &root, &UnpackLimits::pipeline_artifact()).map_err(|e| {
+            // Bundles inside are verified and hashed while the rest unpacks.
+            let (_, verified) = artifact::unpack_verifying_zips(
+                &zip,
+                &root,
+                &UnpackLimits::pipeline_artifact(),
+                &UnpackLimits::function_bundle(),
+            )
+            .map_err(|e| {
                 let kind = if e.is_artifact_fault() {
                     FailureKind::ConfigurationError
                 } else {
@@ -424,7 +431,7 @@ impl LambdaReleaseEngine {
             if downloaded {
                 let _ = std::fs::remove_file(&zip);
             }
-            bundle::prepare(&root, &bundles, manifest.as_deref(), &defaults)
+            bundle::prepare_with(&root, &bundles, manifest.as_deref(), &defaults, &verified)
         })
         .await
         .map_err(|e| {

@@ -24,10 +24,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_lambda::types::{FunctionCode, Runtime};
 use aws_sdk_s3::primitives::ByteStream;
-use e2e::release::{PIPELINE, ROLE, ReleaseEnv};
+use e2e::release::{PIPELINE, ReleaseEnv};
 use e2e::worker::{SOURCE_BUCKET, SOURCE_KEY};
 use rand::{RngCore, SeedableRng};
 
@@ -109,7 +107,7 @@ pub async fn run(o: ArtifactOptions, out_dir: &Path) -> Result<Vec<Row>, String>
     .await;
     for (name, path) in &built.bundles {
         let zip = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        create_function(&r, name, zip).await?;
+        r.create_function(name, zip, Some("live")).await;
     }
     // The bundles are in the artifact and in Lambda now.
     for (_, path) in &built.bundles {
@@ -344,30 +342,6 @@ impl WorkspaceWatch {
             self.rss_max[phase] = self.rss_max[phase].max(rss);
         }
     }
-}
-
-/// CreateFunction with `zip` (published as version 1) and alias `live` → 1.
-async fn create_function(r: &ReleaseEnv, name: &str, zip: Vec<u8>) -> Result<(), String> {
-    r.lambda
-        .create_function()
-        .function_name(name)
-        .runtime(Runtime::Nodejs20x)
-        .role(ROLE)
-        .handler("index.handler")
-        .code(FunctionCode::builder().zip_file(Blob::new(zip)).build())
-        .publish(true)
-        .send()
-        .await
-        .map_err(|e| format!("CreateFunction {name}: {e:?}"))?;
-    r.lambda
-        .create_alias()
-        .function_name(name)
-        .name("live")
-        .function_version("1")
-        .send()
-        .await
-        .map_err(|e| format!("CreateAlias {name}: {e:?}"))?;
-    Ok(())
 }
 
 /// Generates the sources, bundles them with the worker's `bundle`, and zips

@@ -31,11 +31,12 @@
 //! This module knows no scenario and no AWS API: it reads the sim's state
 //! through `aws_sim` accessors.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
+use aho_corasick::AhoCorasick;
 use aws_sim::Sim;
 use pipeline_canary::telemetry::{self, LogFormat};
 
@@ -250,93 +251,34 @@ impl Secrets {
     }
 }
 
-/// Many fixed strings found in one pass per distinct length (Rabin–Karp
-/// with a bitmap prefilter: no dependency, fast enough unoptimized).
-struct Matcher<'a> {
-    patterns: Vec<&'a [u8]>,
-    groups: Vec<Group>,
+/// Many fixed strings found in one pass (aho-corasick, overlapping matches
+/// reported); empty patterns never match.
+struct Matcher {
+    ac: AhoCorasick,
+    /// The caller's index of each (non-empty) pattern in `ac`.
+    ids: Vec<usize>,
 }
 
-struct Group {
-    len: usize,
-    /// BASE^(len-1), to remove the leaving byte.
-    pow: u64,
-    by_hash: HashMap<u64, Vec<usize>>,
-    /// Bit `h >> 48` set for every pattern hash.
-    filter: Vec<u64>,
-}
-
-const BASE: u64 = 0x100_0000_01b3;
-
-fn hash(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0u64, |h, &b| {
-        h.wrapping_mul(BASE).wrapping_add(u64::from(b) + 1)
-    })
-}
-
-impl<'a> Matcher<'a> {
-    fn new(patterns: Vec<&'a [u8]>) -> Self {
-        let mut groups: Vec<Group> = Vec::new();
-        for (i, p) in patterns.iter().enumerate() {
-            if p.is_empty() {
-                continue;
-            }
-            let g = match groups.iter_mut().position(|g| g.len == p.len()) {
-                Some(at) => &mut groups[at],
-                None => {
-                    let pow = (1..p.len()).fold(1u64, |x, _| x.wrapping_mul(BASE));
-                    groups.push(Group {
-                        len: p.len(),
-                        pow,
-                        by_hash: HashMap::new(),
-                        filter: vec![0; 1 << 10],
-                    });
-                    groups.last_mut().unwrap()
-                }
-            };
-            let h = hash(p);
-            g.by_hash.entry(h).or_default().push(i);
-            let bit = (h >> 48) as usize;
-            g.filter[bit / 64] |= 1 << (bit % 64);
-        }
-        Matcher { patterns, groups }
+impl Matcher {
+    fn new(patterns: Vec<&[u8]>) -> Self {
+        let (ids, patterns): (Vec<usize>, Vec<&[u8]>) = patterns
+            .into_iter()
+            .enumerate()
+            .filter(|(_, p)| !p.is_empty())
+            .unzip();
+        let ac = AhoCorasick::new(patterns).expect("a few dozen secrets fit any automaton");
+        Matcher { ac, ids }
     }
 
-    /// Calls `f(pattern index, start)` for every occurrence in `hay`.
-    fn each(&self, hay: &[u8], mut f: impl FnMut(usize, usize)) {
-        for g in &self.groups {
-            if hay.len() < g.len {
-                continue;
-            }
-            let mut h = hash(&hay[..g.len]);
-            let mut i = 0;
-            loop {
-                let bit = (h >> 48) as usize;
-                if g.filter[bit / 64] & (1 << (bit % 64)) != 0
-                    && let Some(ids) = g.by_hash.get(&h)
-                {
-                    for &id in ids {
-                        if &hay[i..i + g.len] == self.patterns[id] {
-                            f(id, i);
-                        }
-                    }
-                }
-                if i + g.len >= hay.len() {
-                    break;
-                }
-                h = h
-                    .wrapping_sub((u64::from(hay[i]) + 1).wrapping_mul(g.pow))
-                    .wrapping_mul(BASE)
-                    .wrapping_add(u64::from(hay[i + g.len]) + 1);
-                i += 1;
-            }
+    /// Calls `f(pattern index, start, end)` for every occurrence in `hay`.
+    fn each(&self, hay: &[u8], mut f: impl FnMut(usize, usize, usize)) {
+        for m in self.ac.find_overlapping_iter(hay) {
+            f(self.ids[m.pattern().as_usize()], m.start(), m.end());
         }
     }
 
     fn any(&self, hay: &[u8]) -> bool {
-        let mut hit = false;
-        self.each(hay, |_, _| hit = true);
-        hit
+        self.ac.is_match(hay)
     }
 }
 
@@ -403,10 +345,10 @@ impl ScanReport {
 }
 
 /// `text` with every secret replaced, cut to 2000 characters.
-fn redact(text: &str, m: &Matcher<'_>, kinds: &[SecretKind]) -> String {
+fn redact(text: &str, m: &Matcher, kinds: &[SecretKind]) -> String {
     let mut hits: Vec<(usize, usize, SecretKind)> = Vec::new();
-    m.each(text.as_bytes(), |id, at| {
-        hits.push((at, at + m.patterns[id].len(), kinds[id]))
+    m.each(text.as_bytes(), |id, start, end| {
+        hits.push((start, end, kinds[id]))
     });
     hits.sort();
     let mut out = String::new();
@@ -447,7 +389,7 @@ pub fn scan<L: AsRef<str>>(
     };
     let mut find = |place: &dyn Fn() -> String, text: &str| {
         let mut found: Vec<SecretKind> = Vec::new();
-        m.each(text.as_bytes(), |id, _| {
+        m.each(text.as_bytes(), |id, _, _| {
             if !found.contains(&kinds[id]) {
                 found.push(kinds[id]);
             }

@@ -6,7 +6,6 @@
 //! silently merges duplicate names; safety decisions need the raw facts, so
 //! they come from here. Knows nothing about paths on disk or extraction.
 
-use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
 
 /// Largest central directory we read, whatever the caps: names are bounded
@@ -93,13 +92,34 @@ impl From<io::Error> for DirectoryError {
     }
 }
 
-/// Reads the central directory of `file` (`len` bytes), refusing more than
-/// `max_entries` entries before reading any of them.
-pub(crate) fn read_directory(
-    file: &mut File,
+/// Where a zip's central directory is, from its end records (plain or
+/// ZIP64), before any cap is applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Location {
+    /// Entries the end record declares.
+    pub count: u64,
+    /// Bytes of directory the end record declares.
+    pub cd_size: u64,
+    /// Offset of the directory as stored (relative to the archive's start).
+    pub cd_offset: u64,
+    /// Where the directory ends in the file: the (ZIP64) end record.
+    pub dir_end: u64,
+}
+
+impl Location {
+    /// Where the directory starts in the file, when it fits before its end.
+    pub fn cd_start(&self) -> Option<u64> {
+        self.dir_end.checked_sub(self.cd_size)
+    }
+}
+
+/// Finds the end records of `file` (`len` bytes) and what they say about
+/// the directory; `None` when there is no end record. Reads only the last
+/// `65,557` bytes and the ZIP64 records.
+pub(crate) fn locate<R: Read + Seek>(
+    file: &mut R,
     len: u64,
-    max_entries: u64,
-) -> Result<Vec<RawEntry>, DirectoryError> {
+) -> Result<Option<Location>, DirectoryError> {
     let tail_len = len.min((EOCD_LEN + u16::MAX as usize) as u64);
     let tail_start = len - tail_len;
     file.seek(SeekFrom::Start(tail_start))?;
@@ -107,11 +127,7 @@ pub(crate) fn read_directory(
     file.read_exact(&mut tail)?;
 
     let Some(eocd) = find_end_record(&tail) else {
-        file.seek(SeekFrom::Start(0))?;
-        let mut head = [0u8; 4];
-        let looks_like_zip =
-            file.read_exact(&mut head).is_ok() && u32::from_le_bytes(head) == LOCAL_SIG;
-        return Err(DirectoryError::NoEndRecord { looks_like_zip });
+        return Ok(None);
     };
     let eocd_pos = tail_start + eocd as u64;
     let rec = &tail[eocd..];
@@ -162,6 +178,34 @@ pub(crate) fn read_directory(
         cd_offset = u64_at(&z, 48);
         dir_end = z64_pos;
     }
+    Ok(Some(Location {
+        count,
+        cd_size,
+        cd_offset,
+        dir_end,
+    }))
+}
+
+/// Reads the central directory of `file` (`len` bytes), refusing more than
+/// `max_entries` entries before reading any of them.
+pub(crate) fn read_directory<R: Read + Seek>(
+    file: &mut R,
+    len: u64,
+    max_entries: u64,
+) -> Result<Vec<RawEntry>, DirectoryError> {
+    let Some(Location {
+        count,
+        cd_size,
+        cd_offset,
+        dir_end,
+    }) = locate(file, len)?
+    else {
+        file.seek(SeekFrom::Start(0))?;
+        let mut head = [0u8; 4];
+        let looks_like_zip =
+            file.read_exact(&mut head).is_ok() && u32::from_le_bytes(head) == LOCAL_SIG;
+        return Err(DirectoryError::NoEndRecord { looks_like_zip });
+    };
     if count > max_entries {
         return Err(DirectoryError::TooManyEntries { count });
     }
@@ -315,7 +359,7 @@ fn find_end_record(tail: &[u8]) -> Option<usize> {
     fallback
 }
 
-fn read_u32(file: &mut File, pos: u64) -> io::Result<Option<u32>> {
+fn read_u32<R: Read + Seek>(file: &mut R, pos: u64) -> io::Result<Option<u32>> {
     let mut b = [0u8; 4];
     file.seek(SeekFrom::Start(pos))?;
     match file.read_exact(&mut b) {

@@ -5,12 +5,15 @@
 //! Everything here is synchronous std I/O with bounded buffers: memory use does
 //! not depend on the size of an artifact. [`unpack_verifying_zips`] overlaps
 //! the work on a few scoped std threads (zips inside the artifact are
-//! verified and hashed while the rest unpacks). The module knows
+//! verified and hashed while the rest unpacks), and can read the artifact
+//! while it is still being downloaded through a [`GrowingFile`] (reads wait
+//! for bytes not yet written). The module knows
 //! nothing about AWS, tokio, jobs or manifests; the runtime calls it through
 //! `spawn_blocking` and maps [`UnpackError`] and [`PackageError`] to a
 //! `ConfigurationError`.
 
 mod directory;
+mod growing;
 mod package;
 mod unpack;
 
@@ -19,10 +22,11 @@ mod tests;
 #[cfg(test)]
 pub(crate) mod testzip;
 
+pub use growing::{FillProgress, Filling, GrowingFile, directory_start};
 pub use package::{PackageError, PackageLimits, PackagedBundle, package};
 pub use unpack::{
     UnpackError, UnpackLimits, UnpackReport, VerifiedZip, VerifiedZips, unpack,
-    unpack_verifying_zips, verify,
+    unpack_verifying_zips, unpack_verifying_zips_from, verify,
 };
 
 use std::fs::File;

@@ -12,12 +12,15 @@
 //! also verifies (the same checks, with the caller's limits) and hashes each
 //! `*.zip` entry on scoped threads while later entries unpack, so the
 //! bundles of a release are checked alongside the unpacking instead of one
-//! after another afterwards. Knows nothing about AWS, jobs or manifests.
+//! after another afterwards. [`unpack_verifying_zips_from`] does the same
+//! from any `Read + Seek` (e.g. a [`super::GrowingFile`] still being
+//! downloaded), with exactly the same checks. Knows nothing about AWS, jobs
+//! or manifests.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, mpsc};
@@ -209,13 +212,17 @@ impl fmt::Display for Shown {
 /// empty). On error, `dest` may hold a partial extraction: the caller removes
 /// its per-job directory.
 pub fn unpack(zip: &Path, dest: &Path, limits: &UnpackLimits) -> Result<UnpackReport, UnpackError> {
-    process(zip, Some(dest), limits, None)
+    process(open(zip)?, Some(dest), limits, None)
 }
 
 /// Runs every check of [`unpack`], decompressing each entry into a counter
 /// instead of the disk (for function bundles used byte-for-byte).
 pub fn verify(zip: &Path, limits: &UnpackLimits) -> Result<UnpackReport, UnpackError> {
-    process(zip, None, limits, None)
+    process(open(zip)?, None, limits, None)
+}
+
+fn open(zip: &Path) -> Result<File, UnpackError> {
+    File::open(zip).map_err(UnpackError::Read)
 }
 
 /// A zip found inside an artifact by [`unpack_verifying_zips`]: it passed
@@ -286,6 +293,19 @@ pub fn unpack_verifying_zips(
     limits: &UnpackLimits,
     zip_limits: &UnpackLimits,
 ) -> Result<(UnpackReport, VerifiedZips), UnpackError> {
+    unpack_verifying_zips_from(open(zip)?, dest, limits, zip_limits)
+}
+
+/// [`unpack_verifying_zips`] of the zip `reader` yields (its length is where
+/// `SeekFrom::End(0)` lands), e.g. a [`GrowingFile`](super::GrowingFile)
+/// still being downloaded: every check is the same; reads merely wait for
+/// their bytes.
+pub fn unpack_verifying_zips_from<R: Read + Seek>(
+    reader: R,
+    dest: &Path,
+    limits: &UnpackLimits,
+    zip_limits: &UnpackLimits,
+) -> Result<(UnpackReport, VerifiedZips), UnpackError> {
     let (tx, rx) = mpsc::channel::<Written>();
     let rx = Mutex::new(rx);
     let cancelled = AtomicBool::new(false);
@@ -317,7 +337,7 @@ pub fn unpack_verifying_zips(
         let helpers: Vec<_> = (0..verifier_threads())
             .map(|_| s.spawn(verify_queued))
             .collect();
-        let result = process(zip, Some(dest), limits, Some(&tx));
+        let result = process(reader, Some(dest), limits, Some(&tx));
         drop(tx);
         let mut verified = VerifiedZips::default();
         let mut add = |done: Vec<(PathBuf, VerifiedZip)>| verified.by_path.extend(done);
@@ -358,16 +378,15 @@ struct Checked {
     compressed: u64,
 }
 
-/// Checks (and with `dest`, extracts) `zip`; with `zips`, every `*.zip`
-/// file written is hashed while written and then sent there.
-fn process(
-    zip: &Path,
+/// Checks (and with `dest`, extracts) the zip `file` holds; with `zips`,
+/// every `*.zip` file written is sent there once closed.
+fn process<R: Read + Seek>(
+    mut file: R,
     dest: Option<&Path>,
     limits: &UnpackLimits,
     zips: Option<&mpsc::Sender<Written>>,
 ) -> Result<UnpackReport, UnpackError> {
-    let mut file = File::open(zip).map_err(UnpackError::Read)?;
-    let len = file.metadata().map_err(UnpackError::Read)?.len();
+    let len = file.seek(SeekFrom::End(0)).map_err(UnpackError::Read)?;
     if len == 0 {
         return Err(UnpackError::EmptyFile);
     }

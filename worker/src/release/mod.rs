@@ -1,6 +1,7 @@
 //! The release engine of issue 5: [`LambdaReleaseEngine`] implements the
 //! runtime's [`ReleaseEngine`]. One job goes: fetch the input artifact with
-//! the job's credentials and prepare every bundle (`Prepare`) → read every
+//! the job's credentials, unpacking it as it arrives, and prepare every
+//! bundle (`Prepare`) → read every
 //! function, alias and hook in Lambda (`Inspect`) → validate everything and
 //! plan, before any mutation (pure, `plan.rs`) → update and publish the
 //! changed functions (`Publish`) → write the `release.json` output artifact
@@ -369,23 +370,11 @@ impl LambdaReleaseEngine {
         {
             drop(old);
         }
-        // The artifact: downloaded with the job's credentials, or (one-shot
-        // mode) a local zip or directory.
+        // The artifact: downloaded with the job's credentials (and unpacked
+        // while it arrives), or (one-shot mode) a local zip or directory.
         let (zip, downloaded) = match &self.local_artifact {
-            Some(path) => (Some(path.clone()), false),
-            None => {
-                let zip = ws.dir.path().join("input.zip");
-                let store = ArtifactStore {
-                    sdk: &self.sdk,
-                    cp: &self.codepipeline,
-                    ctx,
-                    credentials: &ws.credentials,
-                    path_style: self.options.s3_force_path_style,
-                };
-                let bytes = store.download(input, &zip).await?;
-                tracing::info!(bytes, artifact = %input.name, "input artifact downloaded");
-                (Some(zip), true)
-            }
+            Some(path) => (path.clone(), false),
+            None => (ws.dir.path().join("input.zip"), true),
         };
         let bundles = ws.dir.path().join("bundles");
         let manifest = job
@@ -395,16 +384,19 @@ impl LambdaReleaseEngine {
             .map(str::to_string);
         let defaults = bundle::action_defaults(&job.configuration);
         let unpacked = ws.dir.path().join("artifact");
-        tokio::task::spawn_blocking(move || {
-            let zip = zip.expect("an artifact");
-            let meta = std::fs::metadata(&zip).map_err(|e| {
-                EngineError::new(
-                    FailureKind::ConfigurationError,
-                    format!("the artifact {}: {e}", zip.display()),
-                )
-            })?;
-            if meta.is_dir() {
-                return bundle::prepare(&zip, &bundles, manifest.as_deref(), &defaults);
+        // Runs on a blocking thread: `growing` is the download in progress
+        // (None: read `zip` itself).
+        let prepare = move |growing: Option<artifact::GrowingFile>| {
+            if growing.is_none() {
+                let meta = std::fs::metadata(&zip).map_err(|e| {
+                    EngineError::new(
+                        FailureKind::ConfigurationError,
+                        format!("the artifact {}: {e}", zip.display()),
+                    )
+                })?;
+                if meta.is_dir() {
+                    return bundle::prepare(&zip, &bundles, manifest.as_deref(), &defaults);
+                }
             }
             let root = unpacked;
             std::fs::create_dir_all(&root).map_err(|e| {
@@ -414,12 +406,14 @@ impl LambdaReleaseEngine {
                 )
             })?;
             // Bundles inside are verified and hashed while the rest unpacks.
-            let (_, verified) = artifact::unpack_verifying_zips(
-                &zip,
-                &root,
-                &UnpackLimits::pipeline_artifact(),
-                &UnpackLimits::function_bundle(),
-            )
+            let limits = (
+                UnpackLimits::pipeline_artifact(),
+                UnpackLimits::function_bundle(),
+            );
+            let (_, verified) = match growing {
+                Some(r) => artifact::unpack_verifying_zips_from(r, &root, &limits.0, &limits.1),
+                None => artifact::unpack_verifying_zips(&zip, &root, &limits.0, &limits.1),
+            }
             .map_err(|e| {
                 let kind = if e.is_artifact_fault() {
                     FailureKind::ConfigurationError
@@ -432,14 +426,30 @@ impl LambdaReleaseEngine {
                 let _ = std::fs::remove_file(&zip);
             }
             bundle::prepare_with(&root, &bundles, manifest.as_deref(), &defaults, &verified)
-        })
-        .await
-        .map_err(|e| {
-            EngineError::new(
-                FailureKind::JobFailed,
-                format!("internal error preparing the artifact: {e}"),
-            )
-        })?
+        };
+        if downloaded {
+            let store = ArtifactStore {
+                sdk: &self.sdk,
+                cp: &self.codepipeline,
+                ctx,
+                credentials: &ws.credentials,
+                path_style: self.options.s3_force_path_style,
+            };
+            let dest = ws.dir.path().join("input.zip");
+            let (bytes, prepared) = store
+                .download_while(input, &dest, move |r| prepare(Some(r)))
+                .await?;
+            tracing::info!(bytes, artifact = %input.name, "input artifact downloaded");
+            return Ok(prepared);
+        }
+        tokio::task::spawn_blocking(move || prepare(None))
+            .await
+            .map_err(|e| {
+                EngineError::new(
+                    FailureKind::JobFailed,
+                    format!("internal error preparing the artifact: {e}"),
+                )
+            })?
     }
 
     async fn perform_one(

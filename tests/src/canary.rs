@@ -205,6 +205,7 @@ pub fn shift_plan(
                 target,
                 current_version: current.map(str::to_string),
                 target_version: to.to_string(),
+                serving_target: false,
             })
             .collect(),
     }

@@ -432,6 +432,108 @@ async fn a_guard_alarm_rolls_back_then_the_console_retry_succeeds() {
     }
 }
 
+/// A worker died after fn1's deployment had finished; its job timed out
+/// (CodePipeline's 24 h) and the operator retried the stage. The retried
+/// attempt sees fn1 already on this release's version — unchanged code —
+/// yet fn1 belongs to the release: when fn3 trips its alarm, fn1 rolls back
+/// too (chaos seed 7, trial 252 once left fn1 and fn2 on the new code and
+/// fn3 on the old).
+#[tokio::test]
+async fn a_stage_retry_rolls_back_functions_an_earlier_attempt_shifted() {
+    let r = ReleaseEnv::new(canary_sim_config()).await;
+    let names = functions(&r, 3).await;
+    let all: Vec<&str> = names.iter().map(String::as_str).collect();
+    let fns = spec(
+        &names,
+        &all,
+        Some(("collect-fn3", r#"{"errorRate":0.5}"#)),
+        "v2",
+    );
+    r.upload_source(canary_artifact(LINEAR, &fns, None)).await;
+    r.pipeline(PIPELINE, false, None, &[]).await;
+    let id = r.env.start(PIPELINE).await;
+    // What the first attempt left: fn1 shifted to the version it published
+    // (its description names the release and the previous version), and a
+    // job nobody will answer.
+    let rid = pipeline_canary::canary::release_id(PIPELINE, "Deploy", "Canary", &id);
+    r.lambda
+        .update_function_code()
+        .function_name("collect-fn1")
+        .zip_file(aws_sdk_lambda::primitives::Blob::new(fns[0].zip.clone()))
+        .send()
+        .await
+        .unwrap();
+    r.settle();
+    let v = r
+        .lambda
+        .publish_version()
+        .function_name("collect-fn1")
+        .description(pipeline_canary::release::plan::version_description(
+            &rid,
+            &id,
+            Some("x"),
+            Some("1"),
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(v.version(), Some("2"));
+    r.lambda
+        .update_alias()
+        .function_name("collect-fn1")
+        .name("live")
+        .function_version("2")
+        .send()
+        .await
+        .unwrap();
+    let sim = r.env.sim.sim().clone();
+    let start = std::time::Instant::now();
+    while sim.codepipeline.job_ids(e2e::REGION).is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(10), "no job");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    sim.clock.advance(Duration::from_secs(25 * 3600));
+    sim.tick();
+    let st = r.wait(PIPELINE, &id, Duration::from_secs(5)).await;
+    assert_eq!(st.as_str(), "Failed", "the first attempt timed out");
+
+    let worker = r.worker(r.canary_options(Duration::from_millis(40), Duration::from_millis(300)));
+    let since = r.seq();
+    r.env
+        .cp
+        .retry_stage_execution()
+        .pipeline_name(PIPELINE)
+        .stage_name("Deploy")
+        .pipeline_execution_id(&id)
+        .retry_mode(aws_sdk_codepipeline::types::StageRetryMode::FailedActions)
+        .send()
+        .await
+        .expect("RetryStageExecution");
+    let st = r.wait(PIPELINE, &id, Duration::from_secs(20)).await;
+    let out = r.action_outcome(PIPELINE, &id).await;
+    worker.stop().await;
+    assert_eq!(st.as_str(), "Failed", "{out:?}");
+    let message = out.error.clone().expect("error details").1;
+    assert!(
+        message.contains("alarm collect-fn3-errors (guarding collect-fn3) went into ALARM"),
+        "{message}"
+    );
+    assert!(
+        message.contains(
+            "collect-fn1: back on version 1 (alias reset; shifted by an earlier attempt of this release)"
+        ),
+        "{message}"
+    );
+    for n in &names {
+        assert_eq!(r.alias_state(n).await, Some(("1".into(), None)), "{n}");
+    }
+    // fn1 was put back through its alias: no deployment, nothing published.
+    assert!(user_deployments(&r, "collect-fn1").await.is_empty());
+    assert_eq!(r.ok_calls(since, "codedeploy", "CreateDeployment"), 2);
+    assert_eq!(r.ok_lambda_calls(since, "PublishVersion"), 2);
+    assert!(r.workspace_entries().is_empty());
+}
+
 #[tokio::test]
 async fn a_worker_stopped_mid_shift_hands_back_and_another_completes() {
     let r = ReleaseEnv::new(canary_sim_config()).await;

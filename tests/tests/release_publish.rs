@@ -103,7 +103,8 @@ async fn sixty_functions_three_changed_publish_exactly_three_versions() {
         "{}",
         out.summary
     );
-    // The published version's description names the release and the commit.
+    // The published version's description names the release, the version
+    // the alias served before and the commit.
     let v = r
         .lambda
         .get_function_configuration()
@@ -115,7 +116,7 @@ async fn sixty_functions_three_changed_publish_exactly_three_versions() {
     let d = v.description().unwrap();
     assert!(
         d.contains(&format!(
-            "pipeline-canary release {} commit ",
+            "pipeline-canary release {} previous 1 commit ",
             out.variables["ReleaseId"]
         )),
         "{d}"
@@ -459,6 +460,7 @@ async fn a_retry_reuses_the_version_a_previous_attempt_published() {
             &rid,
             &id,
             Some("x"),
+            Some("1"),
         ))
         .send()
         .await
@@ -861,6 +863,7 @@ async fn adapters_flow_against_the_sim_and_moto() {
                 "r-flow",
                 "e",
                 Some("abc"),
+                Some("1"),
             ),
             release_id: "r-flow".into(),
         };

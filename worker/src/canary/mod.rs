@@ -145,6 +145,11 @@ pub struct FunctionShift {
     pub current_version: Option<String>,
     /// The published version to shift to.
     pub target_version: String,
+    /// The alias already serves `target_version` although `current_version`
+    /// differs: an earlier attempt of this release (before a stage retry)
+    /// shifted it. Read once, when the shift starts: such a function gets
+    /// no deployment but rolls back with the release.
+    pub serving_target: bool,
 }
 
 /// Shift input. MUST list the same functions in the same order on every

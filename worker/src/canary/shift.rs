@@ -19,7 +19,8 @@
 //!
 //! What travels in the token ([`ShiftState`]): a fingerprint of the plan,
 //! one slot per function (waiting `-`, creating `?`, the 9 characters of
-//! its deployment id, first-release alias created `+`, unchanged `=`), the
+//! its deployment id, first-release alias created `+`, unchanged `=`,
+//! shifted by an earlier attempt of the release `!`), the
 //! rollback flag and its cause. 60 deployed functions take about 600 JSON
 //! characters (see the size test). Everything else is re-read each tick.
 
@@ -31,8 +32,8 @@ use sha2::{Digest, Sha256};
 
 use super::{
     AlarmState, AlarmView, AliasView, BREAK_GLASS_CONFIG, CanaryAction, CanaryObservation,
-    Decision, DeploymentStatus, DeploymentView, ShiftPlan, appspec, clip, deployment_description,
-    human, is_ours,
+    Decision, DeploymentStatus, DeploymentView, FunctionShift, ShiftPlan, appspec, clip,
+    deployment_description, human, is_ours,
 };
 use crate::report::{FailureKind, MESSAGE_MAX, Progress, SUMMARY_MAX};
 
@@ -50,6 +51,10 @@ pub enum Slot {
     AliasCreated,
     /// The alias already serves the target version: nothing to do.
     Unchanged,
+    /// The alias already serves the target version because an earlier
+    /// attempt of this release (before a stage retry) moved it there: no
+    /// deployment, but it rolls back with the release.
+    Shifted,
 }
 
 /// The shift's state (persisted fields are short-named for the token).
@@ -144,6 +149,7 @@ mod slots_codec {
                 Slot::Creating => s.push('?'),
                 Slot::AliasCreated => s.push('+'),
                 Slot::Unchanged => s.push('='),
+                Slot::Shifted => s.push('!'),
                 Slot::Deployment(id) => match short_id(id) {
                     Some(short) => s.push_str(short),
                     None => {
@@ -167,6 +173,7 @@ mod slots_codec {
                 b'?' => out.push(Slot::Creating),
                 b'+' => out.push(Slot::AliasCreated),
                 b'=' => out.push(Slot::Unchanged),
+                b'!' => out.push(Slot::Shifted),
                 b'(' => {
                     let end = s[i..].find(')').ok_or("unclosed deployment id")? + i;
                     out.push(Slot::Deployment(s[i + 1..end].to_string()));
@@ -297,6 +304,8 @@ pub fn decide_shift(
             .map(|f| {
                 if f.current_version.as_deref() == Some(f.target_version.as_str()) {
                     Slot::Unchanged
+                } else if f.serving_target {
+                    Slot::Shifted
                 } else {
                     Slot::Waiting
                 }
@@ -448,7 +457,7 @@ fn due(plan: &ShiftPlan, state: &ShiftState, seen: &Seen) -> Option<ShiftDue> {
     for (i, slot) in state.slots.iter().enumerate() {
         let f = &plan.functions[i];
         match slot {
-            Slot::AliasCreated | Slot::Unchanged => {}
+            Slot::AliasCreated | Slot::Unchanged | Slot::Shifted => {}
             Slot::Waiting if f.current_version.is_none() => {}
             Slot::Waiting | Slot::Creating => complete = false,
             Slot::Deployment(id) => {
@@ -619,7 +628,7 @@ fn step(
             .is_some_and(|d| d.status == DeploymentStatus::Succeeded),
         Slot::Waiting => plan.functions[i].current_version.is_none(),
         Slot::Creating => false,
-        Slot::AliasCreated | Slot::Unchanged => true,
+        Slot::AliasCreated | Slot::Unchanged | Slot::Shifted => true,
     });
     if deployed {
         let firsts: Vec<usize> = (0..plan.functions.len())
@@ -661,18 +670,29 @@ fn rollback(
     seen: &mut Seen,
     now: SystemTime,
 ) -> Decision<CanaryAction> {
-    let mut actions = Vec::new();
-    let mut reads = Vec::new();
-    let mut unsettled = false;
-    let mut outcomes: Vec<String> = Vec::new();
+    let mut u = Undo::default();
     let mut not_started: Vec<&str> = Vec::new();
     for (i, slot) in state.slots.iter().enumerate() {
         let f = &plan.functions[i];
         let name = f.target.function.as_str();
         let id = match slot {
             Slot::Deployment(id) => id,
+            Slot::Shifted => {
+                // No deployment of this attempt: the alias is the record.
+                u.restore_alias(
+                    (i, f),
+                    seen,
+                    (
+                        f.current_version.as_deref().unwrap_or_default(),
+                        &f.target_version,
+                    ),
+                    "shifted by an earlier attempt of this release",
+                    true,
+                );
+                continue;
+            }
             Slot::AliasCreated => {
-                outcomes.push(format!(
+                u.outcomes.push(format!(
                     "{name}: first release, alias {} left on version {} (it had no previous version)",
                     f.target.alias, f.target_version
                 ));
@@ -688,14 +708,14 @@ fn rollback(
             if seen.created_now.contains(id) {
                 // Created in this very job: stop it.
                 if seen.stops_sent.insert(id.clone()) {
-                    actions.push(CanaryAction::StopDeployment {
+                    u.actions.push(CanaryAction::StopDeployment {
                         deployment_id: id.clone(),
                         rollback: true,
                     });
                 }
-                unsettled = true;
+                u.unsettled = true;
             } else {
-                outcomes.push(format!(
+                u.outcomes.push(format!(
                     "{name}: deployment {id} not found; alias not checked"
                 ));
             }
@@ -712,12 +732,12 @@ fn rollback(
             .unwrap_or_else(|| f.target_version.clone());
         if d.status.is_active() {
             if seen.stops_sent.insert(id.clone()) {
-                actions.push(CanaryAction::StopDeployment {
+                u.actions.push(CanaryAction::StopDeployment {
                     deployment_id: id.clone(),
                     rollback: true,
                 });
             }
-            unsettled = true;
+            u.unsettled = true;
             continue;
         }
         let by_codedeploy = match (&d.status, &d.rollback_deployment_id) {
@@ -726,15 +746,15 @@ fn rollback(
         };
         match by_codedeploy {
             Some((_, None)) => {
-                unsettled = true;
+                u.unsettled = true;
                 continue;
             }
             Some((_, Some(r))) if r.status.is_active() => {
-                unsettled = true;
+                u.unsettled = true;
                 continue;
             }
             Some((rb, Some(r))) if r.status == DeploymentStatus::Succeeded => {
-                outcomes.push(format!(
+                u.outcomes.push(format!(
                     "{name}: back on version {prev} (deployment {id} {:?}, CodeDeploy rollback {rb})",
                     d.status
                 ));
@@ -743,66 +763,27 @@ fn rollback(
             _ => {}
         }
         // Check (and if needed restore) the alias ourselves.
-        match seen.aliases.get(&i) {
-            None => {
-                if seen.alias_reads_sent.insert(i) {
-                    reads.push((i, name.to_string(), f.target.alias.clone()));
-                }
-                unsettled = true;
-            }
-            Some(None) => outcomes.push(format!(
-                "{name}: alias {} not found; nothing restored",
-                f.target.alias
-            )),
-            Some(Some(a)) if a.version == prev && a.routing.is_none() => {
-                let how = if d.status == DeploymentStatus::Succeeded {
-                    "alias reset; "
-                } else {
-                    ""
-                };
-                outcomes.push(format!(
-                    "{name}: back on version {prev} ({how}deployment {id} {:?})",
-                    d.status
-                ));
-            }
-            Some(Some(a))
-                if a.version == target
-                    || (a.version == prev
-                        && a.routing.as_ref().is_some_and(|(v, _)| *v == target)) =>
-            {
-                if seen.alias_updates_sent.insert(i) {
-                    actions.push(CanaryAction::UpdateAlias {
-                        index: i,
-                        function: name.to_string(),
-                        alias: f.target.alias.clone(),
-                        version: prev.clone(),
-                        revision_id: a.revision_id.clone(),
-                    });
-                }
-                unsettled = true;
-            }
-            Some(Some(a)) => outcomes.push(format!(
-                "{name}: alias {} serves version {}{} (changed outside this release); left as is",
-                f.target.alias,
-                a.version,
-                a.routing
-                    .as_ref()
-                    .map(|(v, w)| format!(" + {v} at {:.0} %", w * 100.0))
-                    .unwrap_or_default()
-            )),
-        }
+        let label = format!("deployment {id} {:?}", d.status);
+        u.restore_alias(
+            (i, f),
+            seen,
+            (&prev, &target),
+            &label,
+            d.status == DeploymentStatus::Succeeded,
+        );
     }
-    if !reads.is_empty() {
-        actions.push(CanaryAction::ReadAliases { aliases: reads });
+    if !u.reads.is_empty() {
+        let aliases = std::mem::take(&mut u.reads);
+        u.actions.push(CanaryAction::ReadAliases { aliases });
     }
-    if !actions.is_empty() {
-        return Decision::Perform(actions);
+    if !u.actions.is_empty() {
+        return Decision::Perform(u.actions);
     }
     let cause = state
         .cause
         .clone()
         .unwrap_or_else(|| "unknown cause".to_string());
-    if unsettled {
+    if u.unsettled {
         let mut p = progress(plan, state, Some(seen), now);
         p.summary = clip(
             &format!(
@@ -819,9 +800,9 @@ fn rollback(
     let mut msg = format!(
         "Release {} rolled back: {cause_text}.\nRolled back ({}):",
         plan.release.release_id,
-        outcomes.len()
+        u.outcomes.len()
     );
-    for o in &outcomes {
+    for o in &u.outcomes {
         msg.push_str("\n- ");
         msg.push_str(o);
     }
@@ -835,6 +816,76 @@ fn rollback(
         kind: FailureKind::JobFailed,
         message: clip(&msg, MESSAGE_MAX),
         external_execution_id: first_deployment(state),
+    }
+}
+
+/// What one pass of a rollback collects.
+#[derive(Default)]
+struct Undo {
+    actions: Vec<CanaryAction>,
+    /// Aliases to read: (slot, function, alias).
+    reads: Vec<(usize, String, String)>,
+    outcomes: Vec<String>,
+    /// Something is still moving (or being read): look again.
+    unsettled: bool,
+}
+
+impl Undo {
+    /// Checks function `i`'s alias (read first if this job has not) and puts
+    /// it back on `prev` when it serves `target` or routes to it; `label`
+    /// says where the function stood (`reset`: it had reached `target`).
+    fn restore_alias(
+        &mut self,
+        (i, f): (usize, &FunctionShift),
+        seen: &mut Seen,
+        (prev, target): (&str, &str),
+        label: &str,
+        reset: bool,
+    ) {
+        let name = f.target.function.as_str();
+        match seen.aliases.get(&i) {
+            None => {
+                if seen.alias_reads_sent.insert(i) {
+                    self.reads
+                        .push((i, name.to_string(), f.target.alias.clone()));
+                }
+                self.unsettled = true;
+            }
+            Some(None) => self.outcomes.push(format!(
+                "{name}: alias {} not found; nothing restored",
+                f.target.alias
+            )),
+            Some(Some(a)) if a.version == prev && a.routing.is_none() => {
+                let how = if reset { "alias reset; " } else { "" };
+                self.outcomes
+                    .push(format!("{name}: back on version {prev} ({how}{label})"));
+            }
+            Some(Some(a))
+                if a.version == target
+                    || (a.version == prev
+                        && a.routing.as_ref().is_some_and(|(v, _)| v == target)) =>
+            {
+                if seen.alias_updates_sent.insert(i) {
+                    self.actions.push(CanaryAction::UpdateAlias {
+                        index: i,
+                        function: name.to_string(),
+                        alias: f.target.alias.clone(),
+                        version: prev.to_string(),
+                        revision_id: a.revision_id.clone(),
+                    });
+                }
+                self.unsettled = true;
+            }
+            Some(Some(a)) => self.outcomes.push(format!(
+                "{name}: alias {} serves version {}{} (changed outside this release); left as is",
+                f.target.alias,
+                a.version,
+                a.routing
+                    .as_ref()
+                    .map(|(v, w)| format!(" + {v} at {:.0} %", w * 100.0))
+                    .unwrap_or_default()
+            )),
+        }
     }
 }
 
@@ -891,6 +942,12 @@ fn progress(
         let total = config.total_duration();
         match s {
             Slot::Unchanged => continue,
+            Slot::Shifted => {
+                done += 1;
+                weights += 1.0;
+                fraction += 1.0;
+                details.push(format!("{name} 100 % ✓ (an earlier attempt)"));
+            }
             Slot::AliasCreated => {
                 done += 1;
                 weights += 1.0;

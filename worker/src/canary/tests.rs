@@ -54,6 +54,7 @@ fn plan(n: usize) -> ShiftPlan {
                 target: target(&format!("f{i}")),
                 current_version: Some("1".into()),
                 target_version: "2".into(),
+                serving_target: false,
             })
             .collect(),
     }
@@ -1725,4 +1726,88 @@ fn shift_due_has_no_last_while_a_wave_waits() {
             last: None,
         })
     );
+}
+
+/// A stage retry after an attempt that shifted f0 and then timed out: f0's
+/// alias already serves the target (`serving_target`), so it gets no
+/// deployment, counts as done, travels in the token as `!`, and when f1's
+/// deployment fails the worker puts f0's alias back on its previous
+/// version too (chaos seed 7, trial 252 left such a release mixed).
+#[test]
+fn a_function_shifted_by_an_earlier_attempt_rolls_back_with_the_release() {
+    let mut p = plan(2);
+    p.functions[0].serving_target = true;
+    let (mut s, made) = started(&p);
+    assert_eq!(made, vec![1], "no deployment for the shifted function");
+    assert!(
+        serde_json::to_string(&s)
+            .unwrap()
+            .contains("\"d\":\"!AAAAAA001\""),
+        "{}",
+        serde_json::to_string(&s).unwrap()
+    );
+    let pr = progress_of(&p, &s, t(0));
+    assert!(
+        pr.summary.contains("f0 100 % ✓ (an earlier attempt)"),
+        "{}",
+        pr.summary
+    );
+    actions(decide_shift(&p, &mut s, vec![], t(60)));
+    let mut failed = dep(&p, 1, DeploymentStatus::Stopped);
+    failed.error = Some("ALARM_ACTIVE: f1-errors".into());
+    let mut rb = dep(&p, 1, DeploymentStatus::Succeeded);
+    rb.id = "d-RB0000001".into();
+    rb.is_rollback = true;
+    failed.rollback_deployment_id = Some(rb.id.clone());
+    let a = actions(decide_shift(
+        &p,
+        &mut s,
+        ticked(vec![failed.clone(), rb.clone()], vec![]),
+        t(60),
+    ));
+    assert_eq!(
+        a,
+        vec![CanaryAction::ReadAliases {
+            aliases: vec![(0, "f0".into(), "live".into())]
+        }]
+    );
+    let a = actions(decide_shift(
+        &p,
+        &mut s,
+        vec![CanaryObservation::Alias {
+            index: Some(0),
+            function: "f0".into(),
+            alias: Some(alias("2")),
+        }],
+        t(60),
+    ));
+    assert_eq!(
+        a,
+        vec![CanaryAction::UpdateAlias {
+            index: 0,
+            function: "f0".into(),
+            alias: "live".into(),
+            version: "1".into(),
+            revision_id: Some("rev-1".into()),
+        }]
+    );
+    let d = decide_shift(
+        &p,
+        &mut s,
+        vec![CanaryObservation::AliasUpdated {
+            index: 0,
+            alias: alias("1"),
+        }],
+        t(60),
+    );
+    let Decision::Fail { message, .. } = d else {
+        panic!("{d:?}")
+    };
+    assert!(
+        message.contains(
+            "f0: back on version 1 (alias reset; shifted by an earlier attempt of this release)"
+        ),
+        "{message}"
+    );
+    assert!(message.contains("f1: back on version 1"), "{message}");
 }

@@ -319,6 +319,7 @@ impl LambdaApi {
             code_sha256: served.code_sha256().unwrap_or_default().to_string(),
             revision_id: None,
             routing: None,
+            description: served.description().unwrap_or_default().to_string(),
         };
         if read_alias && observed.code_sha256 != new_code_sha256 {
             let a = self

@@ -761,18 +761,18 @@ pub fn shift_plan(
                 ),
             ));
         };
+        let published = r.published().map(|v| v.to_string());
         // Versions dropped from the token are the deployment's AppSpec; the
         // shift reads `current_version` only before the deployment exists.
         functions.push(FunctionShift {
+            serving_target: published.is_some()
+                && f.current.as_ref().map(|c| &c.version) == published.as_ref(),
             target: target(&f.function),
             current_version: match r.appspec {
                 InAppSpec::No => r.previous.map(|v| v.to_string()),
                 InAppSpec::Previous | InAppSpec::Both => Some(IN_APPSPEC.to_string()),
             },
-            target_version: r
-                .published()
-                .map(|v| v.to_string())
-                .unwrap_or_else(|| IN_APPSPEC.to_string()),
+            target_version: published.unwrap_or_else(|| IN_APPSPEC.to_string()),
         });
     }
     Ok(ShiftPlan { release, functions })
@@ -807,7 +807,18 @@ pub fn decide_with(
                     );
                 };
                 match plan::validate(prepared, &functions, &hooks, flow.staging) {
-                    Ok(p) => state.scratch.plan = Some(p),
+                    Ok(p) => {
+                        if flow.orchestrate && state.phase == Phase::Start {
+                            // A stage retry: functions an earlier attempt
+                            // of this release shifted look unchanged, yet
+                            // belong to it (and roll back with it).
+                            for (name, version) in shifted_earlier(&p, &release_id) {
+                                state.scratch.published.retain(|(n, _)| *n != name);
+                                state.scratch.published.push((name, version));
+                            }
+                        }
+                        state.scratch.plan = Some(p);
+                    }
                     Err(e) => return finish(state, fail(e, job)),
                 }
             }
@@ -825,7 +836,8 @@ pub fn decide_with(
                     state.scratch.published.retain(|(n, _)| *n != x.function);
                     state.scratch.published.push((x.function, x.version));
                 }
-                state.functions = records(p, &state.scratch.published, &state.functions);
+                state.functions =
+                    records(p, &state.scratch.published, &state.functions, &release_id);
                 state.phase = Phase::Published;
             }
             Observation::OutputWritten => state.scratch.output_written = true,
@@ -977,6 +989,7 @@ pub fn decide_with(
                 &release_id,
                 &job.pipeline_execution_id,
                 job.revision(),
+                f.current.as_ref().map(|c| c.version.as_str()),
             ),
             release_id: release_id.clone(),
         })
@@ -1069,6 +1082,25 @@ pub fn decide_with(
     }
 }
 
+/// Functions of `plan` an earlier attempt of release `release_id` shifted
+/// (before a stage retry): the alias serves a version this release
+/// published, whose description names a different previous version (a
+/// first release has none: its alias is never rolled back). As (function,
+/// version served).
+fn shifted_earlier(plan: &Plan, release_id: &str) -> Vec<(String, String)> {
+    plan.functions
+        .iter()
+        .filter(|f| !f.is_changed())
+        .filter_map(|f| {
+            let c = f.current.as_ref()?;
+            // A first release (no previous version) is never rolled back.
+            let previous = plan::previous_of(&c.description, release_id)??;
+            (previous.to_string() != c.version)
+                .then(|| (f.function.name.clone(), c.version.clone()))
+        })
+        .collect()
+}
+
 /// The token records of the published functions, in plan order; a function
 /// already recorded keeps its recorded previous version (its alias may have
 /// moved since).
@@ -1076,6 +1108,7 @@ fn records(
     plan: &Plan,
     published: &[(String, String)],
     recorded: &[FunctionRecord],
+    release_id: &str,
 ) -> Vec<FunctionRecord> {
     let by_name: BTreeMap<&str, &str> = published
         .iter()
@@ -1088,7 +1121,13 @@ fn records(
             let index = u16::try_from(f.index).ok()?;
             let previous = match recorded.iter().find(|r| r.index == index) {
                 Some(r) => r.previous,
-                None => f.current.as_ref().and_then(|c| c.version.parse().ok()),
+                None => f.current.as_ref().and_then(|c| {
+                    // Shifted by an earlier attempt: its version says
+                    // what the alias served before.
+                    plan::previous_of(&c.description, release_id)
+                        .filter(|_| !f.is_changed())
+                        .unwrap_or_else(|| c.version.parse().ok())
+                }),
             };
             Some(FunctionRecord::new(index, previous, v.parse().ok()?))
         })

@@ -77,6 +77,9 @@ pub struct ObservedAlias {
     pub revision_id: Option<String>,
     /// `RoutingConfig.AdditionalVersionWeights` (version, weight), if any.
     pub routing: Option<(String, f64)>,
+    /// `Description` of the version served (names the release that
+    /// published it, see [`version_description`]).
+    pub description: String,
 }
 
 /// What Lambda says about one hook function.
@@ -134,18 +137,37 @@ impl Plan {
 
 /// The description of a version this release publishes: the release id
 /// (how a retry recognises its own versions, the same marker the
-/// orchestration puts in deployment descriptions), the commit and the
+/// orchestration puts in deployment descriptions), the version the alias
+/// served before (`-`: none; how a stage retry rolls back a function an
+/// earlier attempt shifted, see [`previous_of`]), the commit and the
 /// pipeline execution.
 pub fn version_description(
     release_id: &str,
     pipeline_execution_id: &str,
     commit: Option<&str>,
+    previous: Option<&str>,
 ) -> String {
     let commit = commit.unwrap_or("unknown");
+    let previous = previous.unwrap_or("-");
     let d = format!(
-        "pipeline-canary release {release_id} commit {commit} execution {pipeline_execution_id}"
+        "pipeline-canary release {release_id} previous {previous} commit {commit} execution {pipeline_execution_id}"
     );
     crate::report::truncate(&d, VERSION_DESCRIPTION_MAX)
+}
+
+/// The version the alias served before release `release_id` published the
+/// version described by `description`: `None` when that version is not
+/// this release's or does not say; `Some(None)` when there was no alias.
+pub fn previous_of(description: &str, release_id: &str) -> Option<Option<u32>> {
+    if !published_by(description, release_id) {
+        return None;
+    }
+    let mut words = description.split_whitespace();
+    words.find(|w| *w == "previous")?;
+    match words.next()? {
+        "-" => Some(None),
+        v => v.parse().ok().map(Some),
+    }
 }
 
 /// Whether `description` marks a version published by release `release_id`.
@@ -508,6 +530,7 @@ mod tests {
                 code_sha256: sha.into(),
                 revision_id: None,
                 routing: None,
+                description: String::new(),
             }),
         }
     }
@@ -691,13 +714,29 @@ mod tests {
                 .contains("Expected total time: 48 min (5 changed functions in waves of 2)")
         );
         assert_eq!(minutes(Duration::from_secs(5400)), "1 h 30 min");
-        let d = version_description("r-1", "e-1", Some("abc123"));
-        assert_eq!(d, "pipeline-canary release r-1 commit abc123 execution e-1");
+        let d = version_description("r-1", "e-1", Some("abc123"), Some("41"));
+        assert_eq!(
+            d,
+            "pipeline-canary release r-1 previous 41 commit abc123 execution e-1"
+        );
         assert!(published_by(&d, "r-1"));
+        assert_eq!(previous_of(&d, "r-1"), Some(Some(41)));
+        assert_eq!(previous_of(&d, "r-2"), None);
+        let first = version_description("r-1", "e-1", None, None);
+        assert_eq!(previous_of(&first, "r-1"), Some(None));
+        // Versions of releases before the marker carried it: no record.
+        assert_eq!(
+            previous_of("pipeline-canary release r-1 commit c execution e", "r-1"),
+            None
+        );
+        assert_eq!(
+            previous_of("pipeline-canary release r-1 previous x commit c", "r-1"),
+            None
+        );
         assert!(!published_by(&d, "r-"));
         assert!(!published_by(&d, ""));
         assert!(
-            version_description("r", "e", Some(&"x".repeat(400)))
+            version_description("r", "e", Some(&"x".repeat(400)), Some("1"))
                 .chars()
                 .count()
                 <= 256

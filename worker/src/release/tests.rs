@@ -77,6 +77,7 @@ fn inspected(n: usize, changed: &[usize]) -> Observation {
                     },
                     revision_id: None,
                     routing: None,
+                    description: String::new(),
                 }),
             })
             .collect(),

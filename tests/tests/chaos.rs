@@ -214,6 +214,62 @@ async fn settle(
     }
 }
 
+/// What happened in a trial that broke an invariant (a stall, a mixed
+/// release): what the harness saw, the pipeline's action state, the open
+/// jobs and the workers' log lines for the pipeline (messages and fields
+/// only).
+async fn stall_report(
+    r: &ReleaseEnv,
+    p: &str,
+    orphans: &HashSet<String>,
+    phases: &[String],
+    logs: &Path,
+) -> String {
+    let mut out = format!("    harness: {}\n", phases.join(" -> "));
+    if let Ok(state) = r.env.cp.get_pipeline_state().name(p).send().await {
+        for stage in state.stage_states() {
+            for a in stage.action_states() {
+                if let Some(e) = a.latest_execution() {
+                    out.push_str(&format!(
+                        "    action {}/{}: {:?} summary {:?} error {:?} changed {:?}\n",
+                        stage.stage_name().unwrap_or_default(),
+                        a.action_name().unwrap_or_default(),
+                        e.status(),
+                        e.summary(),
+                        e.error_details().and_then(|d| d.message()),
+                        e.last_status_change()
+                    ));
+                }
+            }
+        }
+    }
+    for (j, s) in r.env.sim.sim().codepipeline.job_ids(REGION) {
+        if !matches!(s.as_str(), "Succeeded" | "Failed" | "TimedOut") {
+            let orphan = if orphans.contains(&j) {
+                " (orphan)"
+            } else {
+                ""
+            };
+            out.push_str(&format!("    open job {j}: {s}{orphan}\n"));
+        }
+    }
+    let needle = format!("\"pipeline\":\"{p}\"");
+    for (i, line) in all_logs(logs).lines().enumerate() {
+        if !line.contains(&needle) {
+            continue;
+        }
+        let v: serde_json::Value = serde_json::from_str(line).unwrap_or_default();
+        let job = v["span"]["job_id"].as_str().unwrap_or("-");
+        out.push_str(&format!(
+            "    log {i} {} job {}: {}\n",
+            v["timestamp"].as_str().unwrap_or("?"),
+            job.get(..8).unwrap_or(job),
+            v["fields"]
+        ));
+    }
+    out
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_at_random_points_never_leaves_a_release_mixed_or_a_job_unanswered() {
     let trials: usize = std::env::var("CHAOS_TRIALS")
@@ -314,6 +370,8 @@ async fn kill_9_at_random_points_never_leaves_a_release_mixed_or_a_job_unanswere
                 }
             }
             let mut st = settle(&r, &p, &id, &orphans, Duration::from_secs(20)).await;
+            // What the harness saw, for a stall report.
+            let mut phases = vec![format!("settled {st:?}")];
             // When the stage was retried (sim time): each attempt may deploy once.
             let mut retried_at: Option<std::time::SystemTime> = None;
             if st == PipelineExecutionStatus::InProgress {
@@ -322,6 +380,7 @@ async fn kill_9_at_random_points_never_leaves_a_release_mixed_or_a_job_unanswere
                 sim.clock.advance(Duration::from_secs(25 * 3600));
                 sim.tick();
                 st = settle(&r, &p, &id, &orphans, Duration::from_secs(5)).await;
+                phases.push(format!("after the job timeout {st:?}"));
                 if st == PipelineExecutionStatus::Failed {
                     t.timeouts_retried += 1;
                     retried_at = Some(sim.clock.now());
@@ -336,6 +395,7 @@ async fn kill_9_at_random_points_never_leaves_a_release_mixed_or_a_job_unanswere
                         .await
                         .expect("RetryStageExecution");
                     st = settle(&r, &p, &id, &orphans, Duration::from_secs(20)).await;
+                    phases.push(format!("after the retry {st:?}"));
                 }
             }
             let released = trial_started.elapsed();
@@ -425,7 +485,8 @@ async fn kill_9_at_random_points_never_leaves_a_release_mixed_or_a_job_unanswere
                 .all(|a| a.as_ref().is_some_and(|(v, w)| v != "1" && w.is_none()));
             if !(all_old || all_new) {
                 t.violations.push(format!(
-                    "trial {k} ({config}, kills {kills}): mixed release {versions:?}"
+                    "trial {k} ({config}, faulty {faulty:?}, kills {kills}): mixed release {versions:?}\n{}",
+                    stall_report(&r, &p, &orphans, &phases, dir.path()).await
                 ));
             }
             match &st {
@@ -445,9 +506,10 @@ async fn kill_9_at_random_points_never_leaves_a_release_mixed_or_a_job_unanswere
                     ));
                     }
                 }
-                other => t
-                    .violations
-                    .push(format!("trial {k}: execution still {other:?} at rest")),
+                other => t.violations.push(format!(
+                    "trial {k} ({config}, {n} function(s), faulty {faulty:?}, kills {kills}): execution still {other:?} at rest\n{}",
+                    stall_report(&r, &p, &orphans, &phases, dir.path()).await
+                )),
             }
             if std::env::var("CHAOS_VERBOSE").is_ok() {
                 eprintln!(

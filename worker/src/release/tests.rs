@@ -124,11 +124,9 @@ fn sixty_functions_three_changed_publishes_exactly_three() {
     let names: Vec<&str> = reqs.iter().map(|r| r.function.as_str()).collect();
     assert_eq!(names, ["c-3", "c-17", "c-59"]);
     let rid = release_id(&j);
-    assert!(
-        reqs[0]
-            .description
-            .contains(&format!("pipeline-canary release {rid} commit abc123"))
-    );
+    assert!(reqs[0].description.contains(&format!(
+        "pipeline-canary release {rid} previous 43 commit abc123"
+    )));
     assert_eq!(s.phase, Phase::Publishing);
     let published = reqs
         .iter()

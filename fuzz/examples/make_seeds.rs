@@ -83,7 +83,7 @@ fn manifests() {
     }
 
     let state =
-        fs::read("worker/fixtures/serverless/collect/.serverless/serverless-state.json").unwrap();
+        fs::read("core/fixtures/serverless/collect/.serverless/serverless-state.json").unwrap();
     write_seed("manifest_serverless", &state);
     let base: serde_json::Value = serde_json::from_slice(&state).unwrap();
     type Edit = Box<dyn Fn(&mut serde_json::Value)>;
@@ -187,7 +187,7 @@ fn zips() {
         write_seed(
             "safe_unzip",
             &fs::read(format!(
-                "worker/fixtures/serverless/collect/.serverless/{z}"
+                "core/fixtures/serverless/collect/.serverless/{z}"
             ))
             .unwrap(),
         );

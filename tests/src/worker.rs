@@ -19,7 +19,7 @@ use aws_sdk_codepipeline::types::{
     PipelineType, StageDeclaration,
 };
 use pipeline_canary::definition::{ActionTypeDefinition, ConfigurationProperty};
-use pipeline_canary::engine::{Decision, EngineError, JobContext, ReleaseEngine};
+use pipeline_canary::engine::{Decide, Decision, EngineError, JobContext, ReleaseEngine};
 use pipeline_canary::job::JobInput;
 use pipeline_canary::report::{FailureKind, Progress};
 use pipeline_canary::telemetry::Metrics;
@@ -514,7 +514,7 @@ fn done(summary: String) -> Decision<TestAction> {
     }
 }
 
-impl ReleaseEngine for TestEngine {
+impl Decide for TestEngine {
     type State = TestState;
     type Action = TestAction;
     type Observation = TestObservation;
@@ -584,7 +584,9 @@ impl ReleaseEngine for TestEngine {
             Behaviour::LeakSecrets => Decision::Perform(vec![TestAction::Leak]),
         }
     }
+}
 
+impl ReleaseEngine for TestEngine {
     async fn perform(
         &self,
         ctx: &JobContext,

@@ -966,7 +966,7 @@ async fn shutdown_while_publishing_hands_back_and_the_next_worker_finishes() {
 async fn serverless_output_and_native_manifest_plan_the_same() {
     use pipeline_canary::release::cli::{PlanOptions, plan};
     let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../worker/fixtures/serverless/collect");
+        .join("../core/fixtures/serverless/collect");
     let collect = std::fs::read(fixture.join(".serverless/collect.zip")).unwrap();
     let r = ReleaseEnv::new(sim_config()).await;
     for n in [

@@ -152,6 +152,9 @@ pub enum Posted {
     GaveUp(String),
     /// Refused with another error (e.g. `ValidationException`).
     Rejected(String),
+    /// Nothing was posted: the report abandons the job (another job holds
+    /// its release and reports it).
+    NotPosted,
 }
 
 /// The job calls for one action type.
@@ -232,7 +235,7 @@ impl JobsApi {
         let out = req.send().await.map_err(|e| classify_http(&e))?;
         let mut jobs = Vec::new();
         for j in out.jobs() {
-            match PolledJob::from_sdk(j, &self.public) {
+            match crate::job::polled_job(j, &self.public) {
                 Ok(p) => jobs.push(p),
                 Err(e) => tracing::warn!(error = %e, "skipping a job PollForJobs returned"),
             }
@@ -283,6 +286,9 @@ impl JobsApi {
 
     /// Posts `report` for `job`, retrying transient errors until `deadline`.
     pub async fn post(&self, job: &JobInput, report: &JobReport, deadline: Instant) -> Posted {
+        if let JobReport::Abandon { .. } = report {
+            return Posted::NotPosted;
+        }
         let mut backoff = call_backoff();
         loop {
             let res = self.post_once(job, report).await;
@@ -310,6 +316,7 @@ impl JobsApi {
 
     async fn post_once(&self, job: &JobInput, report: &JobReport) -> Result<(), CallError> {
         match report {
+            JobReport::Abandon { .. } => Ok(()),
             JobReport::Fail {
                 kind,
                 message,

@@ -1,95 +1,24 @@
-//! The seam between the runtime and the release: [`ReleaseEngine`]. An engine
-//! has a pure half, [`ReleaseEngine::decide`] (job + engine state +
-//! observations + now → a [`Decision`]), and an I/O half,
-//! [`ReleaseEngine::perform`], the thin adapters that carry out the actions it
-//! decided and report what they observed. The runtime owns everything else:
-//! polling, acknowledging, continuation tokens, shutdown, results.
-//!
-//! Contract for engines:
-//! - `decide` must not do I/O or read a clock; `now` is given.
-//! - Everything `decide` needs to resume lives in `State`, which travels in
-//!   the continuation token (≤ 2048 characters in total), so keep it to what
-//!   cannot be re-read from AWS. Before emitting `Perform`, record in `State`
-//!   what those actions are for: after a hand-back the next job calls `decide`
-//!   with the same state and no observations, and must re-observe rather than
-//!   redo (actions must be idempotent or guarded by AWS preconditions).
-//! - Every boundary between decisions is a safe point: the runtime may hand
-//!   the job back there when the worker shuts down.
+//! The seam between the runtime and the release: [`ReleaseEngine`], the
+//! core's pure [`Decide`] (job + engine state + observations + now → a
+//! [`Decision`]) plus [`ReleaseEngine::perform`], the thin adapters that
+//! carry out the actions it decided and report what they observed. The
+//! runtime owns everything else: polling, acknowledging, continuation
+//! tokens, shutdown, results. The contract for `decide` is the core's
+//! (`pipeline_canary_core::engine`).
 //!
 //! This module knows nothing about SDK clients except through [`JobContext`].
 
-use std::collections::BTreeMap;
-use std::fmt;
 use std::future::Future;
-use std::time::{Duration, SystemTime};
-
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+use std::time::SystemTime;
 
 pub use crate::codepipeline::JobContext;
 use crate::job::JobInput;
-use crate::report::{FailureKind, Progress};
+use crate::report::FailureKind;
+pub use pipeline_canary_core::engine::{Decide, Decision, EngineError};
 
-/// What an engine decides at one step.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision<A> {
-    /// Perform these actions, then call `decide` again with what they observed.
-    Perform(Vec<A>),
-    /// Nothing to do for `delay` (e.g. a canary bakes); then `decide` again.
-    /// The job stays with this worker; `progress` is what a hand-back reports.
-    Wait { delay: Duration, progress: Progress },
-    /// End this job with a continuation token and come back in a new job
-    /// (CodePipeline shows `progress` meanwhile).
-    Continue(Progress),
-    /// The action succeeded.
-    Succeed {
-        progress: Progress,
-        output_variables: BTreeMap<String, String>,
-    },
-    /// The action failed.
-    Fail {
-        kind: FailureKind,
-        message: String,
-        external_execution_id: Option<String>,
-    },
-}
-
-/// An action the adapters could not carry out (after their own retries).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{kind}: {message}")]
-pub struct EngineError {
-    pub kind: FailureKind,
-    pub message: String,
-}
-
-impl EngineError {
-    pub fn new(kind: FailureKind, message: impl Into<String>) -> Self {
-        EngineError {
-            kind,
-            message: message.into(),
-        }
-    }
-}
-
-/// A release engine: the pure decider and the adapters that act for it.
-pub trait ReleaseEngine: Send + Sync + 'static {
-    /// What survives between jobs (serialized into the continuation token).
-    type State: Serialize + DeserializeOwned + Default + fmt::Debug + Send + 'static;
-    /// What `decide` asks the adapters to do.
-    type Action: fmt::Debug + Send + 'static;
-    /// What the adapters report back.
-    type Observation: Send + 'static;
-
-    /// Pure: the next step for `job` given its state, the observations of the
-    /// last `Perform`, and the time.
-    fn decide(
-        &self,
-        job: &JobInput,
-        state: &mut Self::State,
-        observed: Vec<Self::Observation>,
-        now: SystemTime,
-    ) -> Decision<Self::Action>;
-
+/// A release engine: the pure decider ([`Decide`]) and the adapters that
+/// act for it.
+pub trait ReleaseEngine: Decide + Send + Sync + 'static {
     /// Carries out `actions` (AWS calls with their own retries) and reports
     /// what was observed. An `Err` fails the job with its failure type.
     fn perform(
@@ -108,7 +37,7 @@ pub struct NoReleaseEngine;
 #[derive(Debug)]
 pub enum Never {}
 
-impl ReleaseEngine for NoReleaseEngine {
+impl Decide for NoReleaseEngine {
     type State = ();
     type Action = Never;
     type Observation = Never;
@@ -120,7 +49,9 @@ impl ReleaseEngine for NoReleaseEngine {
             external_execution_id: None,
         }
     }
+}
 
+impl ReleaseEngine for NoReleaseEngine {
     async fn perform(
         &self,
         _: &JobContext,
@@ -129,6 +60,44 @@ impl ReleaseEngine for NoReleaseEngine {
         match actions.into_iter().next() {
             None => Ok(Vec::new()),
             Some(n) => match n {},
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::UNIX_EPOCH;
+
+    use pipeline_canary_core::machine::{JobMachine, Step};
+    use pipeline_canary_core::report::JobReport;
+
+    use super::*;
+    use crate::job::ActionConfiguration;
+
+    #[test]
+    fn the_default_engine_reports_no_release_engine() {
+        let job = JobInput {
+            job_id: "j".into(),
+            pipeline_name: "p".into(),
+            stage_name: "Deploy".into(),
+            action_name: "Canary".into(),
+            pipeline_execution_id: "e".into(),
+            action_execution_id: "a".into(),
+            configuration: ActionConfiguration::default(),
+            input_artifacts: vec![],
+            output_artifacts: vec![],
+            artifact_credentials: None,
+            continuation_token: None,
+            encryption_key_id: None,
+        };
+        let mut m = JobMachine::new(Arc::new(NoReleaseEngine), job);
+        match m.next(vec![], UNIX_EPOCH, false) {
+            Step::Report(JobReport::Fail { kind, message, .. }) => {
+                assert_eq!(kind, FailureKind::ConfigurationError);
+                assert!(message.starts_with("no release engine"));
+            }
+            other => panic!("{other:?}"),
         }
     }
 }

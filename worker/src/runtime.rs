@@ -339,6 +339,12 @@ impl<E: ReleaseEngine> JobTask<E> {
                     tracing::info!(outcome, "job result posted");
                 }
             }
+            Posted::NotPosted => {
+                self.metrics.job_outcome(outcome);
+                if let JobReport::Abandon { reason } = &report {
+                    tracing::warn!(%reason, "job abandoned without a result: another job holds its release");
+                }
+            }
             Posted::AlreadyTerminal(e) => {
                 self.metrics.result_errors.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(error = %e, outcome, "the job was already terminal; result not retried");

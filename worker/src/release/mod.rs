@@ -38,15 +38,15 @@
 //! `cli` (the `plan` command), `oneshot` (the `release` command: this engine
 //! driven locally, without CodePipeline).
 
-pub mod bundle;
 pub mod cli;
 pub mod fetch;
 pub mod lambda;
 pub mod limiter;
 pub mod oneshot;
-pub mod plan;
+
 pub mod state;
-pub mod watch;
+
+pub use pipeline_canary_core::release::{bundle, plan, watch};
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -60,7 +60,7 @@ use crate::canary::{
     self, CanaryAction, CanaryAdapters, CanaryObservation, FunctionShift, FunctionTarget,
     Preflight, PreflightPlan, ReleaseSettings, ShiftPlan,
 };
-use crate::engine::{Decision, EngineError, JobContext, ReleaseEngine};
+use crate::engine::{Decide, Decision, EngineError, JobContext, ReleaseEngine};
 use crate::job::{Artifact, JobInput};
 use crate::report::{FailureKind, Progress};
 
@@ -566,7 +566,7 @@ impl LambdaReleaseEngine {
     }
 }
 
-impl ReleaseEngine for LambdaReleaseEngine {
+impl Decide for LambdaReleaseEngine {
     type State = ReleaseState;
     type Action = Action;
     type Observation = Observation;
@@ -588,7 +588,9 @@ impl ReleaseEngine for LambdaReleaseEngine {
             now,
         )
     }
+}
 
+impl ReleaseEngine for LambdaReleaseEngine {
     async fn perform(
         &self,
         ctx: &JobContext,
@@ -937,6 +939,7 @@ pub fn decide_with(
             Preflight::Next(Decision::Perform(a)) => {
                 return Decision::Perform(vec![Action::Canary(a)]);
             }
+            Preflight::Next(Decision::Abandon(r)) => return Decision::Abandon(r),
             Preflight::Next(Decision::Fail {
                 kind,
                 message,
@@ -1079,6 +1082,7 @@ pub fn decide_with(
             message,
             external_execution_id: external_execution_id.or(Some(release_id)),
         },
+        Decision::Abandon(r) => Decision::Abandon(r),
     }
 }
 

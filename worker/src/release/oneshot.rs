@@ -22,7 +22,7 @@ use aws_config::SdkConfig;
 
 use super::{LambdaReleaseEngine, ReleaseOptions, ReleaseState};
 use crate::codepipeline::JobContext;
-use crate::engine::{Decision, EngineError, ReleaseEngine};
+use crate::engine::{Decide, Decision, EngineError, ReleaseEngine};
 use crate::job::{ActionConfiguration, Artifact, JobInput};
 use crate::report::{FailureKind, Progress};
 use crate::token::{self, Envelope};
@@ -157,6 +157,9 @@ pub async fn release(
                 }
                 Decision::Fail { kind, message, .. } => {
                     return Err(EngineError::new(kind, message));
+                }
+                Decision::Abandon(reason) => {
+                    return Err(EngineError::new(FailureKind::JobFailed, reason));
                 }
             }
         };

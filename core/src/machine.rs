@@ -8,12 +8,12 @@
 //! a `ConfigurationError`), resuming the engine's state from it, turning the
 //! engine's `Continue` into a token, and handing the job back with a token at
 //! the first safe point once the worker is stopping. It performs no I/O and
-//! reads no clock; `runtime.rs` drives it.
+//! reads no clock; the worker's runtime drives it.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::engine::{Decision, EngineError, ReleaseEngine};
+use crate::engine::{Decide, Decision, EngineError};
 use crate::job::JobInput;
 use crate::report::{FailureKind, JobReport, Progress};
 use crate::token::{self, Envelope};
@@ -36,7 +36,7 @@ enum Phase<S> {
 }
 
 /// One job's state machine.
-pub struct JobMachine<E: ReleaseEngine> {
+pub struct JobMachine<E: Decide> {
     engine: Arc<E>,
     job: JobInput,
     phase: Phase<E::State>,
@@ -47,7 +47,7 @@ pub struct JobMachine<E: ReleaseEngine> {
 /// Summary prefix of a job handed back at shutdown.
 pub const HANDED_BACK: &str = "Handed back: the worker is shutting down; another worker continues.";
 
-impl<E: ReleaseEngine> JobMachine<E> {
+impl<E: Decide> JobMachine<E> {
     pub fn new(engine: Arc<E>, job: JobInput) -> Self {
         JobMachine {
             engine,
@@ -121,6 +121,7 @@ impl<E: ReleaseEngine> JobMachine<E> {
                 let report = self.continue_with(progress, false);
                 self.finish(report)
             }
+            Decision::Abandon(reason) => self.finish(JobReport::Abandon { reason }),
             Decision::Perform(_) | Decision::Wait { .. } if stopping => {
                 let mut progress = self.progress.clone();
                 progress.summary = if progress.summary.is_empty() {
@@ -218,7 +219,6 @@ mod tests {
     use serde::{Deserialize, Serialize};
 
     use super::*;
-    use crate::engine::JobContext;
     use crate::job::ActionConfiguration;
 
     /// A deterministic engine: publishes `steps` functions one action at a
@@ -236,7 +236,7 @@ mod tests {
         in_this_job: u32,
     }
 
-    impl ReleaseEngine for Steps {
+    impl Decide for Steps {
         type State = St;
         type Action = u32;
         type Observation = u32;
@@ -282,10 +282,6 @@ mod tests {
                 };
             }
             Decision::Perform(vec![s.published + 1])
-        }
-
-        async fn perform(&self, _: &JobContext, a: Vec<u32>) -> Result<Vec<u32>, EngineError> {
-            Ok(a)
         }
     }
 
@@ -481,17 +477,5 @@ mod tests {
             m.next(vec![], UNIX_EPOCH, false),
             Step::Report(JobReport::Fail { .. })
         ));
-    }
-
-    #[test]
-    fn the_default_engine_reports_no_release_engine() {
-        let mut m = JobMachine::new(Arc::new(crate::engine::NoReleaseEngine), job(None));
-        match m.next(vec![], UNIX_EPOCH, false) {
-            Step::Report(JobReport::Fail { kind, message, .. }) => {
-                assert_eq!(kind, FailureKind::ConfigurationError);
-                assert!(message.starts_with("no release engine"));
-            }
-            other => panic!("{other:?}"),
-        }
     }
 }

@@ -115,6 +115,9 @@ pub enum JobReport {
         message: String,
         external_execution_id: Option<String>,
     },
+    /// No result at all: another job holds the release now and reports it
+    /// (this one was superseded). Logged, never posted.
+    Abandon { reason: String },
 }
 
 impl JobReport {
@@ -135,6 +138,7 @@ impl JobReport {
             JobReport::Continue { .. } => "continued",
             JobReport::Succeed { .. } => "succeeded",
             JobReport::Fail { .. } => "failed",
+            JobReport::Abandon { .. } => "abandoned",
         }
     }
 }

@@ -3,8 +3,11 @@
 //! per execution mode (SUPERSEDED, QUEUED, PARALLEL). Built-in actions (S3 and
 //! CodeStarSourceConnection sources, CodeBuild as a pass-through) run here and
 //! finish at once; custom actions become jobs (`jobs.rs`) and finish when a
-//! worker reports. Also the operations that start, stop, retry and show
-//! executions. Knows S3 only through its internal API.
+//! worker reports. A failed stage follows its `onFailure`: FAIL, RETRY (the
+//! stage again in the same execution, [`AUTOMATED_STAGE_RETRY_ATTEMPTS`]
+//! times) or ROLLBACK (a new execution from `rollback.rs`). Also the
+//! operations that start, stop, retry and show executions. Knows S3 only
+//! through its internal API.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -13,10 +16,10 @@ use std::time::SystemTime;
 use rand::Rng;
 use serde_json::{Value, json};
 
-use super::pipelines::{ActionDecl, PipelineDecl, SECRET_MASK, not_found};
+use super::pipelines::{ActionDecl, OnFailure, Pipeline, PipelineDecl, SECRET_MASK, not_found};
 use super::{
     Env, Region, check_enum, check_len, check_pipeline_name, check_uuid, jobs, opt_bool, opt_list,
-    opt_obj, opt_str, req_str, ts, uuid,
+    opt_obj, opt_str, req_str, rollback, ts, uuid,
 };
 use crate::error::{AwsError, AwsResult};
 
@@ -34,20 +37,42 @@ pub struct Push {
     pub named: bool,
 }
 
-/// Whether `push` is for this CodeStarSourceConnection action. `named`: the
-/// push names the pipeline, so any such source action takes it.
-pub fn push_matches(a: &ActionDecl, push: &Push, named: bool) -> bool {
+/// Automatic retries of a failed stage per execution: "One attempt is allowed
+/// for automatic stage retry on failure" (the model's
+/// `RetryStageMetadata.autoStageRetryAttempt`;
+/// <https://aws.amazon.com/about-aws/whats-new/2024/10/aws-codepipeline-automatic-retry-stage-failure/>:
+/// "the pipeline execution will be retried in the stage once").
+pub const AUTOMATED_STAGE_RETRY_ATTEMPTS: u32 = 1;
+
+/// The caller every console or API action of aws-sim is attributed to.
+pub(crate) fn caller_arn() -> String {
+    format!("arn:aws:iam::{}:user/aws-sim", super::ACCOUNT_ID)
+}
+
+/// Whether `push` is for this CodeStarSourceConnection action of `decl`.
+/// `named`: the push names the pipeline, so any such source action takes it.
+/// Without a trigger, or with a trigger without filters, the action's
+/// repository, `BranchName` and `DetectChanges` decide; a trigger with push
+/// filters decides alone (`triggers.rs`).
+pub fn push_matches(decl: &PipelineDecl, a: &ActionDecl, push: &Push, named: bool) -> bool {
     if a.type_id.owner != "AWS" || a.type_id.provider != "CodeStarSourceConnection" {
         return false;
     }
     if named {
         return true;
     }
-    a.configuration.get("FullRepositoryId") == Some(&push.repository)
-        && a.configuration.get("BranchName") == Some(&push.branch)
-        && a.configuration
-            .get("DetectChanges")
-            .is_none_or(|d| !d.eq_ignore_ascii_case("false"))
+    if a.configuration.get("FullRepositoryId") != Some(&push.repository) {
+        return false;
+    }
+    match decl.trigger_for(&a.name) {
+        Some(t) if t.filters() => t.matches(&push.branch, None),
+        _ => {
+            a.configuration.get("BranchName") == Some(&push.branch)
+                && a.configuration
+                    .get("DetectChanges")
+                    .is_none_or(|d| !d.eq_ignore_ascii_case("false"))
+        }
+    }
 }
 
 /// What started an execution (`ExecutionTrigger`).
@@ -119,6 +144,15 @@ pub struct ActionExec {
     pub updated_by: String,
 }
 
+/// Retries of one stage in one execution (`RetryStageMetadata`).
+#[derive(Debug, Clone, Default)]
+pub struct StageRetries {
+    pub automated: u32,
+    pub manual: u32,
+    /// `AutomatedStageRetry` or `ManualStageRetry`.
+    pub latest: Option<&'static str>,
+}
+
 /// A pipeline execution.
 #[derive(Debug, Clone)]
 pub struct Execution {
@@ -153,11 +187,70 @@ pub struct Execution {
     pub stop: Option<bool>,
     pub stop_reason: Option<String>,
     pub push: Option<Arc<Push>>,
+    /// For a rollback execution (`executionType` ROLLBACK), the execution it
+    /// rolls back to (`rollbackMetadata.rollbackTargetPipelineExecutionId`),
+    /// whose artifacts, source revisions and variables it runs with. A
+    /// rollback runs only the stage it starts in (`stage`).
+    pub rollback: Option<String>,
+    /// Retries per stage index.
+    pub retries: HashMap<usize, StageRetries>,
+    /// Per stage, when it succeeded, as a region-wide sequence number: the
+    /// automatic rollback goes to the latest success.
+    pub stage_succeeded: Vec<Option<u64>>,
 }
 
 impl Execution {
-    fn active(&self) -> bool {
+    /// A new STANDARD execution of `p` with declaration `decl`, not started.
+    pub fn new(
+        id: String,
+        seq: u64,
+        p: &Pipeline,
+        decl: Arc<PipelineDecl>,
+        trigger: Trigger,
+        now: SystemTime,
+    ) -> Execution {
+        let n = decl.stages.len();
+        Execution {
+            id,
+            pipeline: decl.name.clone(),
+            pipeline_version: p.version,
+            pipeline_arn: p.arn.clone(),
+            seq,
+            status: "InProgress",
+            status_summary: None,
+            start: now,
+            last_update: now,
+            trigger,
+            artifacts: HashMap::new(),
+            revisions: vec![],
+            variables: HashMap::new(),
+            stage: 0,
+            entered: false,
+            stage_status: vec![None; n],
+            group: 0,
+            actions: vec![],
+            latest: HashMap::new(),
+            stop: None,
+            stop_reason: None,
+            push: None,
+            rollback: None,
+            retries: HashMap::new(),
+            stage_succeeded: vec![None; n],
+            decl,
+        }
+    }
+
+    pub(crate) fn active(&self) -> bool {
         matches!(self.status, "InProgress" | "Stopping")
+    }
+
+    /// `ExecutionType`.
+    pub fn execution_type(&self) -> &'static str {
+        if self.rollback.is_some() {
+            "ROLLBACK"
+        } else {
+            "STANDARD"
+        }
     }
 }
 
@@ -239,31 +332,9 @@ pub fn start(
         "codepipeline".to_string(),
         BTreeMap::from([("PipelineExecutionId".to_string(), id.clone())]),
     );
-    let exec = Execution {
-        id: id.clone(),
-        pipeline: pipeline.to_string(),
-        pipeline_version: p.version,
-        pipeline_arn: p.arn.clone(),
-        seq: region.exec_seq,
-        status: "InProgress",
-        status_summary: None,
-        start: env.now,
-        last_update: env.now,
-        trigger,
-        artifacts: HashMap::new(),
-        revisions: vec![],
-        variables,
-        stage: 0,
-        entered: false,
-        stage_status: vec![None; decl.stages.len()],
-        group: 0,
-        actions: vec![],
-        latest: HashMap::new(),
-        stop: None,
-        stop_reason: None,
-        push,
-        decl,
-    };
+    let mut exec = Execution::new(id.clone(), region.exec_seq, p, decl, trigger, env.now);
+    exec.variables = variables;
+    exec.push = push;
     region.executions.insert(id.clone(), exec);
     pump(env, region, pipeline);
     Ok(id)
@@ -314,24 +385,33 @@ fn step(env: &Env<'_>, region: &mut Region, exec: &mut Execution) -> bool {
                 .executions
                 .values()
                 .filter(|o| o.pipeline == exec.pipeline && o.active() && o.stage == s);
+            // A waiting rollback enters before waiting standard executions
+            // and never supersedes them, nor they it (AWS documents no
+            // order; a rollback is a recovery, and the newer changes
+            // still deploy after it). Rollbacks among themselves go FIFO.
+            let rolling_back = exec.rollback.is_some();
             let mut occupied = false;
             let mut newer_waiting = false;
             let mut older_waiting = false;
+            let mut rollback_waiting = false;
             for o in others {
                 if o.entered {
                     occupied = true;
+                } else if o.rollback.is_some() != rolling_back {
+                    rollback_waiting |= o.rollback.is_some();
                 } else if o.seq > exec.seq {
                     newer_waiting = true;
                 } else {
                     older_waiting = true;
                 }
             }
-            if decl.execution_mode == "SUPERSEDED" && newer_waiting {
+            if decl.execution_mode == "SUPERSEDED" && newer_waiting && !rolling_back {
                 exec.status = "Superseded";
                 exec.status_summary = Some("Superseded by a newer execution".into());
                 return true;
             }
-            if occupied || (decl.execution_mode == "QUEUED" && older_waiting) {
+            let fifo = decl.execution_mode == "QUEUED" || rolling_back;
+            if occupied || rollback_waiting || (fifo && older_waiting) {
                 return false;
             }
         }
@@ -372,6 +452,9 @@ fn step(env: &Env<'_>, region: &mut Region, exec: &mut Execution) -> bool {
         .iter()
         .any(|st| *st == "Failed" || *st == "Abandoned")
     {
+        if !stopping && retry_automatically(env, region, exec, s) {
+            return true;
+        }
         exec.stage_status[s] = Some(if stopping { "Stopped" } else { "Failed" });
         exec.status = if stopping { "Stopped" } else { "Failed" };
         let failed: Vec<&str> = stage
@@ -393,6 +476,9 @@ fn step(env: &Env<'_>, region: &mut Region, exec: &mut Execution) -> bool {
                 stage.name,
                 failed.join(", ")
             ));
+            if stage.on_failure == OnFailure::Rollback {
+                rollback::automated(env, region, exec, s);
+            }
         }
         return true;
     }
@@ -413,13 +499,57 @@ fn step(env: &Env<'_>, region: &mut Region, exec: &mut Execution) -> bool {
         return true;
     }
     exec.stage_status[s] = Some("Succeeded");
-    if s + 1 < decl.stages.len() {
+    region.stage_success_seq += 1;
+    exec.stage_succeeded[s] = Some(region.stage_success_seq);
+    if exec.rollback.is_none() && s + 1 < decl.stages.len() {
         exec.stage = s + 1;
         exec.entered = false;
     } else {
         exec.status = "Succeeded";
     }
     true
+}
+
+/// `onFailure.result: RETRY`: the failed stage `s` runs again in the same
+/// execution (as RetryStageExecution with the configured `retryMode` would:
+/// new action executions, new jobs), at most
+/// [`AUTOMATED_STAGE_RETRY_ATTEMPTS`] times; returns false when the stage
+/// has to fail instead. The retry starts at once (AWS documents no delay).
+fn retry_automatically(env: &Env<'_>, region: &mut Region, exec: &mut Execution, s: usize) -> bool {
+    let OnFailure::Retry { mode } = exec.decl.stages[s].on_failure else {
+        return false;
+    };
+    let r = exec.retries.entry(s).or_default();
+    if r.automated >= AUTOMATED_STAGE_RETRY_ATTEMPTS {
+        return false;
+    }
+    r.automated += 1;
+    r.latest = Some("AutomatedStageRetry");
+    restart_stage(env, region, exec, s, mode);
+    true
+}
+
+/// Runs stage `si` of `exec` again: `ALL_ACTIONS` from its first run order,
+/// `FAILED_ACTIONS` only the failed or abandoned actions of the group that
+/// failed. Shared by RetryStageExecution and the automatic retry.
+fn restart_stage(env: &Env<'_>, region: &mut Region, exec: &mut Execution, si: usize, mode: &str) {
+    exec.status = "InProgress";
+    exec.status_summary = None;
+    exec.stop = None;
+    exec.stop_reason = None;
+    exec.stage_status[si] = Some("InProgress");
+    exec.last_update = env.now;
+    if mode == "ALL_ACTIONS" {
+        exec.group = exec.decl.stages[si]
+            .actions
+            .iter()
+            .map(|a| a.run_order)
+            .min()
+            .unwrap_or(1);
+        start_group(env, region, exec, false);
+    } else {
+        start_group(env, region, exec, true);
+    }
 }
 
 /// Starts the actions of the current group (`only_failed`: just those whose
@@ -643,7 +773,7 @@ fn run_codestar_source(
     let push = exec
         .push
         .clone()
-        .filter(|p| p.named || (p.repository == repo && p.branch == branch))
+        .filter(|p| p.named || push_matches(&exec.decl, a, p, false))
         .or_else(|| env.pushes.get(&(repo.clone(), branch.clone())).cloned())
         .ok_or_else(|| {
             format!("No commit found on branch {branch} of repository {repo} (nothing was pushed to aws-sim yet: POST /_sim/push)")
@@ -862,7 +992,7 @@ pub fn start_op(env: &Env<'_>, region: &mut Region, input: &Value) -> AwsResult<
         name,
         Trigger {
             kind: "StartPipelineExecution",
-            detail: format!("arn:aws:iam::{}:user/aws-sim", super::ACCOUNT_ID),
+            detail: caller_arn(),
         },
         vars,
         None,
@@ -1012,23 +1142,10 @@ pub fn retry_op(env: &Env<'_>, region: &mut Region, input: &Value) -> AwsResult<
     let Some(mut exec) = region.executions.remove(id) else {
         return Err(not_retryable(format!("execution {id} vanished")));
     };
-    exec.status = "InProgress";
-    exec.status_summary = None;
-    exec.stop = None;
-    exec.stop_reason = None;
-    exec.stage_status[si] = Some("InProgress");
-    exec.last_update = env.now;
-    if mode == "ALL_ACTIONS" {
-        exec.group = exec.decl.stages[si]
-            .actions
-            .iter()
-            .map(|a| a.run_order)
-            .min()
-            .unwrap_or(1);
-        start_group(env, region, &mut exec, false);
-    } else {
-        start_group(env, region, &mut exec, true);
-    }
+    let r = exec.retries.entry(si).or_default();
+    r.manual += 1;
+    r.latest = Some("ManualStageRetry");
+    restart_stage(env, region, &mut exec, si, mode);
     region.executions.insert(id.to_string(), exec);
     pump(env, region, name);
     Ok(json!({ "pipelineExecutionId": id }))
@@ -1088,7 +1205,20 @@ pub fn state_op(region: &Region, input: &Value) -> AwsResult<Value> {
             && let Some(status) = e.stage_status[i]
         {
             st["latestExecution"] =
-                json!({"pipelineExecutionId": e.id, "status": status, "type": "STANDARD"});
+                json!({"pipelineExecutionId": e.id, "status": status, "type": e.execution_type()});
+            if let Some(r) = e.retries.get(&i) {
+                let mut m = json!({});
+                if r.automated > 0 {
+                    m["autoStageRetryAttempt"] = json!(r.automated);
+                }
+                if r.manual > 0 {
+                    m["manualStageRetryAttempt"] = json!(r.manual);
+                }
+                if let Some(t) = r.latest {
+                    m["latestRetryTrigger"] = json!(t);
+                }
+                st["retryStageMetadata"] = m;
+            }
         }
         let mut waiting: Vec<&&Execution> = execs
             .iter()
@@ -1096,9 +1226,8 @@ pub fn state_op(region: &Region, input: &Value) -> AwsResult<Value> {
             .collect();
         waiting.sort_by_key(|e| e.seq);
         if let Some(w) = waiting.last() {
-            st["inboundExecution"] =
-                json!({"pipelineExecutionId": w.id, "status": "InProgress", "type": "STANDARD"});
-            st["inboundExecutions"] = json!(waiting.iter().map(|w| json!({"pipelineExecutionId": w.id, "status": "InProgress", "type": "STANDARD"})).collect::<Vec<_>>());
+            st["inboundExecution"] = json!({"pipelineExecutionId": w.id, "status": "InProgress", "type": w.execution_type()});
+            st["inboundExecutions"] = json!(waiting.iter().map(|w| json!({"pipelineExecutionId": w.id, "status": "InProgress", "type": w.execution_type()})).collect::<Vec<_>>());
         }
         let mut actions = Vec::new();
         for a in &s.actions {
@@ -1174,11 +1303,14 @@ pub fn get_execution_op(region: &Region, input: &Value) -> AwsResult<Value> {
         "artifactRevisions": revisions,
         "trigger": trigger_json(&e.trigger),
         "executionMode": e.decl.execution_mode,
-        "executionType": "STANDARD",
+        "executionType": e.execution_type(),
         "variables": e.variables.get("variables").map(|m| m.iter().map(|(k, v)| json!({"name": k, "resolvedValue": v})).collect::<Vec<_>>()).unwrap_or_default(),
     });
     if let Some(s) = &e.status_summary {
         pe["statusSummary"] = json!(s);
+    }
+    if let Some(r) = &e.rollback {
+        pe["rollbackMetadata"] = json!({"rollbackTargetPipelineExecutionId": r});
     }
     Ok(json!({ "pipelineExecution": pe }))
 }
@@ -1224,10 +1356,13 @@ pub fn list_executions_op(region: &Region, input: &Value) -> AwsResult<Value> {
                 }).collect::<Vec<_>>(),
                 "trigger": trigger_json(&e.trigger),
                 "executionMode": e.decl.execution_mode,
-                "executionType": "STANDARD",
+                "executionType": e.execution_type(),
             });
             if let Some(s) = &e.status_summary {
                 o["statusSummary"] = json!(s);
+            }
+            if let Some(r) = &e.rollback {
+                o["rollbackMetadata"] = json!({"rollbackTargetPipelineExecutionId": r});
             }
             if e.stop.is_some() {
                 o["stopTrigger"] = json!({"reason": e.stop_reason.clone().unwrap_or_default()});

@@ -3,8 +3,8 @@
 //! simulated clock, and the custom-action job protocol the worker speaks.
 //!
 //! This module is the wire layer (decoding, dispatch, JSON helpers, the shared
-//! state); `action_types`, `pipelines`, `executions` (the engine) and `jobs`
-//! hold the handlers. It reaches S3 only through S3's internal API
+//! state); `action_types`, `pipelines`, `triggers`, `executions` (the
+//! engine), `rollback` and `jobs` hold the handlers. It reaches S3 only through S3's internal API
 //! (`put/get/head/copy_object_internal`) and job credentials only through
 //! [`crate::credentials`]; it knows nothing about HTTP beyond this file.
 //! State is kept per region (the SigV4 scope's region).
@@ -14,12 +14,13 @@
 //! | `CreateCustomActionType` | every model limit; ≤10 properties, ≤1 queryable (required, non-secret); ≤50 custom types per region (`LimitExceededException`). Same category/provider/version again: identical definition → returns it; different definition → `ValidationException` (the only model error that fits; AWS documents definitions as immutable per version); a version deleted before cannot be created again (`ValidationException`, as AWS documents). |
 //! | `ListActionTypes` | built-in `AWS` types `Source/S3`, `Source/CodeStarSourceConnection`, `Build/CodeBuild` plus custom types; `actionOwnerFilter`; one page (no `nextToken`). |
 //! | `DeleteCustomActionType` | idempotent (no not-found error in the model). |
-//! | `CreatePipeline` | structure checks (≥2 stages, first stage only and all Source actions, unique stage/action/artifact/namespace names, inputs produced earlier, artifact counts and configuration properties per action type, queryable value ≤20 `[A-Za-z0-9_-]`), `V1`/`V2`, `executionMode` (QUEUED/PARALLEL need V2). The artifact bucket is created when missing and becomes reachable only with job credentials. **Does not** start an execution (AWS does, trigger `CreatePipeline`). Blockers, conditions, triggers, tags are stored and echoed, not acted on. |
+//! | `CreatePipeline` | structure checks (≥2 stages, first stage only and all Source actions, unique stage/action/artifact/namespace names, inputs produced earlier, artifact counts and configuration properties per action type, queryable value ≤20 `[A-Za-z0-9_-]`), `V1`/`V2`, `executionMode` (QUEUED/PARALLEL need V2). Stage `onFailure` (V2): `result` FAIL, ROLLBACK (not on the source stage: `InvalidStageDeclarationException`) or RETRY with `retryConfiguration.retryMode` (default FAILED_ACTIONS); SKIP → `ValidationException`. `triggers` (V2, `triggers.rs`): push filters on branches are simulated. Refused with a `ValidationException` naming the field (not simulated): stage conditions (`beforeEntry`, `onSuccess`, `onFailure.conditions`), trigger `tags`/`filePaths`/`pullRequest`, the Commands action's `commands`/`outputVariables`/`environmentVariables`/output artifact `files`, `timeoutInMinutes` (manual approval only), an action `region` other than the pipeline's. The artifact bucket is created when missing and becomes reachable only with job credentials. **Does not** start an execution (AWS does, trigger `CreatePipeline`). Blockers ("reserved for future use"), role ARNs, variable descriptions and tags are stored and echoed, not acted on. |
 //! | `GetPipeline` / `UpdatePipeline` / `ListPipelines` / `DeletePipeline` | secret configuration values come back as `****`; sending `****` back keeps the old value; UpdatePipeline sets version+1 (the version in the request is ignored). Only the current version is kept (`PipelineVersionNotFoundException` for others). |
 //! | `StartPipelineExecution` | runs the pipeline on the simulated clock. Stage locking as AWS: SUPERSEDED (newer waiting run supersedes older), QUEUED (FIFO), PARALLEL (no lock). `variables` (V2) resolve `#{variables.x}`. `sourceRevisions`, `clientRequestToken` are accepted and ignored. |
 //! | `StopPipelineExecution` | `abandon: true` → in-flight actions Abandoned, their jobs terminal, execution Stopped at once; `false` → Stopping until in-flight actions finish, then Stopped. `PipelineExecutionNotStoppableException`, `DuplicatedStopRequestException`. |
-//! | `GetPipelineState` / `GetPipelineExecution` / `ListPipelineExecutions` / `ListActionExecutions` | console view: per stage the latest execution, per action the latest action execution (status, summary, percentComplete, externalExecutionId, externalExecutionUrl from the type's `executionUrlTemplate`, errorDetails, token); artifact revisions; resolved configuration, artifacts, output variables. |
-//! | `RetryStageExecution` | FAILED_ACTIONS (re-runs failed/abandoned actions of the failed run-order group) and ALL_ACTIONS (the whole stage) in the same execution with the same input artifacts, as new action executions/jobs. `StageNotRetryableException` (stage not failed, pipeline updated since), `NotLatestPipelineExecutionException` (a later execution entered the stage), `StageNotFoundException`. |
+//! | `GetPipelineState` / `GetPipelineExecution` / `ListPipelineExecutions` / `ListActionExecutions` | console view: per stage the latest execution with its `type` (STANDARD/ROLLBACK) and `retryStageMetadata` (automatic and manual retry attempts, latest retry trigger), per action the latest action execution (status, summary, percentComplete, externalExecutionId, externalExecutionUrl from the type's `executionUrlTemplate`, errorDetails, token); `trigger` (incl. `ManualRollback`, `AutomatedRollback`), `executionType`, `rollbackMetadata`, artifact revisions; resolved configuration, artifacts, output variables. |
+//! | `RetryStageExecution` | FAILED_ACTIONS (re-runs failed/abandoned actions of the failed run-order group) and ALL_ACTIONS (the whole stage) in the same execution with the same input artifacts, as new action executions/jobs. `StageNotRetryableException` (stage not failed, pipeline updated since), `NotLatestPipelineExecutionException` (a later execution entered the stage), `StageNotFoundException`. A stage with `onFailure.result: RETRY` is retried the same way automatically, once per execution. |
+//! | `RollbackStage` | see `rollback.rs`: V2 only (`ValidationException`); a new execution (`executionType` ROLLBACK, trigger `ManualRollback`, `rollbackMetadata`) running only the named stage with the target's artifacts, source revisions and variables. `UnableToRollbackStageException` (source stage, stage in progress, target a rollback or not succeeded in the stage), `PipelineExecutionOutdatedException` (target from an older pipeline version), `PipelineExecutionNotFoundException`, `StageNotFoundException`. A stage with `onFailure.result: ROLLBACK` that fails starts the same kind of execution (trigger `AutomatedRollback`) to the execution that last succeeded in it; without one it just fails. A rollback enters its stage before waiting standard executions and supersedes none. |
 //! | `PollForJobs` / `AcknowledgeJob` / `GetJobDetails` / `PutJobSuccessResult` / `PutJobFailureResult` | see `jobs.rs`: the job protocol of BRIEF §3 with every field limit. PollForJobs: owner must be `Custom` (`ValidationException`), unknown type → `ActionTypeNotFoundException`, `queryParam` required iff the type has a queryable property and must name it, FIFO, at most min(`maxBatchSize`, 100) jobs; a dispatched job is not handed out again until its ack timeout. Every poll and GetJobDetails issues fresh artifact credentials (scoped to the artifact bucket, `--credential-ttl` real time). Continuation: a success with `continuationToken` finishes that job and queues a new job (new id and nonce) for the same action execution after `--continuation-delay`. `outputVariables` with a token → `ValidationException`; over 122,880 bytes → `OutputVariablesSizeExceededException`. Nonces are single-use: a second `AcknowledgeJob` of the same dispatch → `InvalidNonceException` (so exactly one worker proceeds). Results before the acknowledgement → `InvalidJobStateException`. Unacknowledged jobs are re-queued with a new nonce after `--ack-timeout`; jobs without a result time out after 24 h simulated (action Failed). |
 //!
 //! Artifacts live in the pipeline's artifact store under
@@ -39,6 +40,8 @@ mod action_types;
 mod executions;
 mod jobs;
 mod pipelines;
+mod rollback;
+mod triggers;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -100,6 +103,9 @@ pub(crate) struct Region {
     pub jobs: HashMap<String, jobs::Job>,
     /// Job creation counter (FIFO order of the queue).
     pub job_seq: u64,
+    /// Stage success counter: orders the successes of a stage across
+    /// executions (the automatic rollback targets the latest).
+    pub stage_success_seq: u64,
 }
 
 impl CodePipeline {
@@ -277,6 +283,7 @@ impl CodePipeline {
             "StartPipelineExecution" => executions::start_op(&env, region, input),
             "StopPipelineExecution" => executions::stop_op(&env, region, input),
             "RetryStageExecution" => executions::retry_op(&env, region, input),
+            "RollbackStage" => rollback::rollback_op(&env, region, input),
             "GetPipelineState" => executions::state_op(region, input),
             "GetPipelineExecution" => executions::get_execution_op(region, input),
             "ListPipelineExecutions" => executions::list_executions_op(region, input),
@@ -408,7 +415,7 @@ pub async fn push(sim: &Arc<Sim>, body: &Value) -> Result<Value, String> {
             let hit = p.decl.stages.first().is_some_and(|s| {
                 s.actions
                     .iter()
-                    .any(|a| executions::push_matches(a, &push, only_pipeline.is_some()))
+                    .any(|a| executions::push_matches(&p.decl, a, &push, only_pipeline.is_some()))
             });
             if hit {
                 names.push((rname.clone(), p.decl.name.clone()));

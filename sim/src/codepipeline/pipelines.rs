@@ -1,7 +1,16 @@
 //! Pipeline declarations: parsing and validating `PipelineDeclaration`
-//! (structure, action types, configuration, artifact wiring) and the CRUD
-//! operations `CreatePipeline`, `GetPipeline`, `UpdatePipeline`,
-//! `ListPipelines`, `DeletePipeline`. Running pipelines is `executions.rs`.
+//! (structure, action types, configuration, artifact wiring, what a stage
+//! does on failure) and the CRUD operations `CreatePipeline`, `GetPipeline`,
+//! `UpdatePipeline`, `ListPipelines`, `DeletePipeline`. Running pipelines is
+//! `executions.rs`; triggers are `triggers.rs`.
+//!
+//! A declaration field aws-sim does not simulate is refused with a
+//! `ValidationException` naming the field, never stored and ignored: stage
+//! conditions (`beforeEntry`, `onSuccess`, `onFailure.conditions`), the
+//! Commands action's `commands`, `outputVariables`, `environmentVariables`
+//! and output artifact `files`, `timeoutInMinutes` (manual approval only),
+//! cross-region actions. What is accepted and ignored is listed in
+//! `sim/README.md` with the reason.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -10,6 +19,7 @@ use std::time::SystemTime;
 use serde_json::{Value, json};
 
 use super::action_types::{self, ActionType, TypeId};
+use super::triggers::{self, Trigger};
 use super::{
     ACCOUNT_ID, Env, Region, check_enum, check_len, check_pattern, check_pipeline_name,
     is_name_char, missing, opt_int, opt_list, opt_obj, opt_str, opt_str_map, req_str, ts,
@@ -33,12 +43,36 @@ pub struct PipelineDecl {
     pub pipeline_type: String,
     /// Pipeline-level variables (V2) and their defaults.
     pub variables: BTreeMap<String, Option<String>>,
+    /// Git triggers (V2) of CodeStarSourceConnection source actions.
+    pub triggers: Vec<Trigger>,
+}
+
+impl PipelineDecl {
+    /// The trigger declared for source action `action`, if any.
+    pub fn trigger_for(&self, action: &str) -> Option<&Trigger> {
+        self.triggers.iter().find(|t| t.source_action == action)
+    }
 }
 
 #[derive(Debug, Clone)]
 pub struct StageDecl {
     pub name: String,
     pub actions: Vec<ActionDecl>,
+    /// What happens when the stage fails (`onFailure.result`).
+    pub on_failure: OnFailure,
+}
+
+/// What a stage does when an action in it fails (`StageDeclaration.onFailure`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnFailure {
+    /// The stage and its execution fail: no `onFailure`, or `result: FAIL`.
+    Fail,
+    /// The stage fails, then an `AutomatedRollback` execution re-runs it with
+    /// the artifacts of the last execution that succeeded in it.
+    Rollback,
+    /// The stage is retried in the same execution (`retryMode`
+    /// `FAILED_ACTIONS` or `ALL_ACTIONS`), a bounded number of times.
+    Retry { mode: &'static str },
 }
 
 #[derive(Debug, Clone)]
@@ -220,6 +254,11 @@ pub fn parse(
         if let Some(d) = d {
             check_len(&format!("{f}.defaultValue"), d, 1, 1000)?;
         }
+        // Stored and echoed only: the model says a description "is not being
+        // used at time when pipeline executes".
+        if let Some(d) = opt_str(v, "description", &format!("{f}.description"))? {
+            check_len(&format!("{f}.description"), d, 0, 200)?;
+        }
         if variables
             .insert(n.to_string(), d.map(str::to_string))
             .is_some()
@@ -341,11 +380,16 @@ pub fn parse(
             }
         }
         produced.extend(this_stage.into_iter().map(|(_, n)| n));
+        let on_failure = parse_on_failure(s, &sf, sname, si, pipeline_type)?;
+        refuse_conditions(s, &sf, sname)?;
+        parse_blockers(s, &sf)?;
         stages.push(StageDecl {
             name: sname.to_string(),
             actions,
+            on_failure,
         });
     }
+    let triggers = triggers::parse(p, pipeline_type, &stages)?;
     super::action_types::parse_tags(input, "tags")?;
     raw["pipelineType"] = json!(pipeline_type);
     raw["executionMode"] = json!(execution_mode);
@@ -362,9 +406,121 @@ pub fn parse(
             execution_mode: execution_mode.into(),
             pipeline_type: pipeline_type.into(),
             variables,
+            triggers,
         },
         raw,
     ))
+}
+
+/// `StageDeclaration.onFailure` of stage `sname` (the `si`-th, field prefix
+/// `sf`). V2 only; `result` ROLLBACK, RETRY or FAIL; SKIP is refused because
+/// AWS offers it only for conditions evaluated before a stage is entered
+/// (<https://aws.amazon.com/about-aws/whats-new/2024/10/aws-codepipeline-introduces-skipping-stage/>:
+/// "Skip can only be used with conditions evaluated before a pipeline
+/// execution enters a stage"); the source stage cannot roll back
+/// (<https://docs.aws.amazon.com/codepipeline/latest/userguide/stage-rollback.html>:
+/// "You cannot roll back a source stage").
+fn parse_on_failure(
+    s: &Value,
+    sf: &str,
+    sname: &str,
+    si: usize,
+    pipeline_type: &str,
+) -> AwsResult<OnFailure> {
+    let f = format!("{sf}.onFailure");
+    let Some(of) = opt_obj(s, "onFailure", &f)? else {
+        return Ok(OnFailure::Fail);
+    };
+    if pipeline_type != "V2" {
+        return Err(AwsError::validation(format!(
+            "Stage {sname} declares onFailure ({f}), which pipeline type V1 does not support; declare pipelineType V2 to use automatic rollback or retry"
+        )));
+    }
+    if of.get("conditions").is_some_and(|c| !c.is_null()) {
+        return Err(conditions_refused(sname, &format!("{f}.conditions")));
+    }
+    let result = opt_str(of, "result", &format!("{f}.result"))?;
+    if let Some(r) = result {
+        check_enum(
+            &format!("{f}.result"),
+            r,
+            &["ROLLBACK", "FAIL", "RETRY", "SKIP"],
+        )?;
+    }
+    let retry_cfg = opt_obj(of, "retryConfiguration", &format!("{f}.retryConfiguration"))?;
+    if retry_cfg.is_some() && result != Some("RETRY") {
+        return Err(AwsError::validation(format!(
+            "Stage {sname}: {f}.retryConfiguration applies only when {f}.result is RETRY (it is {}); remove retryConfiguration or set result RETRY",
+            result.unwrap_or("not set")
+        )));
+    }
+    match result {
+        None | Some("FAIL") => Ok(OnFailure::Fail),
+        Some("SKIP") => Err(AwsError::validation(format!(
+            "Stage {sname}: {f}.result SKIP is not valid when a stage fails; SKIP is a result of beforeEntry conditions only. Use ROLLBACK, RETRY or FAIL"
+        ))),
+        Some("ROLLBACK") if si == 0 => Err(bad_stage(format!(
+            "Stage {sname} is the source stage, and a source stage cannot be rolled back ({f}.result ROLLBACK); use RETRY or FAIL"
+        ))),
+        Some("ROLLBACK") => Ok(OnFailure::Rollback),
+        _ => {
+            let mode = match retry_cfg {
+                Some(c) => opt_str(c, "retryMode", &format!("{f}.retryConfiguration.retryMode"))?,
+                None => None,
+            };
+            let mode = match mode {
+                None => "FAILED_ACTIONS",
+                Some(m) => {
+                    check_enum(
+                        &format!("{f}.retryConfiguration.retryMode"),
+                        m,
+                        &["FAILED_ACTIONS", "ALL_ACTIONS"],
+                    )?;
+                    if m == "ALL_ACTIONS" {
+                        "ALL_ACTIONS"
+                    } else {
+                        "FAILED_ACTIONS"
+                    }
+                }
+            };
+            Ok(OnFailure::Retry { mode })
+        }
+    }
+}
+
+/// Stage conditions and their rules (CloudWatch alarms, deployment windows,
+/// Lambda checks, variable checks, commands) are not simulated.
+fn conditions_refused(sname: &str, field: &str) -> AwsError {
+    AwsError::validation(format!(
+        "Stage {sname} declares {field}: aws-sim does not simulate stage conditions or their rules, and refuses them rather than ignore them; remove them from the declaration"
+    ))
+}
+
+/// `beforeEntry` and `onSuccess` consist of conditions only.
+fn refuse_conditions(s: &Value, sf: &str, sname: &str) -> AwsResult<()> {
+    for key in ["beforeEntry", "onSuccess"] {
+        if s.get(key).is_some_and(|v| !v.is_null()) {
+            return Err(conditions_refused(sname, &format!("{sf}.{key}")));
+        }
+    }
+    Ok(())
+}
+
+/// `StageDeclaration.blockers`: validated against the model and accepted;
+/// the model documents them as "Reserved for future use", so AWS runs
+/// nothing for them either.
+fn parse_blockers(s: &Value, sf: &str) -> AwsResult<()> {
+    for (i, b) in opt_list(s, "blockers", &format!("{sf}.blockers"))?
+        .iter()
+        .enumerate()
+    {
+        let f = format!("{sf}.blockers.{}.member", i + 1);
+        let n = req_str(b, "name", &format!("{f}.name"))?;
+        check_len(&format!("{f}.name"), n, 1, 100)?;
+        let t = req_str(b, "type", &format!("{f}.type"))?;
+        check_enum(&format!("{f}.type"), t, &["Schedule"])?;
+    }
+    Ok(())
 }
 
 fn parse_action(
@@ -504,19 +660,49 @@ fn parse_action(
     let act_region = opt_str(a, "region", &format!("{af}.region"))?;
     if let Some(r) = act_region {
         check_len(&format!("{af}.region"), r, 4, 30)?;
+        if r != region.name {
+            return Err(AwsError::validation(format!(
+                "Action {name} declares region {r} ({af}.region), but aws-sim does not simulate cross-region actions: every action runs in the pipeline's region {}. Remove region or set it to {}",
+                region.name, region.name
+            )));
+        }
     }
     let role = opt_str(a, "roleArn", &format!("{af}.roleArn"))?;
     if let Some(r) = role {
         check_role_arn(&format!("{af}.roleArn"), r)?;
     }
-    if let Some(t) = opt_int(a, "timeoutInMinutes", &format!("{af}.timeoutInMinutes"))?
-        && !(5..=86400).contains(&t)
+    if let Some(t) = opt_int(a, "timeoutInMinutes", &format!("{af}.timeoutInMinutes"))? {
+        if !(5..=86400).contains(&t) {
+            return Err(super::invalid(
+                &format!("{af}.timeoutInMinutes"),
+                &t.to_string(),
+                "Member must have value between 5 and 86400",
+            ));
+        }
+        // The model: "This attribute is available only to the manual
+        // approval ActionType", and aws-sim runs no manual approval.
+        return Err(AwsError::validation(format!(
+            "Action {name} declares {af}.timeoutInMinutes, which only manual approval actions take; aws-sim runs no manual approval action. Remove timeoutInMinutes"
+        )));
+    }
+    // The Commands compute action's fields: aws-sim does not run it.
+    for key in ["commands", "outputVariables", "environmentVariables"] {
+        if a.get(key).is_some_and(|v| !v.is_null()) {
+            return Err(AwsError::validation(format!(
+                "Action {name} declares {af}.{key}, a field of the Commands compute action, which aws-sim does not run; remove {key}"
+            )));
+        }
+    }
+    for (i, o) in opt_list(a, "outputArtifacts", &format!("{af}.outputArtifacts"))?
+        .iter()
+        .enumerate()
     {
-        return Err(super::invalid(
-            &format!("{af}.timeoutInMinutes"),
-            &t.to_string(),
-            "Member must have value between 5 and 86400",
-        ));
+        if o.get("files").is_some_and(|v| !v.is_null()) {
+            return Err(AwsError::validation(format!(
+                "Action {name} declares {af}.outputArtifacts.{}.member.files, a field of the Commands compute action, which aws-sim does not run; remove files",
+                i + 1
+            )));
+        }
     }
     Ok(ActionDecl {
         name: name.into(),

@@ -973,3 +973,515 @@ fn regions_are_separate_and_lists_paginate() {
         "ValidationException"
     );
 }
+
+fn start(sim: &Arc<Sim>, pipe: &str) -> String {
+    call(sim, "StartPipelineExecution", json!({"name": pipe})).unwrap()["pipelineExecutionId"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn execution(sim: &Arc<Sim>, pipe: &str, id: &str) -> Value {
+    call(
+        sim,
+        "GetPipelineExecution",
+        json!({"pipelineName": pipe, "pipelineExecutionId": id}),
+    )
+    .unwrap()["pipelineExecution"]
+        .clone()
+}
+
+fn fail_job(sim: &Arc<Sim>, job: &str) {
+    call(
+        sim,
+        "PutJobFailureResult",
+        json!({"jobId": job, "failureDetails": {"type": "JobFailed", "message": "alarm fired"}}),
+    )
+    .unwrap();
+}
+
+/// `pipeline()` (V2, QUEUED) with `onFailure` on the Deploy stage.
+fn pipeline_on_failure(name: &str, stage_cfg: &[&str], on_failure: Value) -> Value {
+    let mut p = pipeline(name, stage_cfg, "QUEUED");
+    p["pipeline"]["stages"][1]["onFailure"] = on_failure;
+    p
+}
+
+/// One execution through Source (commit `commit`) and Deploy (`prod`),
+/// succeeding; returns its id and the Deploy job's data.
+fn run_ok(sim: &Arc<Sim>, pipe: &str, commit: &str) -> (String, Value) {
+    let id = start(sim, pipe);
+    succeed_source(sim, commit);
+    let (j, d) = take(sim, DEP, Some("prod"));
+    call(sim, "PutJobSuccessResult", json!({"jobId": j})).unwrap();
+    assert_eq!(exec_status(sim, pipe, &id), "Succeeded");
+    (id, d)
+}
+
+#[test]
+fn rollback_stage_reruns_only_the_stage_with_the_targets_artifacts_and_variables() {
+    let s = sim();
+    types(&s);
+    call(&s, "CreatePipeline", pipeline("p", &["prod"], "QUEUED")).unwrap();
+    let (a, da) = run_ok(&s, "p", "c1");
+    let (b, db) = run_ok(&s, "p", "c2");
+    assert_ne!(da["inputArtifacts"], db["inputArtifacts"]);
+    let out = call(
+        &s,
+        "RollbackStage",
+        json!({"pipelineName": "p", "stageName": "Deploy", "targetPipelineExecutionId": a}),
+    )
+    .unwrap();
+    let r = out["pipelineExecutionId"].as_str().unwrap().to_string();
+    assert!(
+        poll(&s, SRC, None).is_empty(),
+        "the source stage does not run"
+    );
+    let (jr, dr) = take(&s, DEP, Some("prod"));
+    assert_eq!(dr["pipelineContext"]["pipelineExecutionId"], r.as_str());
+    assert_eq!(
+        dr["inputArtifacts"], da["inputArtifacts"],
+        "A's artifact, same location"
+    );
+    assert_eq!(dr["inputArtifacts"][0]["revision"], "c1");
+    assert_eq!(
+        dr["actionConfiguration"]["configuration"]["Commit"], "c1",
+        "A's variables"
+    );
+    let e = execution(&s, "p", &r);
+    assert_eq!(e["status"], "InProgress");
+    assert_eq!(e["executionType"], "ROLLBACK");
+    assert_eq!(e["trigger"]["triggerType"], "ManualRollback");
+    assert_eq!(
+        e["rollbackMetadata"]["rollbackTargetPipelineExecutionId"],
+        a.as_str()
+    );
+    assert_eq!(e["artifactRevisions"][0]["revisionId"], "c1");
+    let st = call(&s, "GetPipelineState", json!({"name": "p"})).unwrap();
+    assert_eq!(
+        st["stageStates"][0]["latestExecution"],
+        json!({"pipelineExecutionId": b, "status": "Succeeded", "type": "STANDARD"})
+    );
+    assert_eq!(
+        st["stageStates"][1]["latestExecution"],
+        json!({"pipelineExecutionId": r, "status": "InProgress", "type": "ROLLBACK"})
+    );
+    // The stage is running: no second rollback.
+    assert_eq!(
+        code(call(
+            &s,
+            "RollbackStage",
+            json!({"pipelineName": "p", "stageName": "Deploy", "targetPipelineExecutionId": b})
+        )),
+        "UnableToRollbackStageException"
+    );
+    call(&s, "PutJobSuccessResult", json!({"jobId": jr})).unwrap();
+    assert_eq!(exec_status(&s, "p", &r), "Succeeded");
+    let e = execution(&s, "p", &r);
+    assert_eq!(e["status"], "Succeeded");
+    let list = call(&s, "ListPipelineExecutions", json!({"pipelineName": "p"})).unwrap();
+    let first = &list["pipelineExecutionSummaries"][0];
+    assert_eq!(first["pipelineExecutionId"], r.as_str());
+    assert_eq!(first["executionType"], "ROLLBACK");
+    assert_eq!(first["trigger"]["triggerType"], "ManualRollback");
+    assert_eq!(
+        first["rollbackMetadata"]["rollbackTargetPipelineExecutionId"],
+        a.as_str()
+    );
+    assert_eq!(first["sourceRevisions"][0]["revisionId"], "c1");
+    assert_eq!(
+        list["pipelineExecutionSummaries"][1]["executionType"],
+        "STANDARD"
+    );
+    assert!(
+        list["pipelineExecutionSummaries"][1]
+            .get("rollbackMetadata")
+            .is_none()
+    );
+    // A rollback execution is no rollback target.
+    assert_eq!(
+        code(call(
+            &s,
+            "RollbackStage",
+            json!({"pipelineName": "p", "stageName": "Deploy", "targetPipelineExecutionId": r})
+        )),
+        "UnableToRollbackStageException"
+    );
+    // Rolling forward again to B works.
+    call(
+        &s,
+        "RollbackStage",
+        json!({"pipelineName": "p", "stageName": "Deploy", "targetPipelineExecutionId": b}),
+    )
+    .unwrap();
+    let (_, d) = take(&s, DEP, Some("prod"));
+    assert_eq!(d["inputArtifacts"], db["inputArtifacts"]);
+}
+
+#[test]
+fn rollback_stage_refusals() {
+    let s = sim();
+    types(&s);
+    call(&s, "CreatePipeline", pipeline("p", &["prod"], "QUEUED")).unwrap();
+    call(
+        &s,
+        "CreatePipeline",
+        pipeline("v1", &["prod"], "SUPERSEDED"),
+    )
+    .unwrap();
+    let (a, _) = run_ok(&s, "p", "c1");
+    let rb = |pipe: &str, stage: &str, target: &str| {
+        call(
+            &s,
+            "RollbackStage",
+            json!({"pipelineName": pipe, "stageName": stage, "targetPipelineExecutionId": target}),
+        )
+    };
+    assert_eq!(code(rb("nope", "Deploy", &a)), "PipelineNotFoundException");
+    assert_eq!(code(rb("p", "Nope", &a)), "StageNotFoundException");
+    assert_eq!(code(rb("p", "Deploy", "not-a-uuid")), "ValidationException");
+    assert_eq!(
+        code(rb("p", "Deploy", "00000000-0000-0000-0000-000000000000")),
+        "PipelineExecutionNotFoundException"
+    );
+    assert_eq!(
+        code(rb("p", "Source", &a)),
+        "UnableToRollbackStageException"
+    );
+    // C fails in Deploy: no target.
+    let c = start(&s, "p");
+    succeed_source(&s, "c3");
+    let (jc, _) = take(&s, DEP, Some("prod"));
+    // Deploy is in progress.
+    assert_eq!(
+        code(rb("p", "Deploy", &a)),
+        "UnableToRollbackStageException"
+    );
+    fail_job(&s, &jc);
+    assert_eq!(exec_status(&s, "p", &c), "Failed");
+    assert_eq!(
+        code(rb("p", "Deploy", &c)),
+        "UnableToRollbackStageException"
+    );
+    // Updating the pipeline outdates every earlier execution.
+    let got = call(&s, "GetPipeline", json!({"name": "p"})).unwrap();
+    call(&s, "UpdatePipeline", json!({"pipeline": got["pipeline"]})).unwrap();
+    assert_eq!(
+        code(rb("p", "Deploy", &a)),
+        "PipelineExecutionOutdatedException"
+    );
+    // V1: no stage rollback.
+    let v1 = start(&s, "v1");
+    succeed_source(&s, "c4");
+    assert_eq!(code(rb("v1", "Deploy", &v1)), "ValidationException");
+    // An execution of another pipeline is not found in this one.
+    assert_eq!(
+        code(rb("p", "Deploy", &v1)),
+        "PipelineExecutionNotFoundException"
+    );
+}
+
+#[test]
+fn on_failure_rollback_starts_an_automated_rollback_to_the_last_success() {
+    let s = sim();
+    types(&s);
+    call(
+        &s,
+        "CreatePipeline",
+        pipeline_on_failure("p", &["prod"], json!({"result": "ROLLBACK"})),
+    )
+    .unwrap();
+    // No success in the stage yet: the stage just fails.
+    let first = start(&s, "p");
+    succeed_source(&s, "c0");
+    let (j0, _) = take(&s, DEP, Some("prod"));
+    fail_job(&s, &j0);
+    assert_eq!(exec_status(&s, "p", &first), "Failed");
+    let summary = execution(&s, "p", &first)["statusSummary"].clone();
+    assert!(
+        summary
+            .as_str()
+            .unwrap()
+            .contains("nothing to roll back to"),
+        "{summary}"
+    );
+    assert!(poll(&s, DEP, Some("prod")).is_empty());
+
+    let (a, da) = run_ok(&s, "p", "c1");
+    let c = start(&s, "p");
+    succeed_source(&s, "c2");
+    let (jc, dc) = take(&s, DEP, Some("prod"));
+    assert_ne!(dc["inputArtifacts"], da["inputArtifacts"]);
+    fail_job(&s, &jc);
+    assert_eq!(exec_status(&s, "p", &c), "Failed");
+    let list = call(&s, "ListPipelineExecutions", json!({"pipelineName": "p"})).unwrap();
+    let r = &list["pipelineExecutionSummaries"][0];
+    assert_eq!(r["trigger"]["triggerType"], "AutomatedRollback");
+    assert_eq!(r["trigger"]["triggerDetail"], c.as_str());
+    assert_eq!(r["executionType"], "ROLLBACK");
+    assert_eq!(
+        r["rollbackMetadata"]["rollbackTargetPipelineExecutionId"],
+        a.as_str()
+    );
+    let rid = r["pipelineExecutionId"].as_str().unwrap().to_string();
+    assert!(
+        execution(&s, "p", &c)["statusSummary"]
+            .as_str()
+            .unwrap()
+            .contains(&rid)
+    );
+    let (jr, dr) = take(&s, DEP, Some("prod"));
+    assert_eq!(dr["pipelineContext"]["pipelineExecutionId"], rid.as_str());
+    assert_eq!(dr["inputArtifacts"], da["inputArtifacts"]);
+    // A failing rollback is not rolled back again.
+    fail_job(&s, &jr);
+    assert_eq!(exec_status(&s, "p", &rid), "Failed");
+    assert!(poll(&s, DEP, Some("prod")).is_empty());
+    let list = call(&s, "ListPipelineExecutions", json!({"pipelineName": "p"})).unwrap();
+    assert_eq!(
+        list["pipelineExecutionSummaries"].as_array().unwrap().len(),
+        4
+    );
+}
+
+#[test]
+fn on_failure_retry_retries_once_per_retry_mode_then_fails() {
+    let s = sim();
+    types(&s);
+    call(
+        &s,
+        "CreatePipeline",
+        pipeline_on_failure(
+            "p",
+            &["prod", "staging"],
+            json!({"result": "RETRY", "retryConfiguration": {"retryMode": "FAILED_ACTIONS"}}),
+        ),
+    )
+    .unwrap();
+    let e = start(&s, "p");
+    succeed_source(&s, "c1");
+    let (jp, dp) = take(&s, DEP, Some("prod"));
+    let (js, _) = take(&s, DEP, Some("staging"));
+    call(&s, "PutJobSuccessResult", json!({"jobId": js})).unwrap();
+    fail_job(&s, &jp);
+    assert_eq!(
+        exec_status(&s, "p", &e),
+        "InProgress",
+        "retried, not failed"
+    );
+    assert!(
+        poll(&s, DEP, Some("staging")).is_empty(),
+        "only failed actions"
+    );
+    let (jp2, dp2) = take(&s, DEP, Some("prod"));
+    assert_ne!(jp, jp2, "a new job");
+    assert_eq!(dp2["pipelineContext"]["pipelineExecutionId"], e.as_str());
+    assert_eq!(dp2["inputArtifacts"], dp["inputArtifacts"]);
+    assert_ne!(
+        dp2["pipelineContext"]["action"]["actionExecutionId"],
+        dp["pipelineContext"]["action"]["actionExecutionId"]
+    );
+    let st = call(&s, "GetPipelineState", json!({"name": "p"})).unwrap();
+    assert_eq!(
+        st["stageStates"][1]["retryStageMetadata"],
+        json!({"autoStageRetryAttempt": 1, "latestRetryTrigger": "AutomatedStageRetry"})
+    );
+    fail_job(&s, &jp2);
+    assert_eq!(exec_status(&s, "p", &e), "Failed", "one automatic retry");
+    assert!(poll(&s, DEP, Some("prod")).is_empty());
+    // A manual retry still works and is counted apart.
+    call(
+        &s,
+        "RetryStageExecution",
+        json!({"pipelineName": "p", "stageName": "Deploy", "pipelineExecutionId": e, "retryMode": "FAILED_ACTIONS"}),
+    )
+    .unwrap();
+    let st = call(&s, "GetPipelineState", json!({"name": "p"})).unwrap();
+    assert_eq!(
+        st["stageStates"][1]["retryStageMetadata"],
+        json!({"autoStageRetryAttempt": 1, "manualStageRetryAttempt": 1,
+               "latestRetryTrigger": "ManualStageRetry"})
+    );
+    let (jp3, _) = take(&s, DEP, Some("prod"));
+    fail_job(&s, &jp3);
+    assert_eq!(
+        exec_status(&s, "p", &e),
+        "Failed",
+        "no second automatic retry"
+    );
+
+    // ALL_ACTIONS re-runs every action of the stage.
+    call(
+        &s,
+        "CreatePipeline",
+        pipeline_on_failure(
+            "q",
+            &["prod", "staging"],
+            json!({"result": "RETRY", "retryConfiguration": {"retryMode": "ALL_ACTIONS"}}),
+        ),
+    )
+    .unwrap();
+    let e = start(&s, "q");
+    succeed_source(&s, "c1");
+    let (jp, _) = take(&s, DEP, Some("prod"));
+    let (js, _) = take(&s, DEP, Some("staging"));
+    call(&s, "PutJobSuccessResult", json!({"jobId": js})).unwrap();
+    fail_job(&s, &jp);
+    let (jp2, _) = take(&s, DEP, Some("prod"));
+    let (js2, _) = take(&s, DEP, Some("staging"));
+    assert_ne!(js, js2);
+    call(&s, "PutJobSuccessResult", json!({"jobId": jp2})).unwrap();
+    call(&s, "PutJobSuccessResult", json!({"jobId": js2})).unwrap();
+    assert_eq!(exec_status(&s, "q", &e), "Succeeded");
+}
+
+#[test]
+fn stage_declarations_refuse_what_is_not_simulated() {
+    let s = sim();
+    types(&s);
+    let ok = pipeline("p", &["prod"], "QUEUED");
+    let with = |f: &dyn Fn(&mut Value)| {
+        let mut v = ok.clone();
+        f(&mut v);
+        v
+    };
+    let refused = |v: Value, field: &str| {
+        let e = call(&s, "CreatePipeline", v).unwrap_err();
+        assert_eq!(e.code, "ValidationException", "{field}: {}", e.message);
+        assert!(
+            e.message.contains(field),
+            "{field} not named: {}",
+            e.message
+        );
+    };
+    let stage = "pipeline.stages.2.member";
+    let action = "pipeline.stages.2.member.actions.1.member";
+    refused(
+        with(&|v| v["pipeline"]["stages"][1]["onFailure"] = json!({"result": "SKIP"})),
+        &format!("{stage}.onFailure.result"),
+    );
+    refused(
+        with(&|v| v["pipeline"]["stages"][1]["onFailure"] = json!({"result": "NOPE"})),
+        &format!("{stage}.onFailure.result"),
+    );
+    refused(
+        with(&|v| {
+            v["pipeline"]["stages"][1]["onFailure"] = json!({"result": "ROLLBACK",
+                "conditions": [{"result": "ROLLBACK", "rules": [{"name": "Alarm",
+                "ruleTypeId": {"category": "Rule", "owner": "AWS", "provider": "CloudWatchAlarm", "version": "1"}}]}]})
+        }),
+        &format!("{stage}.onFailure.conditions"),
+    );
+    refused(
+        with(&|v| {
+            v["pipeline"]["stages"][1]["onFailure"] =
+                json!({"result": "ROLLBACK", "retryConfiguration": {"retryMode": "ALL_ACTIONS"}})
+        }),
+        &format!("{stage}.onFailure.retryConfiguration"),
+    );
+    refused(
+        with(&|v| {
+            v["pipeline"]["stages"][1]["onFailure"] =
+                json!({"result": "RETRY", "retryConfiguration": {"retryMode": "SOME"}})
+        }),
+        &format!("{stage}.onFailure.retryConfiguration.retryMode"),
+    );
+    for key in ["beforeEntry", "onSuccess"] {
+        refused(
+            with(&|v| {
+                v["pipeline"]["stages"][1][key] = json!({"conditions": [{"result": "FAIL",
+                    "rules": [{"name": "Window", "ruleTypeId": {"category": "Rule", "owner": "AWS",
+                    "provider": "DeploymentWindow", "version": "1"}}]}]})
+            }),
+            &format!("{stage}.{key}"),
+        );
+    }
+    refused(
+        with(&|v| {
+            v["pipeline"]["pipelineType"] = json!("V1");
+            v["pipeline"]["executionMode"] = json!("SUPERSEDED");
+            v["pipeline"]["stages"][1]["onFailure"] = json!({"result": "ROLLBACK"});
+        }),
+        &format!("{stage}.onFailure"),
+    );
+    for (key, value) in [
+        ("timeoutInMinutes", json!(60)),
+        ("commands", json!(["make"])),
+        ("outputVariables", json!(["X"])),
+        ("environmentVariables", json!([{"name": "A", "value": "b"}])),
+        ("region", json!("eu-west-1")),
+    ] {
+        refused(
+            with(&|v| v["pipeline"]["stages"][1]["actions"][0][key] = value.clone()),
+            &format!("{action}.{key}"),
+        );
+    }
+    refused(
+        with(&|v| {
+            v["pipeline"]["stages"][0]["actions"][0]["outputArtifacts"] =
+                json!([{"name": "App", "files": ["a.zip"]}])
+        }),
+        "pipeline.stages.1.member.actions.1.member.outputArtifacts.1.member.files",
+    );
+    // The source stage cannot roll back.
+    let e = call(
+        &s,
+        "CreatePipeline",
+        with(&|v| v["pipeline"]["stages"][0]["onFailure"] = json!({"result": "ROLLBACK"})),
+    )
+    .unwrap_err();
+    assert_eq!(e.code, "InvalidStageDeclarationException", "{}", e.message);
+    // Accepted: FAIL, RETRY without configuration (FAILED_ACTIONS), the
+    // pipeline's own region, blockers, variable descriptions; all echoed.
+    let accepted = with(&|v| {
+        v["pipeline"]["stages"][1]["onFailure"] = json!({"result": "RETRY"});
+        v["pipeline"]["stages"][0]["onFailure"] = json!({"result": "FAIL"});
+        v["pipeline"]["stages"][1]["actions"][0]["region"] = json!("us-east-1");
+        v["pipeline"]["stages"][1]["blockers"] = json!([{"name": "b", "type": "Schedule"}]);
+        v["pipeline"]["variables"] =
+            json!([{"name": "x", "defaultValue": "1", "description": "why"}]);
+    });
+    let created = call(&s, "CreatePipeline", accepted).unwrap();
+    assert_eq!(
+        created["pipeline"]["stages"][1]["onFailure"],
+        json!({"result": "RETRY"})
+    );
+}
+
+#[test]
+fn a_rollback_enters_the_stage_before_waiting_executions_and_supersedes_none() {
+    for mode in ["QUEUED", "SUPERSEDED"] {
+        let s = sim();
+        types(&s);
+        let mut decl = pipeline_on_failure("p", &["prod"], json!({"result": "ROLLBACK"}));
+        decl["pipeline"]["executionMode"] = json!(mode);
+        decl["pipeline"]["pipelineType"] = json!("V2");
+        call(&s, "CreatePipeline", decl).unwrap();
+        let (a, da) = run_ok(&s, "p", "c1");
+        let c = start(&s, "p");
+        succeed_source(&s, "c2");
+        let (jc, _) = take(&s, DEP, Some("prod"));
+        // D passes Source and waits for Deploy.
+        let d = start(&s, "p");
+        succeed_source(&s, "c3");
+        fail_job(&s, &jc);
+        assert_eq!(exec_status(&s, "p", &c), "Failed");
+        let (jr, dr) = take(&s, DEP, Some("prod"));
+        assert_eq!(dr["inputArtifacts"], da["inputArtifacts"], "{mode}");
+        let r = dr["pipelineContext"]["pipelineExecutionId"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(
+            execution(&s, "p", &r)["rollbackMetadata"]["rollbackTargetPipelineExecutionId"],
+            a.as_str()
+        );
+        assert_eq!(exec_status(&s, "p", &d), "InProgress", "{mode}: D waits");
+        call(&s, "PutJobSuccessResult", json!({"jobId": jr})).unwrap();
+        assert_eq!(exec_status(&s, "p", &r), "Succeeded");
+        let (jd, dd) = take(&s, DEP, Some("prod"));
+        assert_eq!(dd["inputArtifacts"][0]["revision"], "c3", "{mode}");
+        call(&s, "PutJobSuccessResult", json!({"jobId": jd})).unwrap();
+        assert_eq!(exec_status(&s, "p", &d), "Succeeded", "{mode}");
+    }
+}

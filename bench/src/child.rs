@@ -62,6 +62,7 @@ impl WorkerProcess {
             .env("AWS_REGION", e2e::REGION)
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("PIPELINE_CANARY_WORK_DIR", &work)
+            .env("PIPELINE_CANARY_LEDGER", e2e::worker::LEDGER)
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)

@@ -107,6 +107,7 @@ pub async fn release(n: usize, changed: usize, time_scale: f64) -> Result<Releas
     let sim = r.env.sim.sim().clone();
     let clock_sim = sim.clone();
     let options = ReleaseOptions {
+        ledger: Some(pipeline_canary::ledger::Location::parse(e2e::worker::LEDGER).unwrap()),
         work_dir: r.work_dir.path().to_path_buf(),
         watch_interval: WATCH,
         clock: Some(Clock(std::sync::Arc::new(move || clock_sim.clock.now()))),

@@ -91,4 +91,12 @@ pub trait Decide {
         observed: Vec<Self::Observation>,
         now: SystemTime,
     ) -> Decision<Self::Action>;
+
+    /// Whether `action` only records what was already done (or tidies up
+    /// locally), so that a job handed back at shutdown performs it first:
+    /// the next job then knows what this one did instead of finding out
+    /// again. Never true for an action that changes what AWS serves.
+    fn records_only(&self, _action: &Self::Action) -> bool {
+        false
+    }
 }

@@ -15,6 +15,7 @@ pub mod bundle;
 pub mod canary;
 pub mod engine;
 pub mod job;
+pub mod ledger;
 pub mod machine;
 pub mod manifest;
 pub mod release;

@@ -74,13 +74,19 @@ impl<E: Decide> JobMachine<E> {
         }
     }
 
+    /// The last progress the engine declared (shown while it waits).
+    pub fn progress(&self) -> &Progress {
+        &self.progress
+    }
+
     pub fn is_done(&self) -> bool {
         matches!(self.phase, Phase::Done)
     }
 
     /// The next step. `observed` are the observations of the previous
     /// `Perform` (empty otherwise); `stopping` asks for a hand-back at this
-    /// safe point unless the engine finishes right now.
+    /// safe point unless the engine finishes right now (actions that only
+    /// record what was done, [`Decide::records_only`], are performed first).
     pub fn next(
         &mut self,
         observed: Vec<E::Observation>,
@@ -122,6 +128,12 @@ impl<E: Decide> JobMachine<E> {
                 self.finish(report)
             }
             Decision::Abandon(reason) => self.finish(JobReport::Abandon { reason }),
+            Decision::Perform(actions)
+                if stopping && actions.iter().all(|a| self.engine.records_only(a)) =>
+            {
+                // Bookkeeping first: the next job starts from what this one did.
+                Step::Perform(actions)
+            }
             Decision::Perform(_) | Decision::Wait { .. } if stopping => {
                 let mut progress = self.progress.clone();
                 progress.summary = if progress.summary.is_empty() {

@@ -180,6 +180,7 @@ async fn run(args: &Args) -> Result<bool, String> {
     let clock_sim = world.sim.sim().clone();
     let watch = Duration::from_secs_f64((10.0 / args.speed).clamp(0.05, 1.0));
     let options = ReleaseOptions {
+        ledger: Some(pipeline_canary::ledger::Location::parse(world::LEDGER)?),
         work_dir: work_dir.path().to_path_buf(),
         s3_force_path_style: true,
         watch_interval: watch,

@@ -38,6 +38,10 @@ pub const ACCOUNT: &str = "123456789012";
 pub const PIPELINE: &str = "collect-release";
 pub const REPOSITORY: &str = "example-org/collect";
 pub const BRANCH: &str = "main";
+/// The release ledger's bucket (`pipeline.yaml`'s LedgerBucket).
+pub const LEDGER_BUCKET: &str = "collect-release-ledger";
+/// The worker's `--ledger`.
+pub const LEDGER: &str = "s3://collect-release-ledger/releases";
 pub const ARTIFACT_BUCKET: &str = "collect-release-artifactbucket-demo";
 pub const ARTIFACT_KEY: &str =
     "arn:aws:kms:us-east-1:123456789012:key/5f1c3e0a-7d2b-4c4e-9a1f-0d3e8b2c6a71";
@@ -113,11 +117,13 @@ impl World {
                 .force_path_style(true)
                 .build(),
         );
-        s3.create_bucket()
-            .bucket(ARTIFACT_BUCKET)
-            .send()
-            .await
-            .map_err(|e| format!("CreateBucket: {}", err(&e)))?;
+        for bucket in [ARTIFACT_BUCKET, LEDGER_BUCKET] {
+            s3.create_bucket()
+                .bucket(bucket)
+                .send()
+                .await
+                .map_err(|e| format!("CreateBucket {bucket}: {}", err(&e)))?;
+        }
         pipeline_canary::register::register(&self.cp, &self.def)
             .await
             .map_err(|e| format!("registering the action type: {e}"))?;

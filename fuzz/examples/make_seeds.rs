@@ -16,8 +16,8 @@ use std::fs;
 use std::io::{Cursor, Read, Write};
 use std::path::Path;
 
-use pipeline_canary::release::ReleaseState;
-use pipeline_canary::token::{self, Envelope};
+use pipeline_canary_core::release::ReleaseState;
+use pipeline_canary_core::token::{self, Envelope};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 

@@ -10,7 +10,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pipeline_canary::manifest::{self, NATIVE_MANIFEST};
+use pipeline_canary_core::manifest::{self, NATIVE_MANIFEST};
 use pipeline_canary_fuzz::{actions, check_outcome, put, scratch};
 
 fn artifact() -> &'static std::path::Path {

@@ -13,13 +13,13 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pipeline_canary::manifest::{self, SERVERLESS_STATE};
+use pipeline_canary_core::manifest::{self, SERVERLESS_STATE};
 use pipeline_canary_fuzz::{actions, check_outcome, put, scratch};
 
 const COLLECT_ZIP: &[u8] =
-    include_bytes!("../../worker/fixtures/serverless/collect/.serverless/collect.zip");
+    include_bytes!("../../core/fixtures/serverless/collect/.serverless/collect.zip");
 const QUOTE_PRICE_ZIP: &[u8] =
-    include_bytes!("../../worker/fixtures/serverless/collect/.serverless/quotePrice.zip");
+    include_bytes!("../../core/fixtures/serverless/collect/.serverless/quotePrice.zip");
 
 fn artifact() -> &'static std::path::Path {
     scratch("manifest-serverless", |root| {

@@ -14,7 +14,7 @@ use std::fs;
 use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
-use pipeline_canary::artifact::{self, UnpackLimits, UnpackReport};
+use pipeline_canary_core::artifact::{self, UnpackLimits, UnpackReport};
 use pipeline_canary_fuzz::scratch;
 
 const ZIP: &str = "input.zip";

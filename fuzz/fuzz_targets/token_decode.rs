@@ -13,8 +13,8 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use libfuzzer_sys::fuzz_target;
-use pipeline_canary::release::ReleaseState;
-use pipeline_canary::token::{self, Envelope, TokenError};
+use pipeline_canary_core::release::ReleaseState;
+use pipeline_canary_core::token::{self, Envelope, TokenError};
 use sha2::{Digest, Sha256};
 
 /// `pc1.<payload>.<check>` around `json`, as `token::encode` writes it.

@@ -11,7 +11,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use pipeline_canary::manifest::{
+use pipeline_canary_core::manifest::{
     ActionDefaults, Bundle, MAX_ALARMS_PER_FUNCTION, MAX_MESSAGE_CHARS, ManifestErrors, Release,
 };
 

@@ -28,6 +28,9 @@ pub struct RequestRecord {
     pub access_key_id: Option<String>,
     /// Whether the answer came from an injected fault.
     pub injected: bool,
+    /// The request's path, percent-encoded as sent (S3 path-style:
+    /// `/bucket/key`; virtual-hosted requests name the bucket in the host).
+    pub path: String,
 }
 
 /// Append-only log of AWS calls.

@@ -27,6 +27,8 @@ pub struct Ctx {
     pub operation: String,
     pub region: String,
     pub auth: Option<SigV4>,
+    /// The request's path (for S3 path-style: `/bucket/key`), for the log.
+    pub path: String,
 }
 
 /// An error that makes hyper drop the connection (an injected reset).
@@ -167,6 +169,7 @@ async fn dispatch(sim: Arc<Sim>, req: Request) -> Result<Response<Body>, ResetCo
         operation,
         region,
         auth,
+        path: req.uri().path().to_string(),
     };
     let now = sim.clock.now();
     // Identity policies (`iam`): a refused call never reaches its service
@@ -274,6 +277,7 @@ fn log(
         error,
         access_key_id: ctx.auth.as_ref().map(|a| a.access_key_id.clone()),
         injected,
+        path: ctx.path.clone(),
     });
 }
 
@@ -383,6 +387,7 @@ mod tests {
             operation: "Op".into(),
             region: "us-east-1".into(),
             auth: None,
+            path: "/".into(),
         }
     }
 

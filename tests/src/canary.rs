@@ -345,8 +345,8 @@ pub async fn run_shift_with(
         });
         match decision {
             Decision::Continue(_) if ticks.len() < max_jobs => {
-                // The token round trip, then the next job.
-                state = serde_json::from_str(&serde_json::to_string(&state).unwrap()).unwrap();
+                // What the release record keeps between jobs, then the next job.
+                state = state.persisted();
                 tokio::time::sleep(BETWEEN_JOBS).await;
             }
             decision => {

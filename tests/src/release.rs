@@ -29,6 +29,7 @@ use crate::worker::{
 use crate::{SimConfig, worker};
 
 pub const ROLE: &str = "arn:aws:iam::123456789012:role/lambda-exec";
+pub use crate::worker::{LEDGER, LEDGER_BUCKET};
 pub const PIPELINE: &str = "collect-release";
 
 /// A release scenario: the sim, the account's clients, a Lambda client and
@@ -70,11 +71,19 @@ impl ReleaseEnv {
         }
     }
 
-    /// Engine options for the publishing tests (issue 5): fast limiters and
-    /// polling, workspaces in this env's directory, no canary (publish only,
-    /// no alias moved). [`ReleaseEnv::canary_options`] adds the canary.
+    /// Engine options: this env's ledger, fast limiters and polling,
+    /// workspaces in this env's directory, the sim's clock, a shift watched
+    /// every 40 ms and handed back after 300 ms (real time; see
+    /// [`ReleaseEnv::canary_options`]).
     pub fn options(&self) -> ReleaseOptions {
+        self.canary_options(Duration::from_millis(40), Duration::from_millis(300))
+    }
+
+    /// Engine options with the system clock: this env's ledger, fast
+    /// limiters and polling, workspaces in this env's directory.
+    pub fn base_options(&self) -> ReleaseOptions {
         ReleaseOptions {
+            ledger: Some(pipeline_canary::ledger::Location::parse(LEDGER).unwrap()),
             work_dir: self.work_dir.path().to_path_buf(),
             control: LimiterConfig {
                 concurrency: 8,
@@ -94,26 +103,23 @@ impl ReleaseEnv {
                 poll_interval: Duration::from_millis(20),
                 timeout: Duration::from_secs(10),
             },
-            orchestrate: false,
             ..Default::default()
         }
     }
 
-    /// [`ReleaseEnv::options`] with the canary orchestration on the sim's
-    /// clock: the job watches a shift every `watch` and is handed back after
-    /// `hold` (both real time).
+    /// [`ReleaseEnv::base_options`] on the sim's clock: the job watches a
+    /// shift every `watch` and is handed back after `hold` (both real time).
     pub fn canary_options(&self, watch: Duration, hold: Duration) -> ReleaseOptions {
         let sim = self.env.sim.sim().clone();
         let scale = sim.config.time_scale;
         ReleaseOptions {
-            orchestrate: true,
             watch_interval: watch,
             hold_job: hold.mul_f64(scale),
             foreign_wait: Duration::from_secs(60),
             clock: Some(pipeline_canary::release::Clock(std::sync::Arc::new(
                 move || sim.clock.now(),
             ))),
-            ..self.options()
+            ..self.base_options()
         }
     }
 
@@ -368,6 +374,33 @@ impl ReleaseEnv {
 
     pub fn seq(&self) -> u64 {
         self.env.sim.sim().log.len()
+    }
+
+    /// S3 calls since `since`, but those of the release ledger (the
+    /// worker's own, on [`LEDGER_BUCKET`]).
+    pub fn s3_calls_but_ledger(&self, since: u64) -> Vec<aws_sim::requests::RequestRecord> {
+        let ledger = format!("/{LEDGER_BUCKET}/");
+        self.env
+            .sim
+            .sim()
+            .log
+            .query(since, Some("s3"), None)
+            .into_iter()
+            .filter(|r| !r.path.starts_with(&ledger))
+            .collect()
+    }
+
+    /// The ledger's S3 calls since `since` (all with the worker's key).
+    pub fn ledger_calls(&self, since: u64) -> Vec<aws_sim::requests::RequestRecord> {
+        let ledger = format!("/{LEDGER_BUCKET}/");
+        self.env
+            .sim
+            .sim()
+            .log
+            .query(since, Some("s3"), None)
+            .into_iter()
+            .filter(|r| r.path.starts_with(&ledger))
+            .collect()
     }
 
     /// The version `alias` of `function` points to.

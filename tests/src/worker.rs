@@ -32,6 +32,10 @@ use crate::{SimConfig, SimHandle, codepipeline_client, s3_client, sdk_config, st
 pub const SOURCE_BUCKET: &str = "canary-source";
 pub const SOURCE_KEY: &str = "release.zip";
 pub const ARTIFACT_BUCKET: &str = "canary-artifacts";
+/// The release ledger's bucket in every env (the worker's account).
+pub const LEDGER_BUCKET: &str = "pipeline-canary-ledger";
+/// The ledger every env's workers use (`--ledger`).
+pub const LEDGER: &str = "s3://pipeline-canary-ledger/releases";
 
 /// A sim plus the account's clients. When it drops, its [`LeakScan`] scans
 /// the captured log and the sim's job results for the sim's secrets.
@@ -54,12 +58,14 @@ pub async fn env_with(config: SimConfig) -> Env {
         sim,
         conf,
     };
-    env.s3
-        .create_bucket()
-        .bucket(SOURCE_BUCKET)
-        .send()
-        .await
-        .expect("CreateBucket");
+    for bucket in [SOURCE_BUCKET, LEDGER_BUCKET] {
+        env.s3
+            .create_bucket()
+            .bucket(bucket)
+            .send()
+            .await
+            .expect("CreateBucket");
+    }
     env.s3
         .put_object()
         .bucket(SOURCE_BUCKET)
@@ -294,6 +300,17 @@ impl Env {
             .sim()
             .log
             .query(0, Some("codepipeline"), Some(operation))
+            .iter()
+            .filter(|r| r.status == 200)
+            .count()
+    }
+
+    /// Successful calls of `service`'s `operation` since log position `since`.
+    pub fn ok_calls_of(&self, since: u64, service: &str, operation: &str) -> usize {
+        self.sim
+            .sim()
+            .log
+            .query(since, Some(service), Some(operation))
             .iter()
             .filter(|r| r.status == 200)
             .count()
@@ -602,7 +619,7 @@ impl ReleaseEngine for TestEngine {
                     self.in_flight.fetch_sub(1, Ordering::SeqCst);
                 }
                 TestAction::Download => {
-                    let creds = ctx.artifact_credentials().await?;
+                    let creds = ctx.artifact_credentials(false).await?;
                     let conf = crate::sdk_config_with(
                         self.endpoint.as_deref().expect("engine endpoint"),
                         aws_credential_types::Credentials::new(
@@ -640,7 +657,7 @@ impl ReleaseEngine for TestEngine {
                         .push((creds.access_key_id.clone(), bytes.into_bytes().len()));
                 }
                 TestAction::Leak => {
-                    let creds = ctx.artifact_credentials().await?;
+                    let creds = ctx.artifact_credentials(false).await?;
                     tracing::warn!(
                         "test engine: leaking the session token {}",
                         creds.session_token
@@ -652,7 +669,7 @@ impl ReleaseEngine for TestEngine {
                     ));
                 }
                 TestAction::LogJob => {
-                    let creds = ctx.artifact_credentials().await?;
+                    let creds = ctx.artifact_credentials(false).await?;
                     {
                         let mut s = self.secrets.lock().unwrap();
                         s.push(creds.secret_access_key.clone());

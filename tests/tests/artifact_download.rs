@@ -12,7 +12,7 @@ use pipeline_canary::artifact::{self, UnpackLimits};
 use pipeline_canary::codepipeline::JobContext;
 use pipeline_canary::engine::EngineError;
 use pipeline_canary::job::{ActionConfiguration, Artifact, ArtifactCredentials, JobInput};
-use pipeline_canary::release::fetch::{ArtifactStore, JobCredentials};
+use pipeline_canary::release::fetch::ArtifactStore;
 use pipeline_canary::report::FailureKind;
 
 const BUCKET: &str = "overlap-artifacts";
@@ -98,13 +98,9 @@ impl Env {
             encryption_key_id: None,
         };
         let ctx = JobContext::new(job, None, Duration::from_secs(600));
-        let creds = JobCredentials::new(Duration::from_secs(600));
-        let cp = e2e::codepipeline_client(&self.conf);
         let store = ArtifactStore {
             sdk: &self.conf,
-            cp: &cp,
             ctx: &ctx,
-            credentials: &creds,
             path_style: false,
         };
         let dir = tempfile::tempdir().unwrap();

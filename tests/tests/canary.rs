@@ -593,12 +593,7 @@ async fn sixty_functions_with_max_parallel_20_shift_in_waves() {
     assert!(
         last.create_time().unwrap().as_secs_f64() >= first.complete_time().unwrap().as_secs_f64()
     );
-    let token_state = serde_json::to_string(&run.state).unwrap();
-    eprintln!(
-        "60-function state in the token: {} JSON chars",
-        token_state.len()
-    );
-    assert!(token_state.len() < 650);
+    assert_eq!(run.state.deployment_ids().len(), 60);
 }
 
 #[tokio::test]
@@ -736,10 +731,10 @@ async fn restart_mid_shift_then_alarm_rollback_then_retry_succeeds() {
         .expect("pre-flight");
     let first = run_shift(&w, &plan, ShiftState::default(), 2).await;
     assert!(matches!(first.decision, Decision::Continue(_)));
-    // The worker dies; another one resumes from the token alone, with new clients.
-    let token = serde_json::to_string(&first.state).unwrap();
+    // The worker dies; another one resumes from what the release record
+    // keeps alone, with new clients.
     let other = CanaryAdapters::new(&e2e::sdk_config(&w.sim.endpoint()));
-    let resumed: ShiftState = serde_json::from_str(&token).unwrap();
+    let resumed = first.state.persisted();
     let second = run_shift_with(&w, &other, &plan, resumed, 3).await;
     assert!(matches!(second.decision, Decision::Continue(_)));
     assert_eq!(second.state.deployment_ids(), first.state.deployment_ids());

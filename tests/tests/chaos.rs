@@ -90,6 +90,8 @@ impl WorkerProcess {
             ])
             .arg("--work-dir")
             .arg(work_dir)
+            .arg("--ledger")
+            .arg(LEDGER)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("AWS_ENDPOINT_URL", endpoint)

@@ -261,7 +261,7 @@ fn the_deploy_stage_uses_the_custom_action_with_every_required_property() {
 }
 
 #[test]
-fn worker_policy_json_is_the_task_role_policy_and_grants_no_s3_or_kms() {
+fn worker_policy_json_is_the_task_role_policy_and_grants_s3_only_on_the_ledger_and_no_kms() {
     let t = template();
     let role = &resource(&t, "WorkerTaskRole")["Properties"];
     assert!(
@@ -332,18 +332,48 @@ fn worker_policy_json_is_the_task_role_policy_and_grants_no_s3_or_kms() {
         "codedeploy:GetDeploymentTarget",
         "iam:PassRole",
         "cloudwatch:DescribeAlarms",
+        "lambda:ListAliases",
+        "lambda:DeleteFunction",
+        "s3:GetObject",
+        "s3:PutObject",
+        "s3:ListBucket",
     ]
     .into_iter()
     .map(String::from)
     .collect();
     assert_eq!(actions, expected);
-    for a in &actions {
-        let service = a.split(':').next().unwrap_or_default().to_ascii_lowercase();
-        assert!(
-            service != "s3" && service != "kms",
-            "{a} must not be granted"
-        );
-        assert!(!a.contains('*'), "no wildcard actions: {a}");
+    let ledger_objects = "arn:${AWS::Partition}:s3:::${LedgerBucket}/releases/*";
+    for s in &in_file {
+        for a in as_list(&s["Action"]) {
+            let a = a.as_str().unwrap_or_default();
+            let service = a.split(':').next().unwrap_or_default().to_ascii_lowercase();
+            assert!(service != "kms", "{a} must not be granted");
+            assert!(!a.contains('*'), "no wildcard actions: {a}");
+            // S3 only on the ledger's prefix: never the artifact bucket.
+            match a {
+                "s3:GetObject" | "s3:PutObject" => {
+                    assert_eq!(as_list(&s["Resource"]), vec![json!(ledger_objects)], "{a}")
+                }
+                "s3:ListBucket" => {
+                    assert_eq!(
+                        as_list(&s["Resource"]),
+                        vec![json!("arn:${AWS::Partition}:s3:::${LedgerBucket}")]
+                    );
+                    assert_eq!(
+                        s["Condition"],
+                        json!({ "StringLike": { "s3:prefix": "releases/*" } })
+                    );
+                }
+                // Versions only (function:name:version), never a whole function.
+                "lambda:DeleteFunction" => assert_eq!(
+                    as_list(&s["Resource"]),
+                    vec![json!(
+                        "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${FunctionPrefix}*:*"
+                    )]
+                ),
+                _ => assert!(service != "s3", "{a} must not be granted"),
+            }
+        }
     }
 
     // "*" only where IAM has no resource-level permission for the action.
@@ -393,6 +423,41 @@ fn worker_policy_json_is_the_task_role_policy_and_grants_no_s3_or_kms() {
             }
         }
     }
+}
+
+#[test]
+fn the_ledger_bucket_is_versioned_encrypted_private_and_tls_only_and_the_worker_uses_it() {
+    let t = template();
+    let bucket = &resource(&t, "LedgerBucket")["Properties"];
+    assert_eq!(bucket["VersioningConfiguration"]["Status"], "Enabled");
+    let sse = &bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"];
+    assert!(sse["SSEAlgorithm"].is_string(), "{sse}");
+    for k in [
+        "BlockPublicAcls",
+        "BlockPublicPolicy",
+        "IgnorePublicAcls",
+        "RestrictPublicBuckets",
+    ] {
+        assert_eq!(bucket["PublicAccessBlockConfiguration"][k], true, "{k}");
+    }
+    let policy = &resource(&t, "LedgerBucketPolicy")["Properties"]["PolicyDocument"];
+    assert!(
+        policy["Statement"]
+            .as_array()
+            .expect("statements")
+            .iter()
+            .any(|s| s["Effect"] == "Deny"
+                && s["Condition"]["Bool"]["aws:SecureTransport"] == "false"),
+        "the ledger denies non-TLS access"
+    );
+    let command =
+        &resource(&t, "WorkerTaskDefinition")["Properties"]["ContainerDefinitions"][0]["Command"];
+    let args = command.as_array().expect("Command");
+    let at = args
+        .iter()
+        .position(|a| a == "--ledger")
+        .expect("the worker runs with --ledger");
+    assert_eq!(args[at + 1], json!("s3://${LedgerBucket}/releases"));
 }
 
 #[test]

@@ -88,15 +88,15 @@ fn crafted_tokens(exec: &str, other: &str) -> Vec<(&'static str, String)> {
         ),
         ("token not ours", "eyJoZWxsbyI6MX0".to_string()),
         ("token of another execution", valid(other)),
-        // Found by the `token_decode` fuzz target: correctly checksummed, but
-        // a shift slot that decoded and then could not be written back.
+        // Correctly checksummed, of this execution, but pointing at another
+        // release's record in the ledger.
         (
-            "token re-signed with a forged shift slot",
+            "token re-signed to point at another release",
             encode(&Envelope {
                 pipeline_execution_id: exec.to_string(),
                 continuations: 1,
                 started_ms: 1_700_000_000_000,
-                state: serde_json::json!({"p": "d", "s": {"f": "", "d": "-?+=A-custom)(d-custom)"}}),
+                state: serde_json::json!({"r": "r-0000000000000000", "k": "releases/r-0000000000000000.json"}),
             })
             .unwrap(),
         ),

@@ -5,8 +5,9 @@
 //! releases through CodePipeline with that key; the test's own setup uses
 //! the unrestricted account key. From the sim's request log the tests prove
 //! that every call the worker makes with its key is allowed, that the key
-//! has no S3 permission at all (S3 is only reached with job credentials),
-//! and that a policy missing a needed action fails the job cleanly.
+//! reaches S3 only for the release ledger's prefix (artifacts only with job
+//! credentials), and that a policy missing a needed action fails the job
+//! cleanly.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -41,6 +42,7 @@ fn worker_policy() -> Value {
         .replace("${AWS::AccountId}", "123456789012")
         .replace("${FunctionPrefix}", "collect-")
         .replace("${CodeDeployApplicationName}", "collect")
+        .replace("${LedgerBucket}", LEDGER_BUCKET)
         .replace(
             "${CodeDeployServiceRole.Arn}",
             "arn:aws:iam::123456789012:role/codedeploy",
@@ -196,16 +198,42 @@ const PLAIN: Spec = Spec {
     hook: None,
 };
 
-/// The shipped policy grants nothing in S3 (nor any wildcard reaching it).
+/// The shipped policy grants S3 only on the ledger's `releases/` prefix:
+/// nothing on the artifact bucket (nor any wildcard reaching it), no KMS.
 #[test]
-fn the_shipped_worker_policy_has_no_s3_permission() {
+fn the_shipped_worker_policy_grants_s3_only_on_the_ledger() {
     let policy = Policy::parse(&worker_policy()).expect("valid policy");
     for action in [
         "s3:GetObject",
         "s3:PutObject",
-        "s3:ListBucket",
-        "s3:ListAllMyBuckets",
         "s3:DeleteObject",
+        "s3:ListBucket",
+    ] {
+        for bucket in [ARTIFACT_BUCKET, SOURCE_BUCKET] {
+            let object = format!("arn:aws:s3:::{bucket}/collect-release/App/x.zip");
+            assert_eq!(
+                policy.evaluate_on(action, Some(&object)),
+                Verdict::ImplicitDeny,
+                "{action} on {object}"
+            );
+        }
+    }
+    let record = format!("arn:aws:s3:::{LEDGER_BUCKET}/releases/releases/r-1.json");
+    for action in ["s3:GetObject", "s3:PutObject"] {
+        assert_eq!(
+            policy.evaluate_on(action, Some(&record)),
+            Verdict::Allowed,
+            "{action}"
+        );
+    }
+    let elsewhere = format!("arn:aws:s3:::{LEDGER_BUCKET}/other/r-1.json");
+    assert_eq!(
+        policy.evaluate_on("s3:PutObject", Some(&elsewhere)),
+        Verdict::ImplicitDeny
+    );
+    for action in [
+        "s3:DeleteObject",
+        "s3:ListAllMyBuckets",
         "s3:GetBucketLocation",
         "kms:Decrypt",
     ] {
@@ -296,12 +324,20 @@ async fn worker_policy_allows_every_call_of_a_full_release() {
             "the worker never called {service}:{op} with its key: {ops:?}"
         );
     }
-    // The worker's key never touched S3; the artifact was read with the
-    // job's credentials (which the sim issued: `ASIASIM…`).
+    // The worker's key touched S3 only for the ledger; the artifact was
+    // read with the job's credentials (which the sim issued: `ASIASIM…`).
     let own_s3: Vec<&RequestRecord> = calls.iter().filter(|r| r.service == "s3").collect();
     assert!(
-        own_s3.is_empty(),
-        "S3 calls with the worker's key: {own_s3:?}"
+        own_s3.iter().any(|r| r.operation == "PutObject"),
+        "the release was recorded with the worker's key: {own_s3:?}"
+    );
+    // The policy allows the ledger's prefix only and the artifact bucket
+    // accepts only job credentials: any other S3 call would be refused
+    // (none was, above).
+    let own_ops: BTreeSet<&str> = own_s3.iter().map(|r| r.operation.as_str()).collect();
+    assert!(
+        own_ops.is_subset(&BTreeSet::from(["GetObject", "PutObject", "ListObjectsV2"])),
+        "{own_ops:?}"
     );
     let job_s3: Vec<RequestRecord> = e
         .log()
@@ -381,9 +417,13 @@ async fn worker_policy_allows_every_call_of_a_rollback() {
             "the worker never called {service}:{op} with its key: {ops:?}"
         );
     }
+    // S3 with the worker's key: the ledger only (nothing refused, above).
     assert!(
-        calls.iter().all(|r| r.service != "s3"),
-        "S3 with the worker's key"
+        calls
+            .iter()
+            .filter(|r| r.service == "s3")
+            .all(|r| matches!(r.operation.as_str(), "GetObject" | "PutObject")),
+        "S3 with the worker's key beyond the ledger's records"
     );
 }
 

@@ -855,7 +855,7 @@ async fn a_foreign_deployment_is_waited_for_then_named_before_publishing() {
     worker.stop().await;
     assert_eq!(status.as_str(), "Failed", "{out:?}");
     let (code, message) = out.error.unwrap();
-    assert_eq!(code, "ConfigurationError");
+    assert_eq!(code, "ConfigurationError", "{message}");
     assert!(
         message.contains(&format!("active deployment {foreign}")),
         "{message}"

@@ -23,10 +23,10 @@ fn source_files(name: &str, marker: &str) -> Vec<(String, Vec<u8>)> {
 }
 
 /// 60 functions (half prebuilt zips, half `source` directories packaged by
-/// the worker), 3 changed: exactly 3 UpdateFunctionCode and 3
-/// PublishVersion calls, unchanged ones untouched, no alias moved, the
-/// versions in the output variables, every S3 call made with job
-/// credentials, the workspace removed.
+/// the worker), 3 changed: exactly 3 UpdateFunctionCode, 3 PublishVersion
+/// and 3 deployments, unchanged ones untouched, the versions in the output
+/// variables, every artifact S3 call made with job credentials (the
+/// worker's own only for its ledger), the workspace removed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sixty_functions_three_changed_publish_exactly_three_versions() {
     let r = ReleaseEnv::new(sim_config()).await;
@@ -65,9 +65,9 @@ async fn sixty_functions_three_changed_publish_exactly_three_versions() {
     assert_eq!(r.ok_lambda_calls(since, "PublishVersion"), 3);
     assert_eq!(r.lambda_calls(since, "PublishVersion").len(), 3);
     assert_eq!(
-        r.lambda_calls(since, "UpdateAlias").len(),
-        0,
-        "no alias moved"
+        r.env.ok_calls_of(since, "codedeploy", "CreateDeployment"),
+        3,
+        "one deployment per changed function"
     );
     let worker_calls = r.env.sim.sim().log.query(since, Some("lambda"), None).len();
     let gets = r.lambda_calls(since, "GetFunction").len();
@@ -89,7 +89,7 @@ async fn sixty_functions_three_changed_publish_exactly_three_versions() {
             Some(want),
             "{name}"
         );
-        assert_eq!(r.alias_version(name, "live").await, "1");
+        assert_eq!(r.alias_version(name, "live").await, want);
     }
     assert!(
         out.variables["ReleaseId"].starts_with("r-"),
@@ -98,8 +98,8 @@ async fn sixty_functions_three_changed_publish_exactly_three_versions() {
     );
     assert!(out.variables.contains_key("Commit"));
     assert!(
-        out.summary
-            .starts_with("Published 3 changed functions (57 unchanged, skipped)"),
+        out.summary.contains("3 function(s) — 3 done")
+            && out.summary.contains("(57 unchanged, skipped)"),
         "{}",
         out.summary
     );
@@ -122,9 +122,15 @@ async fn sixty_functions_three_changed_publish_exactly_three_versions() {
         "{d}"
     );
     assert!(d.contains(&id), "{d}");
-    // S3 with job credentials only (issued by the sim: ASIASIM…); Lambda with the account's.
-    let s3 = r.env.sim.sim().log.query(since, Some("s3"), None);
+    // Artifacts with job credentials only (issued by the sim: ASIASIM…);
+    // the ledger and Lambda with the account's.
+    let s3 = r.s3_calls_but_ledger(since);
     assert!(!s3.is_empty());
+    assert!(
+        r.ledger_calls(since)
+            .iter()
+            .all(|x| x.access_key_id.as_deref() == Some(e2e::ACCOUNT_KEY))
+    );
     for rec in &s3 {
         let k = rec.access_key_id.as_deref().unwrap_or("");
         assert!(k.starts_with("ASIASIM"), "S3 {} with {k}", rec.operation);
@@ -302,9 +308,9 @@ async fn kms_output_artifact_and_credentials_refreshed_mid_job() {
     assert_eq!(out.variables["collect-a"], "2");
     assert_eq!(out.variables["collect-b"], "1");
 
-    // Credentials: expired once, refreshed with GetJobDetails, all S3 calls
-    // with job keys, more than one key used.
-    let s3 = r.env.sim.sim().log.query(since, Some("s3"), None);
+    // Credentials: expired once, refreshed with GetJobDetails, all artifact
+    // S3 calls with job keys, more than one key used.
+    let s3 = r.s3_calls_but_ledger(since);
     assert!(
         s3.iter()
             .any(|x| x.error.as_deref() == Some("ExpiredToken")),
@@ -366,7 +372,7 @@ async fn kms_output_artifact_and_credentials_refreshed_mid_job() {
     assert_eq!(json["functions"][0]["status"], "published");
     assert_eq!(json["functions"][0]["version"], "2");
     assert_eq!(json["functions"][1]["status"], "unchanged");
-    assert_eq!(json["aliasesMoved"], false);
+    assert_eq!(json["executionId"], id.as_str());
     assert!(r.workspace_entries().is_empty());
 }
 
@@ -702,7 +708,7 @@ async fn adapters_flow_against_the_sim_and_moto() {
 
     use pipeline_canary::codepipeline::JobContext;
     use pipeline_canary::job::{ActionConfiguration, Artifact, ArtifactCredentials, JobInput};
-    use pipeline_canary::release::fetch::{ArtifactStore, JobCredentials};
+    use pipeline_canary::release::fetch::ArtifactStore;
     use pipeline_canary::release::lambda::{LambdaApi, PublishRequest, UpdateWait};
     use pipeline_canary::release::limiter::{Limiter, LimiterConfig};
 
@@ -757,13 +763,9 @@ async fn adapters_flow_against_the_sim_and_moto() {
             encryption_key_id: None,
         };
         let ctx = JobContext::new(job, None, Duration::from_secs(600));
-        let creds = JobCredentials::new(Duration::from_secs(600));
-        let cp = e2e::codepipeline_client(&conf);
         let store = ArtifactStore {
             sdk: &conf,
-            cp: &cp,
             ctx: &ctx,
-            credentials: &creds,
             path_style: false,
         };
         let dir = tempfile::tempdir().unwrap();
@@ -1076,12 +1078,11 @@ async fn large_bundles_go_through_the_staging_bucket() {
         keys[0].starts_with("pipeline-canary/collect-a/"),
         "{keys:?}"
     );
-    let puts = r
-        .env
-        .sim
-        .sim()
-        .log
-        .query(since, Some("s3"), Some("PutObject"));
+    let puts: Vec<_> = r
+        .s3_calls_but_ledger(since)
+        .into_iter()
+        .filter(|x| x.operation == "PutObject")
+        .collect();
     assert_eq!(puts.len(), 1);
     assert_eq!(puts[0].access_key_id.as_deref(), Some(e2e::ACCOUNT_KEY));
     for (f, zip) in [("collect-a", &big), ("collect-b", &small)] {

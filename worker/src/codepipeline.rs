@@ -18,6 +18,9 @@ use aws_sdk_codepipeline::Client;
 use aws_sdk_codepipeline::config::retry::RetryConfig;
 use aws_sdk_codepipeline::config::timeout::TimeoutConfig;
 use aws_sdk_codepipeline::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+
+use crate::aws_error::AwsError;
 use aws_sdk_codepipeline::types::{
     ActionCategory, ActionOwner, ActionTypeId, CurrentRevision, ExecutionDetails, FailureDetails,
     FailureType, JobStatus,
@@ -43,7 +46,7 @@ pub enum CallError {
 impl std::fmt::Display for CallError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            CallError::Transient(m) => write!(f, "transient error: {m}"),
+            CallError::Transient(m) => f.write_str(m),
             CallError::Service { code, message } => write!(f, "{code}: {message}"),
         }
     }
@@ -58,77 +61,28 @@ impl CallError {
     }
 }
 
-/// The error and its sources, `Display` only. Never the SDK's `Debug` (nor
-/// `DisplayErrorContext`, which appends it): that includes the raw HTTP
-/// response, whose body may be a PollForJobs answer with credentials and
-/// secret configuration.
-pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = err.to_string();
-    let mut src = err.source();
-    while let Some(s) = src {
-        let t = s.to_string();
-        if !out.ends_with(&t) {
-            out.push_str(": ");
-            out.push_str(&t);
-        }
-        src = s.source();
-    }
-    out
-}
+pub use crate::aws_error::error_chain;
 
-/// Classifies an SDK error: transient (throttling, 5xx, timeouts, connection
-/// problems) or a service error code.
-pub fn classify<E, R>(err: &SdkError<E, R>) -> CallError
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug + 'static,
-{
-    let text = error_chain(err);
-    match err {
-        SdkError::ServiceError(se) => {
-            let code = se.err().code().unwrap_or("Unknown").to_string();
-            // Every service's "later, please": CodePipeline/CodeDeploy
-            // `ThrottlingException`, CloudWatch `Throttling`, Lambda's 429
-            // `TooManyRequestsException`, S3 `SlowDown`.
-            let transient = code.contains("Throttl")
-                || code == "TooManyRequestsException"
-                || code == "SlowDown"
-                || code == "ServiceUnavailableException"
-                || code == "InternalServiceError"
-                || code == "RequestLimitExceeded"
-                || code.contains("ServiceUnavailable");
-            if transient {
-                CallError::Transient(text)
-            } else {
-                CallError::Service {
-                    message: se.err().message().unwrap_or_default().to_string(),
-                    code,
-                }
+impl From<AwsError> for CallError {
+    fn from(e: AwsError) -> CallError {
+        if e.is_transient() {
+            CallError::Transient(e.cause())
+        } else {
+            CallError::Service {
+                code: e.code.clone().unwrap_or_default(),
+                message: e.message,
             }
         }
-        SdkError::ResponseError(_) | SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => {
-            CallError::Transient(text)
-        }
-        _ => CallError::Service {
-            code: "ClientError".into(),
-            message: text,
-        },
     }
 }
 
-fn classify_http<E>(
-    err: &SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>,
-) -> CallError
+/// Classifies an SDK error of `operation` with the worker's one rule
+/// ([`AwsError::is_transient`]).
+pub fn classify<E>(operation: &'static str, err: &SdkError<E, HttpResponse>) -> CallError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
-    // 5xx answers are transient whatever their code.
-    if let SdkError::ServiceError(se) = err
-        && se.raw().status().is_server_error()
-    {
-        return CallError::Transient(error_chain(err));
-    }
-    classify(err)
+    AwsError::from_sdk(operation, err).into()
 }
 
 /// What AcknowledgeJob said.
@@ -232,7 +186,7 @@ impl JobsApi {
         if let Some((k, v)) = &self.query {
             req = req.query_param(k, v);
         }
-        let out = req.send().await.map_err(|e| classify_http(&e))?;
+        let out = req.send().await.map_err(|e| classify("PollForJobs", &e))?;
         let mut jobs = Vec::new();
         for j in out.jobs() {
             match crate::job::polled_job(j, &self.public) {
@@ -265,7 +219,7 @@ impl JobsApi {
                         )),
                     };
                 }
-                Err(e) => match classify_http(&e) {
+                Err(e) => match classify("AcknowledgeJob", &e) {
                     CallError::Transient(m) => {
                         let d = backoff.next().unwrap_or(Duration::from_secs(1));
                         if Instant::now() + d > give_up {
@@ -341,7 +295,7 @@ impl JobsApi {
                     .send()
                     .await
                     .map(|_| ())
-                    .map_err(|e| classify_http(&e))
+                    .map_err(|e| classify("PutJobFailureResult", &e))
             }
             JobReport::Continue {
                 token, progress, ..
@@ -396,7 +350,10 @@ impl JobsApi {
         if let Some(vars) = vars.filter(|v| !v.is_empty()) {
             req = req.set_output_variables(Some(vars.into_iter().collect()));
         }
-        req.send().await.map(|_| ()).map_err(|e| classify_http(&e))
+        req.send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify("PutJobSuccessResult", &e))
     }
 
     /// GetJobDetails: the job's data with fresh artifact credentials.
@@ -414,7 +371,7 @@ impl JobsApi {
                     })?;
                     return Ok(crate::job::job_input(job_id, data, &self.public));
                 }
-                Err(e) => match classify_http(&e) {
+                Err(e) => match classify("GetJobDetails", &e) {
                     CallError::Transient(m) => {
                         let d = backoff.next().unwrap_or(Duration::from_secs(1));
                         if Instant::now() + d > give_up {
@@ -468,12 +425,14 @@ impl JobContext {
     }
 
     /// Current artifact credentials, fetched afresh with GetJobDetails when
-    /// the ones at hand are older than the refresh age (default 14 minutes)
-    /// or missing.
+    /// the ones at hand are older than the refresh age (default 14 minutes),
+    /// missing, or `force`d (S3 answered `ExpiredToken`). The worker's one
+    /// cache of a job's credentials; the answer is never logged.
     pub async fn artifact_credentials(
         &self,
+        force: bool,
     ) -> Result<ArtifactCredentials, crate::engine::EngineError> {
-        {
+        if !force {
             let c = self.credentials.lock().expect("credentials lock");
             if let (Some(cred), at) = &*c
                 && at.elapsed() < self.refresh_after
@@ -490,7 +449,7 @@ impl JobContext {
         let fresh = api.job_details(&self.input.job_id).await.map_err(|e| {
             crate::engine::EngineError::new(
                 FailureKind::from_aws_error(e.code(), None),
-                format!("GetJobDetails failed: {e}"),
+                format!("GetJobDetails (refreshing the artifact credentials) failed: {e}"),
             )
         })?;
         let cred = fresh.artifact_credentials.ok_or_else(|| {
@@ -499,6 +458,7 @@ impl JobContext {
                 "GetJobDetails returned no artifact credentials",
             )
         })?;
+        tracing::info!(access_key_id = %cred.access_key_id, "artifact credentials refreshed with GetJobDetails");
         *self.credentials.lock().expect("credentials lock") = (Some(cred.clone()), Instant::now());
         Ok(cred)
     }
@@ -521,7 +481,7 @@ mod tests {
         let body = r#"{"jobs":[{"data":{"artifactCredentials":{"secretAccessKey":"SECRETXYZ"}}}]}"#;
         let e: SdkError<PollForJobsError, HttpResponse> =
             SdkError::response_error("unexpected end of input", response(200, body));
-        let c = classify_http(&e);
+        let c = classify("PollForJobs", &e);
         assert!(matches!(c, CallError::Transient(_)), "{c:?}");
         assert!(!c.to_string().contains("SECRETXYZ"), "{c}");
         assert!(c.to_string().contains("unexpected end of input"), "{c}");
@@ -537,15 +497,15 @@ mod tests {
             SdkError::service_error(PollForJobsError::generic(meta), response(status, "{}"))
         };
         assert!(matches!(
-            classify_http(&service(400, "ThrottlingException")),
+            classify("PollForJobs", &service(400, "ThrottlingException")),
             CallError::Transient(_)
         ));
         assert!(matches!(
-            classify_http(&service(503, "Whatever")),
+            classify("PollForJobs", &service(503, "Whatever")),
             CallError::Transient(_)
         ));
         assert_eq!(
-            classify_http(&service(400, "ActionTypeNotFoundException")).code(),
+            classify("PollForJobs", &service(400, "ActionTypeNotFoundException")).code(),
             Some("ActionTypeNotFoundException")
         );
     }

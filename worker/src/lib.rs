@@ -5,12 +5,15 @@
 //! See ARCHITECTURE.md for the code map.
 
 pub mod aws;
+pub mod aws_error;
 pub mod canary;
 pub mod codepipeline;
 pub mod config;
 pub mod definition;
 pub mod engine;
+pub mod history;
 pub mod job;
+pub mod ledger;
 pub mod register;
 pub mod release;
 pub mod runtime;

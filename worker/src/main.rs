@@ -69,6 +69,17 @@ enum Command {
     /// canary shift, all-or-nothing rollback — with live progress; exit 0
     /// only when every function shifted.
     Release(ReleaseArgs),
+    /// The release history in the ledger, newest first (a table, or JSON
+    /// with --json); `releases show ID` prints one release whole.
+    Releases(ReleasesArgs),
+    /// Put every function a release changed back on its previous version,
+    /// all or nothing (refused if a later release or a person moved one of
+    /// them); the release's record becomes RolledBack with the reason.
+    Rollback(RollbackArgs),
+    /// Delete Lambda versions of the functions under a prefix that no alias
+    /// references and that are not the previous or new version of any of
+    /// the last N releases in the ledger (never $LATEST).
+    Prune(PruneArgs),
     /// Probe a running worker's /healthz (for container health checks in
     /// images without curl): exit 0 on HTTP 200, 1 otherwise.
     Healthcheck {
@@ -79,8 +90,91 @@ enum Command {
     },
 }
 
+/// Where the release ledger lives (every command that releases or reads history).
+#[derive(clap::Args, Debug, Clone)]
+struct LedgerArg {
+    /// The release ledger: s3://BUCKET[/PREFIX] in the worker's own account
+    /// (one JSON record per release, written with conditional writes).
+    #[arg(long, env = "PIPELINE_CANARY_LEDGER")]
+    ledger: Option<String>,
+}
+
+impl LedgerArg {
+    /// The parsed location, or the usage error to print (exit 2).
+    fn location(&self) -> Result<pipeline_canary_core::ledger::Location, String> {
+        let text = self.ledger.as_deref().map(str::trim).unwrap_or("");
+        if text.is_empty() {
+            return Err("--ledger is required: the release ledger's S3 location, s3://BUCKET[/PREFIX] (or set PIPELINE_CANARY_LEDGER); pipeline.yaml creates the bucket".into());
+        }
+        pipeline_canary_core::ledger::Location::parse(text)
+    }
+}
+
+#[derive(clap::Args, Debug)]
+struct ReleasesArgs {
+    #[command(subcommand)]
+    show: Option<ReleasesCommand>,
+    #[command(flatten)]
+    ledger: LedgerArg,
+    /// Only the releases of this pipeline.
+    #[arg(long)]
+    pipeline: Option<String>,
+    /// At most this many releases.
+    #[arg(long, default_value_t = 20)]
+    limit: usize,
+    /// Print a JSON array of the records instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum ReleasesCommand {
+    /// One release's record, whole.
+    Show {
+        /// The release id (`r-…`, as `releases` lists it).
+        id: String,
+        #[command(flatten)]
+        ledger: LedgerArg,
+        /// Print the record as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+struct RollbackArgs {
+    /// The release id (`r-…`, as `releases` lists it).
+    id: String,
+    /// Why (recorded in the ledger).
+    #[arg(long)]
+    reason: String,
+    #[command(flatten)]
+    ledger: LedgerArg,
+}
+
+#[derive(clap::Args, Debug)]
+struct PruneArgs {
+    /// Only functions whose name starts with this prefix.
+    #[arg(long, env = "PIPELINE_CANARY_FUNCTION_PREFIX")]
+    function_prefix: String,
+    /// Keep the previous and new versions of the last N releases in the ledger.
+    #[arg(long)]
+    keep: usize,
+    /// Print what would be deleted; delete nothing.
+    #[arg(long)]
+    dry_run: bool,
+    #[command(flatten)]
+    ledger: LedgerArg,
+}
+
 #[derive(clap::Args, Debug)]
 struct RunArgs {
+    #[command(flatten)]
+    ledger: LedgerArg,
+    /// After a release succeeds, delete its functions' versions that no
+    /// alias and none of the last N releases need (default: never prune).
+    #[arg(long, env = "PIPELINE_CANARY_PRUNE_KEEP")]
+    prune_keep: Option<usize>,
     /// Value of the queryable property (Stage) this fleet serves, e.g. prod.
     #[arg(long, env = "PIPELINE_CANARY_STAGE")]
     stage: Option<String>,
@@ -154,6 +248,8 @@ struct PlanArgs {
 struct ReleaseArgs {
     /// The release artifact: a zip or an unpacked directory.
     artifact: PathBuf,
+    #[command(flatten)]
+    ledger: LedgerArg,
     /// The CodeDeploy application (created if missing).
     #[arg(long, env = "PIPELINE_CANARY_APPLICATION")]
     application: String,
@@ -225,8 +321,15 @@ fn main() -> ExitCode {
             }
         };
     }
-    // `plan` and `release` print their text on stdout: their logs go to stderr.
-    let sub = if matches!(cli.command, Command::Plan(_) | Command::Release(_)) {
+    // Commands that print their text on stdout log to stderr.
+    let sub = if matches!(
+        cli.command,
+        Command::Plan(_)
+            | Command::Release(_)
+            | Command::Releases(_)
+            | Command::Rollback(_)
+            | Command::Prune(_)
+    ) {
         telemetry::subscriber(cli.log_format, std::io::stderr, telemetry::env_filter())
     } else {
         telemetry::subscriber(cli.log_format, std::io::stdout, telemetry::env_filter())
@@ -248,6 +351,9 @@ fn main() -> ExitCode {
             Command::Run(args) => cmd_run(definition, args).await,
             Command::Plan(args) => cmd_plan(args).await,
             Command::Release(args) => cmd_release(args).await,
+            Command::Releases(args) => cmd_releases(args).await,
+            Command::Rollback(args) => cmd_rollback(args).await,
+            Command::Prune(args) => cmd_prune(args).await,
             Command::Healthcheck { .. } | Command::Bundle { .. } => {
                 unreachable!("handled before logging starts")
             }
@@ -323,10 +429,28 @@ async fn cmd_run(mut def: ActionTypeDefinition, a: RunArgs) -> ExitCode {
     config.shutdown_grace = a.shutdown_grace;
     config.max_backoff = a.max_backoff;
     config.result_retry_timeout = a.result_retry_timeout;
+    if let Err(e) = config.check() {
+        eprintln!("pipeline-canary run: {e}");
+        return ExitCode::from(2);
+    }
+    let location = match a.ledger.location() {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("pipeline-canary run: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let sdk = aws::load_config().await;
+    let ledger = pipeline_canary::ledger::Ledger::new(&sdk, location.clone(), false);
+    if let Err(e) = ledger.probe().await {
+        eprintln!("pipeline-canary run: {e}");
+        return ExitCode::from(2);
+    }
     let mut options = ReleaseOptions {
+        ledger: Some(location),
         watch_interval: a.watch_interval,
         hold_job: a.hold_job,
+        prune_keep: a.prune_keep,
         ..Default::default()
     };
     if let Some(d) = a.work_dir {
@@ -392,7 +516,15 @@ async fn cmd_plan(a: PlanArgs) -> ExitCode {
 }
 
 async fn cmd_release(a: ReleaseArgs) -> ExitCode {
+    let location = match a.ledger.location() {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("pipeline-canary release: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let mut options = ReleaseOptions {
+        ledger: Some(location),
         watch_interval: a.watch_interval,
         ..Default::default()
     };
@@ -454,6 +586,131 @@ async fn cmd_release(a: ReleaseArgs) -> ExitCode {
             eprintln!("{}: {}", e.kind, e.message);
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The ledger of a history command, or the exit code of a usage error.
+fn ledger_of(
+    command: &str,
+    arg: &LedgerArg,
+    sdk: &aws_config::SdkConfig,
+) -> Result<pipeline_canary::ledger::Ledger, ExitCode> {
+    match arg.location() {
+        Ok(l) => Ok(pipeline_canary::ledger::Ledger::new(sdk, l, false)),
+        Err(e) => {
+            eprintln!("pipeline-canary {command}: {e}");
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
+fn command_failed(command: &str, e: pipeline_canary::history::CommandError) -> ExitCode {
+    eprintln!("pipeline-canary {command}: {}", e.message);
+    ExitCode::from(e.exit)
+}
+
+async fn cmd_releases(a: ReleasesArgs) -> ExitCode {
+    let sdk = aws::load_config().await;
+    if let Some(ReleasesCommand::Show { id, ledger, json }) = &a.show {
+        let arg = if ledger.ledger.is_some() {
+            ledger
+        } else {
+            &a.ledger
+        };
+        let ledger = match ledger_of("releases show", arg, &sdk) {
+            Ok(l) => l,
+            Err(c) => return c,
+        };
+        return match pipeline_canary::history::show(&ledger, id).await {
+            Ok(r) if *json || a.json => {
+                println!("{}", r.to_json());
+                ExitCode::SUCCESS
+            }
+            Ok(r) => {
+                print!("{}", pipeline_canary::history::describe(&r));
+                ExitCode::SUCCESS
+            }
+            Err(e) => command_failed("releases show", e),
+        };
+    }
+    let ledger = match ledger_of("releases", &a.ledger, &sdk) {
+        Ok(l) => l,
+        Err(c) => return c,
+    };
+    match pipeline_canary::history::list(&ledger, a.pipeline.as_deref(), a.limit.max(1)).await {
+        Ok(records) if a.json => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&records).unwrap_or_else(|_| "[]".into())
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(records) => {
+            print!("{}", pipeline_canary::history::table(&records));
+            ExitCode::SUCCESS
+        }
+        Err(e) => command_failed("releases", e),
+    }
+}
+
+async fn cmd_rollback(a: RollbackArgs) -> ExitCode {
+    let sdk = aws::load_config().await;
+    let ledger = match ledger_of("rollback", &a.ledger, &sdk) {
+        Ok(l) => l,
+        Err(c) => return c,
+    };
+    match pipeline_canary::history::rollback(
+        &sdk,
+        &ledger,
+        &a.id,
+        &a.reason,
+        std::time::SystemTime::now(),
+    )
+    .await
+    {
+        Ok(r) => {
+            println!("{}", r.text);
+            ExitCode::SUCCESS
+        }
+        Err(e) => command_failed("rollback", e),
+    }
+}
+
+async fn cmd_prune(a: PruneArgs) -> ExitCode {
+    let sdk = aws::load_config().await;
+    let ledger = match ledger_of("prune", &a.ledger, &sdk) {
+        Ok(l) => l,
+        Err(c) => return c,
+    };
+    let verb = if a.dry_run { "would delete" } else { "deleted" };
+    match pipeline_canary::history::prune(
+        &sdk,
+        &ledger,
+        &a.function_prefix,
+        None,
+        a.keep,
+        a.dry_run,
+        |v| println!("{verb} {v}"),
+    )
+    .await
+    {
+        Ok(p) => {
+            for k in &p.kept {
+                println!("kept {k} (an alias came to reference it)");
+            }
+            println!(
+                "{} version(s) {verb} across {} function(s){}",
+                p.deleted.len(),
+                p.functions,
+                if a.dry_run {
+                    " (dry run: nothing deleted)"
+                } else {
+                    ""
+                }
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => command_failed("prune", e),
     }
 }
 

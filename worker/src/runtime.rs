@@ -36,9 +36,20 @@ const RESULT_GRACE: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone)]
 pub struct Shutdown {
     rx: watch::Receiver<Option<Instant>>,
+    /// Keeps a never-signalled sender alive ([`Shutdown::never`]).
+    _never: Option<Arc<watch::Sender<Option<Instant>>>>,
 }
 
 impl Shutdown {
+    /// A shutdown that never comes (the one-shot `release` command).
+    pub fn never() -> Shutdown {
+        let (tx, rx) = watch::channel(None);
+        Shutdown {
+            rx,
+            _never: Some(Arc::new(tx)),
+        }
+    }
+
     /// True once the worker is shutting down.
     pub fn is_shutdown(&self) -> bool {
         self.rx.borrow().is_some()
@@ -169,7 +180,10 @@ impl<E: ReleaseEngine> Worker<E> {
                                 api: self.api.clone(),
                                 engine: self.engine.clone(),
                                 metrics: self.metrics.clone(),
-                                shutdown: Shutdown { rx: rx.clone() },
+                                shutdown: Shutdown {
+                                    rx: rx.clone(),
+                                    _never: None,
+                                },
                                 grace: self.config.shutdown_grace,
                                 result_retry: self.config.result_retry_timeout,
                                 credentials_refresh_after: self.config.credentials_refresh_after,
@@ -278,7 +292,7 @@ impl<E: ReleaseEngine> JobTask<E> {
             self.credentials_refresh_after,
         ));
         let mut driver = tokio::spawn(
-            drive(self.engine.clone(), ctx, self.shutdown.clone())
+            drive(self.engine.clone(), ctx, self.shutdown.clone(), |_| {})
                 .in_current_span()
                 .with_current_subscriber(),
         );
@@ -360,11 +374,14 @@ impl<E: ReleaseEngine> JobTask<E> {
 }
 
 /// Drives one job's machine: performs its actions through the engine's
-/// adapters, sleeps when it waits, returns its report.
-async fn drive<E: ReleaseEngine>(
+/// adapters, sleeps when it waits (telling `on_wait` the progress it
+/// shows meanwhile), returns its report. The runtime's job tasks and the
+/// one-shot `release` command share it.
+pub async fn drive<E: ReleaseEngine>(
     engine: Arc<E>,
     ctx: Arc<JobContext>,
     mut shutdown: Shutdown,
+    mut on_wait: impl FnMut(&crate::report::Progress) + Send,
 ) -> JobReport {
     let mut machine = JobMachine::new(engine.clone(), ctx.input.clone());
     let mut observed = Vec::new();
@@ -402,6 +419,7 @@ async fn drive<E: ReleaseEngine>(
                 }
             }
             Step::Sleep(d) => {
+                on_wait(machine.progress());
                 tokio::select! {
                     _ = tokio::time::sleep(d) => {}
                     _ = shutdown.recv() => {}

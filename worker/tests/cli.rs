@@ -20,6 +20,9 @@ fn help_lists_every_subcommand() {
         "bundle",
         "plan",
         "release",
+        "releases",
+        "rollback",
+        "prune",
         "healthcheck",
     ] {
         assert!(text.contains(cmd), "{cmd} missing from --help:\n{text}");
@@ -71,4 +74,33 @@ fn bundle_of_a_bad_manifest_exits_2_with_the_path() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("functions[0]"), "{err}");
+}
+
+#[test]
+fn run_and_history_commands_without_a_ledger_exit_2_naming_the_flag() {
+    for args in [
+        vec!["run", "--stage", "prod"],
+        vec!["releases"],
+        vec!["rollback", "r-0123456789abcdef", "--reason", "bad"],
+        vec!["prune", "--function-prefix", "collect-", "--keep", "3"],
+    ] {
+        let out = bin()
+            .args(&args)
+            .env_remove("PIPELINE_CANARY_LEDGER")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("--ledger is required"), "{args:?}: {err}");
+    }
+    let out = bin()
+        .args(["run", "--stage", "prod", "--ledger", "ledger-bucket"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("write it as s3://BUCKET"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -17,17 +17,16 @@
 //!    same way; then `Continue(progress)` (hand the job back), `Succeed` or
 //!    `Fail`.
 //!
-//! What travels in the token ([`ShiftState`]): a fingerprint of the plan,
-//! one slot per function (waiting `-`, creating `?`, the 9 characters of
-//! its deployment id, first-release alias created `+`, unchanged `=`,
-//! shifted by an earlier attempt of the release `!`), the
-//! rollback flag and its cause. 60 deployed functions take about 600 JSON
-//! characters (see the size test). Everything else is re-read each tick.
+//! What outlives a job ([`ShiftState`]): one slot per function (waiting,
+//! creating, its deployment, first-release alias created, unchanged,
+//! shifted by an earlier attempt of the release), whether this attempt's
+//! discovery ran, the rollback flag and its cause. The caller keeps them
+//! (the release engine: in the release's record) and resumes with
+//! [`ShiftState::resume`]. Everything else is re-read each tick.
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, SystemTime};
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
 use super::{
@@ -57,28 +56,23 @@ pub enum Slot {
     Shifted,
 }
 
-/// The shift's state (persisted fields are short-named for the token).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+/// The shift's state. What outlives a job (the slots, the discovery and
+/// rollback flags, the cause) is kept by the caller (the release record)
+/// and handed back with [`ShiftState::resume`].
+#[derive(Debug, Clone, Default)]
 pub struct ShiftState {
     /// First 8 hex of SHA-256 over the plan's function names.
-    #[serde(rename = "f", default)]
     fingerprint: String,
-    #[serde(rename = "d", default, with = "slots_codec")]
     slots: Vec<Slot>,
     /// The first tick's discovery (attach to running deployments) is done.
-    #[serde(rename = "k", default, skip_serializing_if = "is_false")]
     discovered: bool,
-    #[serde(rename = "r", default, skip_serializing_if = "is_false")]
     rolling_back: bool,
     /// What made the release roll back.
-    #[serde(rename = "c", default, skip_serializing_if = "Option::is_none")]
     cause: Option<String>,
-    /// This job's observations (never in the token).
-    #[serde(skip)]
+    /// This job's observations.
     seen: Option<Seen>,
     /// When the schedules say the deployments end, as of the last
-    /// observation of this job (never in the token).
-    #[serde(skip)]
+    /// observation of this job.
     due: Option<ShiftDue>,
 }
 
@@ -93,11 +87,51 @@ pub struct ShiftDue {
     pub last: Option<SystemTime>,
 }
 
-fn is_false(b: &bool) -> bool {
-    !*b
-}
-
 impl ShiftState {
+    /// The state a release recorded: one slot per function of `plan` (in
+    /// its order), whether this attempt's discovery ran, and the rollback
+    /// flag and cause. Empty `slots` start a new shift.
+    pub fn resume(
+        plan: &ShiftPlan,
+        slots: Vec<Slot>,
+        discovered: bool,
+        rolling_back: bool,
+        cause: Option<String>,
+    ) -> ShiftState {
+        ShiftState {
+            fingerprint: if slots.is_empty() {
+                String::new()
+            } else {
+                fingerprint(plan)
+            },
+            slots,
+            discovered,
+            rolling_back,
+            cause,
+            seen: None,
+            due: None,
+        }
+    }
+
+    /// What outlives the job (slots, flags, cause): the state the next job
+    /// of the release resumes from, without this job's observations.
+    pub fn persisted(&self) -> ShiftState {
+        ShiftState {
+            fingerprint: self.fingerprint.clone(),
+            slots: self.slots.clone(),
+            discovered: self.discovered,
+            rolling_back: self.rolling_back,
+            cause: self.cause.clone(),
+            seen: None,
+            due: None,
+        }
+    }
+
+    /// Whether this attempt looked for the release's running deployments.
+    pub fn discovered(&self) -> bool {
+        self.discovered
+    }
+
     pub fn slots(&self) -> &[Slot] {
         &self.slots
     }
@@ -126,114 +160,6 @@ impl ShiftState {
                 _ => None,
             })
             .collect()
-    }
-}
-
-mod slots_codec {
-    use super::*;
-
-    fn short_id(id: &str) -> Option<&str> {
-        let rest = id.strip_prefix("d-")?;
-        (rest.len() == 9
-            && rest
-                .bytes()
-                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()))
-        .then_some(rest)
-    }
-
-    pub fn encode(slots: &[Slot]) -> String {
-        let mut s = String::new();
-        for slot in slots {
-            match slot {
-                Slot::Waiting => s.push('-'),
-                Slot::Creating => s.push('?'),
-                Slot::AliasCreated => s.push('+'),
-                Slot::Unchanged => s.push('='),
-                Slot::Shifted => s.push('!'),
-                Slot::Deployment(id) => match short_id(id) {
-                    Some(short) => s.push_str(short),
-                    None => {
-                        s.push('(');
-                        s.push_str(id);
-                        s.push(')');
-                    }
-                },
-            }
-        }
-        s
-    }
-
-    pub fn decode(s: &str) -> Result<Vec<Slot>, String> {
-        let mut out = Vec::new();
-        let b = s.as_bytes();
-        let mut i = 0;
-        while i < b.len() {
-            match b[i] {
-                b'-' => out.push(Slot::Waiting),
-                b'?' => out.push(Slot::Creating),
-                b'+' => out.push(Slot::AliasCreated),
-                b'=' => out.push(Slot::Unchanged),
-                b'!' => out.push(Slot::Shifted),
-                b'(' => {
-                    let end = s[i..].find(')').ok_or("unclosed deployment id")? + i;
-                    out.push(Slot::Deployment(s[i + 1..end].to_string()));
-                    i = end;
-                }
-                _ => {
-                    let id = s.get(i..i + 9).ok_or("truncated deployment id")?;
-                    let id = format!("d-{id}");
-                    // Only what `encode` writes short (9 of [A-Z0-9]): any
-                    // other id would re-encode in parentheses and not decode.
-                    if short_id(&id).is_none() {
-                        return Err("bad deployment id".into());
-                    }
-                    out.push(Slot::Deployment(id));
-                    i += 8;
-                }
-            }
-            i += 1;
-        }
-        Ok(out)
-    }
-
-    pub fn serialize<S: Serializer>(slots: &[Slot], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&encode(slots))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Slot>, D::Error> {
-        let s = String::deserialize(d)?;
-        decode(&s).map_err(serde::de::Error::custom)
-    }
-
-    #[cfg(test)]
-    mod tests {
-        use super::*;
-
-        /// Found by the `token_decode` fuzz target: a short-form id holding
-        /// `)` was accepted, then re-encoded in parentheses that no longer
-        /// decode, so the next job's token was refused.
-        #[test]
-        fn refuses_short_ids_that_would_not_survive_re_encoding() {
-            assert_eq!(
-                decode("-?+=A-custom)(d-custom)"),
-                Err("bad deployment id".to_string())
-            );
-            assert_eq!(decode("abcdefghi"), Err("bad deployment id".to_string()));
-            let slots = decode("-?+=ABCDEFGHI(d-custom)").unwrap();
-            assert_eq!(
-                slots,
-                vec![
-                    Slot::Waiting,
-                    Slot::Creating,
-                    Slot::AliasCreated,
-                    Slot::Unchanged,
-                    Slot::Deployment("d-ABCDEFGHI".into()),
-                    Slot::Deployment("d-custom".into()),
-                ]
-            );
-            assert_eq!(encode(&slots), "-?+=ABCDEFGHI(d-custom)");
-            assert_eq!(decode(&encode(&slots)).unwrap(), slots);
-        }
     }
 }
 
@@ -495,7 +421,7 @@ fn due(plan: &ShiftPlan, state: &ShiftState, seen: &Seen) -> Option<ShiftDue> {
     })
 }
 
-/// The cause travels in the token: at most this many bytes.
+/// The cause is recorded with at most this many bytes.
 pub const CAUSE_MAX: usize = 400;
 
 fn set_cause(state: &mut ShiftState, cause: String) {
@@ -908,7 +834,7 @@ pub fn scheduled_weight(config: &crate::manifest::DeploymentConfig, elapsed: Dur
 }
 
 /// The progress of the release as of the last observation (`state`'s
-/// in-job observations; without them, only what the token knows).
+/// in-job observations; without them, only what the slots say).
 pub fn progress_of(plan: &ShiftPlan, state: &ShiftState, now: SystemTime) -> Progress {
     progress(plan, state, state.seen.as_ref(), now)
 }

@@ -89,26 +89,6 @@ pub fn keep_holding(
     real(apart, time_scale) <= HAND_BACK_COST && apart <= hold_job
 }
 
-/// The engine clock's rate against the monotonic clock since the engine
-/// started: the simulated clock's time scale (1 for the system clock).
-#[derive(Debug, Clone, Copy)]
-pub struct ClockRate {
-    origin: (Instant, SystemTime),
-}
-
-impl ClockRate {
-    pub fn new(clock_now: SystemTime) -> Self {
-        ClockRate {
-            origin: (Instant::now(), clock_now),
-        }
-    }
-
-    /// Clock seconds per real second so far (1 until 100 ms have passed).
-    pub fn scale(&self, clock_now: SystemTime) -> f64 {
-        scale_between(self.origin, (Instant::now(), clock_now))
-    }
-}
-
 /// Clock seconds per real second between two `(real, clock)` samples.
 pub fn scale_between(a: (Instant, SystemTime), b: (Instant, SystemTime)) -> f64 {
     let real = b.0.saturating_duration_since(a.0).as_secs_f64();

@@ -415,6 +415,7 @@ mod tests {
             operation: operation.into(),
             region: "eu-west-1".into(),
             auth: None,
+            path: "/".into(),
         }
     }
 

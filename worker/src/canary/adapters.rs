@@ -31,7 +31,7 @@ use super::{
     DESCRIBE_ALARMS_MAX, DeploymentStatus, DeploymentView, GroupSpec, TrafficRouting,
     appspec_versions,
 };
-use crate::codepipeline::{CallError, error_chain};
+use crate::codepipeline::CallError;
 use crate::engine::EngineError;
 use crate::manifest::DeploymentConfig;
 use crate::release::limiter::Limiter;
@@ -54,12 +54,7 @@ fn classify<E>(err: &SdkError<E, HttpResponse>) -> CallError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
-    if let SdkError::ServiceError(se) = err
-        && se.raw().status().is_server_error()
-    {
-        return CallError::Transient(error_chain(err));
-    }
-    crate::codepipeline::classify(err)
+    crate::codepipeline::classify("call", err)
 }
 
 fn to_engine(what: &str, e: &CallError) -> EngineError {

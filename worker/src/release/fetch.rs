@@ -3,9 +3,10 @@
 //! streamed to a file in the job's workspace, and upload of the output
 //! artifact (SSE-KMS with the job's `encryptionKey` when it has one).
 //!
-//! Credentials: the ones the job came with (through [`JobContext`]) until
-//! they are older than `refresh_after` (default 10 minutes; they last about
-//! 15) or S3 answers `ExpiredToken`; then fresh ones from `GetJobDetails`.
+//! Credentials: the job's, through [`JobContext::artifact_credentials`]
+//! (the one cache of them: the ones the job came with until they are older
+//! than the refresh age or S3 answers `ExpiredToken`; then fresh ones from
+//! `GetJobDetails`).
 //! A request refused for expiry is sent again with the fresh credentials,
 //! resuming at the first byte not yet received.
 //!
@@ -24,19 +25,16 @@
 use std::io;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use aws_config::SdkConfig;
 use aws_credential_types::Credentials;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;
-use tokio::sync::Mutex;
-use tokio::time::Instant;
 
 use super::lambda::call_error;
-use super::limiter::AwsCallError;
+use super::limiter::AwsError;
 use crate::artifact::{self, FillProgress, Filling, GrowingFile};
-use crate::codepipeline::{self, CallError, JobContext};
+use crate::codepipeline::JobContext;
 use crate::engine::EngineError;
 use crate::job::{Artifact, ArtifactCredentials};
 use crate::report::FailureKind;
@@ -54,99 +52,11 @@ const DOWNLOAD_BUFFER_BYTES: usize = 1024 * 1024;
 const TAIL_BYTES: u64 = 256 * 1024;
 
 /// Error codes meaning "these credentials are no longer valid".
-fn expired(e: &AwsCallError) -> bool {
+fn expired(e: &AwsError) -> bool {
     matches!(
         e.code.as_deref(),
         Some("ExpiredToken" | "ExpiredTokenException" | "TokenRefreshRequired" | "InvalidToken")
     )
-}
-
-/// A job's artifact credentials, refreshed as the module doc says. One per
-/// job (it lives in the job's workspace).
-#[derive(Debug)]
-pub struct JobCredentials {
-    refresh_after: Duration,
-    cached: Mutex<Option<(ArtifactCredentials, Instant)>>,
-}
-
-impl JobCredentials {
-    pub fn new(refresh_after: Duration) -> Self {
-        JobCredentials {
-            refresh_after,
-            cached: Mutex::new(None),
-        }
-    }
-
-    /// Current credentials; `force` fetches fresh ones (after `ExpiredToken`).
-    pub async fn get(
-        &self,
-        ctx: &JobContext,
-        cp: &aws_sdk_codepipeline::Client,
-        force: bool,
-    ) -> Result<ArtifactCredentials, EngineError> {
-        let mut c = self.cached.lock().await;
-        match &*c {
-            Some((cred, at)) if !force && at.elapsed() < self.refresh_after => {
-                return Ok(cred.clone());
-            }
-            None if !force => {
-                let cred = ctx.artifact_credentials().await?;
-                *c = Some((cred.clone(), Instant::now()));
-                return Ok(cred);
-            }
-            _ => {}
-        }
-        let fresh = job_details_credentials(cp, &ctx.input.job_id).await?;
-        tracing::info!(access_key_id = %fresh.access_key_id, "artifact credentials refreshed with GetJobDetails");
-        *c = Some((fresh.clone(), Instant::now()));
-        Ok(fresh)
-    }
-}
-
-/// GetJobDetails → the job's fresh artifact credentials (transient errors
-/// retried for about 10 s). The answer is never logged.
-async fn job_details_credentials(
-    cp: &aws_sdk_codepipeline::Client,
-    job_id: &str,
-) -> Result<ArtifactCredentials, EngineError> {
-    let mut delay = Duration::from_millis(100);
-    let give_up = Instant::now() + Duration::from_secs(10);
-    loop {
-        match cp.get_job_details().job_id(job_id).send().await {
-            Ok(out) => {
-                let c = out
-                    .job_details()
-                    .and_then(|d| d.data())
-                    .and_then(|d| d.artifact_credentials())
-                    .ok_or_else(|| {
-                        EngineError::new(
-                            FailureKind::SystemUnavailable,
-                            "GetJobDetails returned no artifact credentials",
-                        )
-                    })?;
-                return Ok(ArtifactCredentials {
-                    access_key_id: c.access_key_id().to_string(),
-                    secret_access_key: c.secret_access_key().to_string(),
-                    session_token: c.session_token().to_string(),
-                });
-            }
-            Err(e) => match codepipeline::classify(&e) {
-                CallError::Transient(m) if Instant::now() + delay < give_up => {
-                    tracing::debug!(error = %m, "GetJobDetails failed; retrying");
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(2));
-                }
-                other => {
-                    return Err(EngineError::new(
-                        FailureKind::from_aws_error(other.code(), None),
-                        format!(
-                            "GetJobDetails (refreshing the artifact credentials) failed: {other}"
-                        ),
-                    ));
-                }
-            },
-        }
-    }
 }
 
 /// An S3 client acting with the job's artifact credentials.
@@ -173,13 +83,12 @@ pub fn s3_client(
 /// Everything an artifact transfer needs.
 pub struct ArtifactStore<'a> {
     pub sdk: &'a SdkConfig,
-    pub cp: &'a aws_sdk_codepipeline::Client,
+    /// The job: its artifact credentials, refreshed through GetJobDetails.
     pub ctx: &'a JobContext,
-    pub credentials: &'a JobCredentials,
     pub path_style: bool,
 }
 
-fn transfer_failure(what: &str, a: &Artifact, e: &AwsCallError) -> EngineError {
+fn transfer_failure(what: &str, a: &Artifact, e: &AwsError) -> EngineError {
     let kind = match e.code.as_deref() {
         // The artifact the pipeline handed over is gone: nothing to release.
         Some("NoSuchKey" | "NoSuchBucket") => FailureKind::RevisionUnavailable,
@@ -200,19 +109,15 @@ impl ArtifactStore<'_> {
     async fn with_credentials<T, F, Fut>(
         &self,
         mut op: F,
-    ) -> Result<T, Result<AwsCallError, EngineError>>
+    ) -> Result<T, Result<AwsError, EngineError>>
     where
         F: FnMut(aws_sdk_s3::Client) -> Fut,
-        Fut: std::future::Future<Output = Result<T, AwsCallError>>,
+        Fut: std::future::Future<Output = Result<T, AwsError>>,
     {
         let mut force = false;
         let mut last = None;
         for _ in 0..TRANSFER_ATTEMPTS {
-            let creds = self
-                .credentials
-                .get(self.ctx, self.cp, force)
-                .await
-                .map_err(Err)?;
+            let creds = self.ctx.artifact_credentials(force).await.map_err(Err)?;
             match op(s3_client(self.sdk, &creds, self.path_style)).await {
                 Ok(v) => return Ok(v),
                 Err(e) if expired(&e) => {
@@ -431,7 +336,7 @@ impl ArtifactStore<'_> {
         sink: &tokio::sync::Mutex<Sink>,
         range: Option<Span>,
         dest: &Path,
-    ) -> Result<(), Result<AwsCallError, EngineError>> {
+    ) -> Result<(), Result<AwsError, EngineError>> {
         self.with_credentials(|s3| async move {
             let mut sink = sink.lock().await;
             let from = sink.next;
@@ -521,8 +426,8 @@ fn parse_content_range(v: &str) -> Option<(u64, u64, u64)> {
 }
 
 /// A GetObject that went wrong on the way (no AWS error code).
-fn get_error(message: String) -> AwsCallError {
-    AwsCallError {
+fn get_error(message: String) -> AwsError {
+    AwsError {
         operation: "GetObject",
         code: None,
         message,
@@ -540,7 +445,7 @@ fn local_failure(dest: &Path, e: io::Error) -> EngineError {
 }
 
 /// The job failure for a failed download of `artifact`.
-fn download_failure(artifact: &Artifact, e: Result<AwsCallError, EngineError>) -> EngineError {
+fn download_failure(artifact: &Artifact, e: Result<AwsError, EngineError>) -> EngineError {
     match e {
         Err(e) => e,
         Ok(e) if e.code.as_deref() == Some(LOCAL_WRITE_ERROR) => {
@@ -550,7 +455,7 @@ fn download_failure(artifact: &Artifact, e: Result<AwsCallError, EngineError>) -
     }
 }
 
-/// Marks an [`AwsCallError`] that is really a local write failure.
+/// Marks an [`AwsError`] that is really a local write failure.
 const LOCAL_WRITE_ERROR: &str = "LocalWriteError";
 
 /// Creates (or truncates) `dest` for writing at any offset.
@@ -572,8 +477,8 @@ async fn stream_body(
     sink: &mut Sink,
     expect: Option<u64>,
     dest: &Path,
-) -> Result<(), AwsCallError> {
-    let local = |e: io::Error| AwsCallError {
+) -> Result<(), AwsError> {
+    let local = |e: io::Error| AwsError {
         operation: "GetObject",
         code: Some(LOCAL_WRITE_ERROR.into()),
         message: format!("writing {}: {e}", dest.display()),
@@ -732,7 +637,7 @@ mod tests {
 
     #[test]
     fn expiry_codes() {
-        let e = |c: &str| AwsCallError {
+        let e = |c: &str| AwsError {
             operation: "GetObject",
             code: Some(c.into()),
             message: String::new(),

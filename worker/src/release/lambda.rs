@@ -14,7 +14,6 @@
 //! own retries are off so that the limiter's policy is the only one. Knows no
 //! job, no token, no plan decisions.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,44 +29,23 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use super::limiter::{AwsCallError, Limiter, LimiterConfig};
+use super::limiter::{Limiter, LimiterConfig};
 use super::plan::{
     DIRECT_UPLOAD_MAX_BYTES, Existence, ObservedAlias, ObservedFunction, ObservedHook, published_by,
 };
+use crate::aws_error::AwsError;
 use crate::engine::EngineError;
 use crate::report::FailureKind;
 
-/// An AWS SDK error as an [`AwsCallError`]: the service's code, message and
-/// HTTP status, or the error's text (never the raw response) for transport
-/// errors and timeouts.
-pub fn call_error<E>(operation: &'static str, err: &SdkError<E, HttpResponse>) -> AwsCallError
+/// An AWS SDK error as an [`AwsError`] (the worker's one classification).
+pub fn call_error<E>(operation: &'static str, err: &SdkError<E, HttpResponse>) -> AwsError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
-    match err {
-        SdkError::ServiceError(se) => AwsCallError {
-            operation,
-            code: Some(se.err().code().unwrap_or("Unknown").to_string()),
-            message: se.err().message().unwrap_or_default().to_string(),
-            status: Some(se.raw().status().as_u16()),
-            retry_after: retry_after(se.raw().headers().get("retry-after")),
-        },
-        other => AwsCallError {
-            operation,
-            code: None,
-            message: crate::codepipeline::error_chain(other),
-            status: other.raw_response().map(|r| r.status().as_u16()),
-            retry_after: None,
-        },
-    }
+    AwsError::from_sdk(operation, err)
 }
 
-/// A `Retry-After` header in seconds (Lambda's `TooManyRequestsException`
-/// carries one as `retryAfterSeconds`); an HTTP date or garbage is ignored.
-pub fn retry_after(value: Option<&str>) -> Option<Duration> {
-    let secs: f64 = value?.trim().parse().ok()?;
-    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(3600.0)))
-}
+pub use crate::aws_error::retry_after;
 
 /// The Lambda client of the release: SDK retries off (the limiter retries),
 /// bounded attempt time (uploads of 50 MB included).
@@ -149,29 +127,7 @@ pub struct LambdaApi {
 /// Direct uploads (`ZipFile`) in flight at once per worker.
 pub const UPLOADS_IN_FLIGHT: usize = 4;
 
-/// What to publish for one changed function.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PublishRequest {
-    pub function: String,
-    pub code_sha256: String,
-    pub bundle: PathBuf,
-    pub zip_bytes: u64,
-    /// The version description (commit and pipeline execution).
-    pub description: String,
-    /// Versions whose description names this release id are this release's.
-    pub release_id: String,
-}
-
-/// How one function ended up with its version.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Published {
-    pub function: String,
-    pub version: String,
-    /// Whether this call uploaded the code (UpdateFunctionCode).
-    pub updated: bool,
-    /// Whether an existing version of this release was reused (no PublishVersion).
-    pub reused: bool,
-}
+pub use pipeline_canary_core::release::{PublishRequest, Published};
 
 /// `$LATEST` as last read.
 #[derive(Debug, Clone)]
@@ -233,7 +189,7 @@ impl LambdaApi {
         &self,
         name: &str,
         qualifier: Option<&str>,
-    ) -> Result<Option<FunctionConfiguration>, AwsCallError> {
+    ) -> Result<Option<FunctionConfiguration>, AwsError> {
         let r = self
             .reads
             .run(|| async {
@@ -265,7 +221,7 @@ impl LambdaApi {
         name: &str,
         alias: &str,
         new_code_sha256: &str,
-    ) -> Result<ObservedFunction, AwsCallError> {
+    ) -> Result<ObservedFunction, AwsError> {
         self.observe_function_with(name, alias, new_code_sha256, true)
             .await
     }
@@ -279,8 +235,8 @@ impl LambdaApi {
         alias: &str,
         new_code_sha256: &str,
         read_alias: bool,
-    ) -> Result<ObservedFunction, AwsCallError> {
-        let denied = |e: &AwsCallError| {
+    ) -> Result<ObservedFunction, AwsError> {
+        let denied = |e: &AwsError| {
             FailureKind::from_aws_error(e.code.as_deref(), e.status) == FailureKind::PermissionError
         };
         let served = match self.get_function(name, Some(alias)).await {
@@ -351,7 +307,7 @@ impl LambdaApi {
     }
 
     /// Whether a hook function exists.
-    pub async fn observe_hook(&self, name: &str) -> Result<ObservedHook, AwsCallError> {
+    pub async fn observe_hook(&self, name: &str) -> Result<ObservedHook, AwsError> {
         let exists = match self.get_function(name, None).await {
             Ok(Some(_)) => Existence::Exists,
             Ok(None) => Existence::Missing,
@@ -566,16 +522,13 @@ impl LambdaApi {
                 call = match &staged {
                     Some((bucket, key)) => call.s3_bucket(bucket).s3_key(key),
                     None => {
-                        let bytes =
-                            tokio::fs::read(&req.bundle)
-                                .await
-                                .map_err(|e| AwsCallError {
-                                    operation: "UpdateFunctionCode",
-                                    code: Some("LocalReadError".into()),
-                                    message: format!("reading {}: {e}", req.bundle.display()),
-                                    status: None,
-                                    retry_after: None,
-                                })?;
+                        let bytes = tokio::fs::read(&req.bundle).await.map_err(|e| AwsError {
+                            operation: "UpdateFunctionCode",
+                            code: Some("LocalReadError".into()),
+                            message: format!("reading {}: {e}", req.bundle.display()),
+                            status: None,
+                            retry_after: None,
+                        })?;
                         call.zip_file(Blob::new(bytes))
                     }
                 };

@@ -23,9 +23,8 @@
 //! raised, so holding back a margin would slow every release for good,
 //! while another client of the account that meets a throttle retries (as
 //! AWS SDKs do by default, and as this limiter does). Knows no Lambda
-//! operation; `lambda.rs` classifies SDK errors into [`AwsCallError`].
+//! operation; `lambda.rs` classifies SDK errors into [`AwsError`].
 
-use std::fmt;
 use std::future::Future;
 use std::time::Duration;
 
@@ -33,7 +32,7 @@ use backon::{ExponentialBuilder, Retryable};
 use tokio::sync::{Mutex, Semaphore};
 use tokio::time::Instant;
 
-use crate::report::FailureKind;
+pub use crate::aws_error::AwsError;
 
 /// Lambda's control-plane quota (requests per second per account and
 /// region, all APIs except invocation, GetFunction and GetPolicy together).
@@ -78,62 +77,12 @@ impl LimiterConfig {
     }
 }
 
-/// How an AWS call failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AwsCallError {
-    /// The operation, e.g. `UpdateFunctionCode`.
-    pub operation: &'static str,
-    /// AWS error code; `None` for transport errors and timeouts.
-    pub code: Option<String>,
-    pub message: String,
-    pub status: Option<u16>,
-    /// The answer's `Retry-After` (seconds), if it had one.
-    pub retry_after: Option<Duration>,
+/// Whether the limiter tries a failed call again: every transient error
+/// (the one rule of [`AwsError::is_transient`]), and Lambda's
+/// `ResourceConflictException` (an update still in progress).
+pub fn retryable(e: &AwsError) -> bool {
+    e.is_transient() || e.is("ResourceConflictException")
 }
-
-impl AwsCallError {
-    /// Whether waiting and trying again can help.
-    pub fn retryable(&self) -> bool {
-        let code = self.code.as_deref().unwrap_or("");
-        self.code.is_none()
-            || code == "TooManyRequestsException"
-            || code == "ResourceConflictException"
-            || code.contains("Throttl")
-            || code == "ServiceException"
-            || code == "EC2ThrottledException"
-            || code == "SlowDown"
-            || code == "RequestTimeout"
-            || code == "InternalError"
-            || self.status.is_some_and(|s| s >= 500 || s == 429)
-    }
-
-    /// A rate-limit answer (429 / throttling code).
-    pub fn is_throttle(&self) -> bool {
-        let code = self.code.as_deref().unwrap_or("");
-        self.status == Some(429) || code == "TooManyRequestsException" || code.contains("Throttl")
-    }
-
-    pub fn is(&self, code: &str) -> bool {
-        self.code.as_deref() == Some(code)
-    }
-
-    /// The failure type when this error ends the job (BRIEF §3). An update
-    /// that stays in conflict is a failed release (JobFailed).
-    pub fn failure_kind(&self) -> FailureKind {
-        FailureKind::from_aws_error(self.code.as_deref(), self.status)
-    }
-}
-
-impl fmt::Display for AwsCallError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.code {
-            Some(c) => write!(f, "{} failed: {c}: {}", self.operation, self.message),
-            None => write!(f, "{} failed: {}", self.operation, self.message),
-        }
-    }
-}
-
-impl std::error::Error for AwsCallError {}
 
 /// A concurrency and rate limiter with retries, shared by all jobs.
 #[derive(Debug)]
@@ -214,10 +163,10 @@ impl Limiter {
 
     /// Runs `call` under the limits, retrying retryable failures as the
     /// module doc says. Returns the last error when attempts run out.
-    pub async fn run<T, F, Fut>(&self, mut call: F) -> Result<T, AwsCallError>
+    pub async fn run<T, F, Fut>(&self, mut call: F) -> Result<T, AwsError>
     where
         F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, AwsCallError>>,
+        Fut: Future<Output = Result<T, AwsError>>,
     {
         let backoff = ExponentialBuilder::default()
             .with_min_delay(self.config.min_backoff)
@@ -248,8 +197,8 @@ impl Limiter {
         attempt
             .retry(backoff)
             .sleep(tokio::time::sleep)
-            .when(AwsCallError::retryable)
-            .adjust(|e: &AwsCallError, d| {
+            .when(retryable)
+            .adjust(|e: &AwsError, d| {
                 d.map(|d| d.max(e.retry_after.unwrap_or_default().min(max_backoff)))
             })
             .notify(|e, d| {
@@ -266,8 +215,8 @@ mod tests {
 
     use super::*;
 
-    fn err(code: &str, status: u16) -> AwsCallError {
-        AwsCallError {
+    fn err(code: &str, status: u16) -> AwsError {
+        AwsError {
             operation: "PublishVersion",
             code: Some(code.into()),
             message: "m".into(),
@@ -278,11 +227,12 @@ mod tests {
 
     #[test]
     fn classification() {
-        assert!(err("TooManyRequestsException", 429).retryable());
-        assert!(err("ResourceConflictException", 409).retryable());
-        assert!(err("ServiceException", 500).retryable());
-        assert!(!err("ResourceNotFoundException", 404).retryable());
-        assert!(!err("PreconditionFailedException", 412).retryable());
+        use crate::report::FailureKind;
+        assert!(retryable(&err("TooManyRequestsException", 429)));
+        assert!(retryable(&err("ResourceConflictException", 409)));
+        assert!(retryable(&err("ServiceException", 500)));
+        assert!(!retryable(&err("ResourceNotFoundException", 404)));
+        assert!(!retryable(&err("PreconditionFailedException", 412)));
         assert_eq!(
             err("ResourceConflictException", 409).failure_kind(),
             FailureKind::JobFailed
@@ -344,7 +294,7 @@ mod tests {
                 let n = attempts.fetch_add(1, Ordering::SeqCst);
                 async move {
                     if n == 0 {
-                        Err(AwsCallError {
+                        Err(AwsError {
                             retry_after: Some(Duration::from_millis(300)),
                             ..err("TooManyRequestsException", 429)
                         })
@@ -362,7 +312,7 @@ mod tests {
         );
         // Another call right after waits for no more than one interval.
         let before = Instant::now();
-        l.run(|| async { Ok::<_, AwsCallError>(()) }).await.unwrap();
+        l.run(|| async { Ok::<_, AwsError>(()) }).await.unwrap();
         assert!(
             before.elapsed() <= Duration::from_millis(100),
             "{:?}",
@@ -393,7 +343,7 @@ mod tests {
                         max.fetch_max(n, Ordering::SeqCst);
                         tokio::time::sleep(Duration::from_millis(5)).await;
                         in_flight.fetch_sub(1, Ordering::SeqCst);
-                        Ok::<_, AwsCallError>(())
+                        Ok::<_, AwsError>(())
                     }
                 })
                 .await

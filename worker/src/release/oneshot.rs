@@ -6,26 +6,25 @@
 //! line. Only the artifact's source differs: a local zip or directory
 //! instead of the job's S3 input artifact.
 //!
-//! The driver plays the runtime's part: it calls `decide` with the engine's
-//! state, has `perform` carry out the actions, sleeps on `Wait`, and on a
-//! `Continue` (pre-flight waiting for a foreign deployment) encodes the
-//! state into a continuation token and starts the next "job" from it, as
-//! CodePipeline would. Progress goes to a callback (the terminal). It knows
-//! no CodePipeline API and no terminal.
+//! Each "job" runs through the runtime's own job loop (`runtime::drive`:
+//! the same job state machine, tokens and safe points); on a `Continue`
+//! (pre-flight waiting for a foreign deployment) the next "job" starts from
+//! the token, as CodePipeline would. Progress goes to a callback (the
+//! terminal). It knows no CodePipeline API and no terminal.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use aws_config::SdkConfig;
 
-use super::{LambdaReleaseEngine, ReleaseOptions, ReleaseState};
+use super::{LambdaReleaseEngine, ReleaseOptions};
 use crate::codepipeline::JobContext;
-use crate::engine::{Decide, Decision, EngineError, ReleaseEngine};
+use crate::engine::EngineError;
 use crate::job::{ActionConfiguration, Artifact, JobInput};
-use crate::report::{FailureKind, Progress};
-use crate::token::{self, Envelope};
+use crate::report::{FailureKind, JobReport, Progress};
+use crate::runtime::{Shutdown, drive};
 
 /// Pipeline name of a one-shot release (it names the release id with the
 /// execution id).
@@ -113,70 +112,52 @@ pub fn job_input(o: &OneShotOptions) -> JobInput {
 /// Releases `o.artifact` with the release engine, reporting progress
 /// through `on_progress`; `Ok` only when every function shifted, `Err` with
 /// the failure (type and message, naming what was rolled back) otherwise.
-/// `options.hold_job` is ignored: the one job is held until it ends.
+/// Each "job" is driven by the runtime's own job loop
+/// ([`crate::runtime::drive`]); a continuation becomes the next job with
+/// its token, as CodePipeline would hand it over. `options.hold_job` is
+/// ignored: a job is held until it ends.
 pub async fn release(
     sdk: &SdkConfig,
     mut options: ReleaseOptions,
     o: &OneShotOptions,
-    mut on_progress: impl FnMut(&Progress),
+    mut on_progress: impl FnMut(&Progress) + Send,
 ) -> Result<Released, EngineError> {
-    options.orchestrate = true;
     options.hold_job = Duration::MAX;
     let watch = options.watch_interval;
     let engine = Arc::new(LambdaReleaseEngine::local(sdk, options, o.artifact.clone()));
     let mut job = job_input(o);
-    let mut env = Envelope {
-        pipeline_execution_id: job.pipeline_execution_id.clone(),
-        continuations: 0,
-        started_ms: millis(SystemTime::now()),
-        state: ReleaseState::default(),
-    };
-    loop {
-        let ctx = JobContext::new(job.clone(), None, Duration::from_secs(3600));
-        let mut observed = Vec::new();
-        let progress = loop {
-            match engine.decide(&job, &mut env.state, observed, SystemTime::now()) {
-                Decision::Perform(actions) => {
-                    observed = engine.perform(&ctx, actions).await?;
-                }
-                Decision::Wait { delay, progress } => {
-                    on_progress(&progress);
-                    tokio::time::sleep(delay).await;
-                    observed = Vec::new();
-                }
-                Decision::Continue(progress) => break progress,
-                Decision::Succeed {
-                    progress,
-                    output_variables,
-                } => {
-                    on_progress(&progress);
-                    return Ok(Released {
-                        summary: progress.summary,
-                        output_variables,
-                    });
-                }
-                Decision::Fail { kind, message, .. } => {
-                    return Err(EngineError::new(kind, message));
-                }
-                Decision::Abandon(reason) => {
-                    return Err(EngineError::new(FailureKind::JobFailed, reason));
-                }
+    for n in 1u32.. {
+        let ctx = Arc::new(JobContext::new(
+            job.clone(),
+            None,
+            Duration::from_secs(3600),
+        ));
+        let report = drive(engine.clone(), ctx, Shutdown::never(), &mut on_progress).await;
+        match report {
+            JobReport::Continue {
+                token, progress, ..
+            } => {
+                // Come back in a "new job", from the token only.
+                on_progress(&progress);
+                job.continuation_token = Some(token);
+                job.job_id = format!("local-{}-{n}", o.execution_id);
+                tokio::time::sleep(watch).await;
             }
-        };
-        // Come back in a "new job", from the token only, as CodePipeline would.
-        on_progress(&progress);
-        env.continuations += 1;
-        let t = token::encode(&env)
-            .map_err(|e| EngineError::new(FailureKind::JobFailed, e.to_string()))?;
-        env = token::decode(&t)
-            .map_err(|e| EngineError::new(FailureKind::JobFailed, e.to_string()))?;
-        job.continuation_token = Some(t);
-        tokio::time::sleep(watch).await;
+            JobReport::Succeed {
+                progress,
+                output_variables,
+            } => {
+                on_progress(&progress);
+                return Ok(Released {
+                    summary: progress.summary,
+                    output_variables,
+                });
+            }
+            JobReport::Fail { kind, message, .. } => return Err(EngineError::new(kind, message)),
+            JobReport::Abandon { reason } => {
+                return Err(EngineError::new(FailureKind::JobFailed, reason));
+            }
+        }
     }
-}
-
-fn millis(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+    unreachable!("the loop only ends by returning")
 }

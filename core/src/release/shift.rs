@@ -1,0 +1,213 @@
+//! Phase "shift" (record phase `Shifting`): every changed function moves
+//! from its previous version to its new one through a shift strategy, and
+//! the whole release rolls back if anything goes wrong. The strategy sits
+//! behind [`ShiftStrategy`], so another one (steps the worker drives
+//! itself) can be added without touching the phases; today's is
+//! [`CodeDeploy`], the canary's `decide_shift` (one deployment per
+//! function, waves capped by `MaxParallel`, the worker's own alarm watch,
+//! all-or-nothing rollback).
+//!
+//! The shift's slots live in the record's function states: the strategy's
+//! state is rebuilt from the record at the start of every job, and every
+//! change is written back before the actions it announces are performed
+//! (a `creating` slot is in the ledger before CreateDeployment is sent).
+//! Before the first look, the output artifact is written (from the record)
+//! and the job's workspace removed: a shift runs for minutes, and needs no
+//! artifact.
+//!
+//! Pure.
+
+use std::time::SystemTime;
+
+use super::record::{FunctionEntry, ReleaseRecord};
+use super::{Action, Flow, ReleaseState, finish, internal, settle, watch, with_record, write};
+use crate::canary::{
+    self, CanaryAction, CanaryObservation, FunctionShift, FunctionTarget, ReleaseSettings,
+    ShiftPlan, ShiftState,
+};
+use crate::engine::{Decision, EngineError};
+use crate::job::JobInput;
+use crate::report::FailureKind;
+
+/// How a release's functions move to their new versions: decides from
+/// what the adapters observed, keeps its per-function progress in
+/// `state`'s slots (which the phase records), and rolls the whole release
+/// back when anything goes wrong.
+pub trait ShiftStrategy {
+    /// Its name, for messages.
+    fn name(&self) -> &'static str;
+
+    /// The next step (call with no observations at the start of a job).
+    fn decide(
+        &self,
+        plan: &ShiftPlan,
+        state: &mut ShiftState,
+        observed: Vec<CanaryObservation>,
+        now: SystemTime,
+    ) -> Decision<CanaryAction>;
+}
+
+/// Shifts with CodeDeploy: one deployment per function.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CodeDeploy;
+
+impl ShiftStrategy for CodeDeploy {
+    fn name(&self) -> &'static str {
+        "CodeDeploy"
+    }
+
+    fn decide(
+        &self,
+        plan: &ShiftPlan,
+        state: &mut ShiftState,
+        observed: Vec<CanaryObservation>,
+        now: SystemTime,
+    ) -> Decision<CanaryAction> {
+        canary::decide_shift(plan, state, observed, now)
+    }
+}
+
+/// The release-wide canary settings the record holds.
+pub fn release_settings(r: &ReleaseRecord, foreign_wait: std::time::Duration) -> ReleaseSettings {
+    ReleaseSettings {
+        release_id: r.release_id.clone(),
+        commit: r.commit.clone(),
+        application: r.settings.application.clone(),
+        service_role_arn: r.settings.service_role_arn.clone(),
+        max_parallel: r.settings.max_parallel.unwrap_or(usize::MAX),
+        break_glass: r.settings.break_glass.clone(),
+        foreign_wait,
+    }
+}
+
+/// What the canary needs of one recorded function.
+pub fn target(f: &FunctionEntry) -> Result<FunctionTarget, EngineError> {
+    Ok(FunctionTarget {
+        function: f.name.clone(),
+        alias: f.alias.clone(),
+        config: f.config().map_err(|e| {
+            EngineError::new(
+                FailureKind::ConfigurationError,
+                format!("the release record's deployment config of {}: {e}", f.name),
+            )
+        })?,
+        alarms: f.alarms.clone(),
+        hooks: f.hooks(),
+    })
+}
+
+/// The shift's input: every recorded function, in record order.
+pub fn shift_plan(
+    r: &ReleaseRecord,
+    foreign_wait: std::time::Duration,
+) -> Result<ShiftPlan, EngineError> {
+    let mut functions = Vec::with_capacity(r.functions.len());
+    for f in &r.functions {
+        let Some(version) = &f.version else {
+            return Err(internal(&format!(
+                "the release record has no new version of {} although it is shifting",
+                f.name
+            )));
+        };
+        functions.push(FunctionShift {
+            target: target(f)?,
+            current_version: f.previous_version.clone(),
+            target_version: version.clone(),
+            serving_target: false,
+        });
+    }
+    Ok(ShiftPlan {
+        release: release_settings(r, foreign_wait),
+        functions,
+    })
+}
+
+/// The next step of the shift phase.
+pub fn decide(
+    job: &JobInput,
+    state: &mut ReleaseState,
+    observed: Vec<CanaryObservation>,
+    flow: Flow,
+    now: SystemTime,
+) -> Decision<Action> {
+    let Some(record) = &state.job.record else {
+        return Decision::Perform(vec![]);
+    };
+    // The output artifact, once, from the record (any job of the release
+    // can write it: it needs no artifact).
+    if let Some(out) = job.output_artifacts.first()
+        && !record.output_written
+    {
+        return Decision::Perform(vec![Action::WriteOutput {
+            artifact: out.clone(),
+            release_json: settle::release_json(record),
+            kms_key_id: job.encryption_key_id.clone(),
+        }]);
+    }
+    if state.job.prepared.is_some() && !state.job.discarded {
+        return Decision::Perform(vec![Action::Discard]);
+    }
+    let plan = match shift_plan(record, flow.foreign_wait) {
+        Ok(p) => p,
+        Err(e) => {
+            // The record cannot drive a shift: nothing is changed; the
+            // operator fixes the record (its message names the field).
+            return Decision::Fail {
+                kind: e.kind,
+                message: e.message,
+                external_execution_id: Some(record.release_id.clone()),
+            };
+        }
+    };
+    let strategy = CodeDeploy;
+    let shift = state.job.shift.get_or_insert_with(|| {
+        ShiftState::resume(
+            &plan,
+            record.functions.iter().map(FunctionEntry::slot).collect(),
+            record.shift.discovered,
+            record.shift.rolling_back,
+            record.shift.cause.clone(),
+        )
+    });
+    let decision = strategy.decide(&plan, shift, observed, now);
+    let (slots, discovered, rolling_back, cause, due) = (
+        shift.slots().to_vec(),
+        shift.discovered(),
+        shift.is_rolling_back(),
+        shift.cause().map(str::to_string),
+        shift.due(),
+    );
+    if let Some(r) = &mut state.job.record {
+        for (f, slot) in r.functions.iter_mut().zip(&slots) {
+            f.set_slot(slot);
+        }
+        r.shift.discovered = discovered;
+        r.shift.rolling_back = rolling_back;
+        r.shift.cause = cause;
+    }
+    match decision {
+        Decision::Perform(a) => with_record(state, now, vec![Action::Canary(a)]),
+        Decision::Continue(progress) | Decision::Wait { progress, .. } => {
+            let since = *state.job.watching_since.get_or_insert(now);
+            let held = now.duration_since(since).unwrap_or_default();
+            let d = if held < flow.hold_job
+                || watch::keep_holding(now, due, flow.hold_job, flow.time_scale)
+            {
+                Decision::Wait {
+                    delay: watch::watch_delay(now, due, flow.watch_interval, flow.time_scale),
+                    progress,
+                }
+            } else {
+                finish(state, Decision::Continue(progress))
+            };
+            write(state, now, Some(d))
+        }
+        Decision::Succeed { progress, .. } => settle::succeed(job, state, flow, progress, now),
+        Decision::Fail {
+            kind,
+            message,
+            external_execution_id,
+        } => settle::rolled_back(state, kind, message, external_execution_id, now),
+        Decision::Abandon(r) => Decision::Abandon(r),
+    }
+}

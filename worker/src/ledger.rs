@@ -78,6 +78,15 @@ impl Ledger {
         &self.location
     }
 
+    /// `s3://bucket/key` of `relative` (for messages).
+    pub fn url(&self, relative: &str) -> String {
+        format!(
+            "s3://{}/{}",
+            self.location.bucket,
+            self.location.key(relative)
+        )
+    }
+
     /// Runs `call` until it succeeds, fails for good, or the backoff ends.
     async fn retrying<T, F, Fut>(&self, mut call: F) -> Result<T, AwsError>
     where
@@ -204,7 +213,7 @@ impl Ledger {
         let rel = ledger::record_key(release_id);
         match self.read(&rel).await {
             Ok(None) => Ok(None),
-            Ok(Some((body, etag))) => ReleaseRecord::parse(&body, &self.location.key(&rel))
+            Ok(Some((body, etag))) => ReleaseRecord::parse(&body, &self.url(&rel))
                 .map(|r| Some((r, etag)))
                 .map_err(|e| e.message),
             Err(e) => Err(format!(

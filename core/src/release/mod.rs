@@ -207,9 +207,11 @@ pub enum Action {
 /// What the adapters observed.
 #[derive(Debug)]
 pub enum Observation {
-    /// The record as read (`None`: there is none), and this job's lease.
+    /// The record as read (`None`: there is none) with its ETag, where it
+    /// is (`s3://bucket/key`, for messages), and this job's lease.
     RecordRead {
         found: Option<(Vec<u8>, String)>,
+        at: String,
         lease: String,
     },
     /// The write went through; the record's new ETag.
@@ -271,7 +273,7 @@ pub fn decide(
     let mut canary_observed = Vec::new();
     for o in observed {
         match o {
-            Observation::RecordRead { found, lease } => {
+            Observation::RecordRead { found, at, lease } => {
                 let s = &mut state.job;
                 s.read = true;
                 s.lease.get_or_insert(lease);
@@ -282,7 +284,7 @@ pub fn decide(
                         s.stored = None;
                         s.etag = None;
                     }
-                    Some((body, etag)) => match ReleaseRecord::parse(&body, &key) {
+                    Some((body, etag)) => match ReleaseRecord::parse(&body, &at) {
                         Ok(r) => {
                             s.stored = Some(r.clone());
                             s.record = Some(r);

@@ -176,6 +176,7 @@ impl Ledger {
         match a {
             Action::ReadRecord { key } => Observation::RecordRead {
                 found: self.objects.get(key).cloned(),
+                at: format!("s3://ledger/{key}"),
                 lease: lease.into(),
             },
             Action::WriteRecord {
@@ -608,6 +609,7 @@ fn a_corrupt_or_newer_record_fails_naming_its_key_before_anything_happens() {
     };
     let obs = vec![Observation::RecordRead {
         found: Some((br#"{"schema": 7}"#.to_vec(), "\"e\"".into())),
+        at: format!("s3://ledger/{key}"),
         lease: "L".into(),
     }];
     let Decision::Fail { kind, message, .. } = decide(&j, &mut s, obs, flow(), t0()) else {

@@ -397,6 +397,7 @@ impl LambdaReleaseEngine {
                 match ledger.read(&key).await {
                     Ok(found) => Ok(Observation::RecordRead {
                         found,
+                        at: ledger.url(&key),
                         lease: format!("{:016x}", rand::random::<u64>()),
                     }),
                     Err(e) => {

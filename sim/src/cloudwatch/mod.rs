@@ -9,13 +9,13 @@
 //!
 //! | operation | simulated |
 //! |---|---|
-//! | PutMetricAlarm | metric alarms (MetricName/Namespace/Statistic or ExtendedStatistic `pNN`/Dimensions/Period/Unit) and metric-math alarms (`Metrics`: MetricStat queries plus one arithmetic expression with `ReturnData`, e.g. `m1/m2*100`); EvaluationPeriods, DatapointsToAlarm, Threshold, the 4 threshold ComparisonOperators, TreatMissingData. Anomaly-detection operators and `ThresholdMetricId` are refused. An update keeps the alarm's state. Actions are stored, **never executed**. |
+//! | PutMetricAlarm | metric alarms (MetricName/Namespace/Statistic or ExtendedStatistic `pNN`/Dimensions/Period 10, 20, 30 or a multiple of 60/Unit of `StandardUnit`) and metric-math alarms (`Metrics`: MetricStat queries plus one arithmetic expression with `ReturnData`, e.g. `m1/m2*100`); EvaluationPeriods, DatapointsToAlarm, Threshold, the 4 threshold ComparisonOperators, TreatMissingData. Anomaly-detection operators and `ThresholdMetricId` are refused. An update keeps the alarm's state. Actions are stored, **never executed**. |
 //! | DescribeAlarms | AlarmNames, AlarmNamePrefix, StateValue, AlarmTypes, MaxRecords/NextToken. No composite alarms. |
-//! | DeleteAlarms | all-or-nothing: any unknown name → `ResourceNotFound`, nothing deleted. |
+//! | DeleteAlarms | deletes the named alarms that exist; unknown names are skipped and the call succeeds (the model: "the alarms you specify with correct names are still deleted"; see the README's decisions). |
 //! | SetAlarmState | sets the state (history recorded) until the next evaluation, as in AWS; StateReasonData must be JSON (`InvalidFormat`). |
-//! | PutMetricData | Value, StatisticValues, Values/Counts, StorageResolution 1 or 60, timestamps ≤ 2 weeks past / 2 h future, `AWS/` namespaces refused. |
+//! | PutMetricData | Value, StatisticValues, Values/Counts, Unit of `StandardUnit` (else `InvalidParameterValue`), StorageResolution 1 or 60, timestamps ≤ 2 weeks past / 2 h future, `AWS/` namespaces refused. |
 //! | GetMetricStatistics | Statistics and pNN ExtendedStatistics per period, ≤ 1440 datapoints. Percentiles are exact while a period holds ≤ 256 distinct values, else absent. |
-//! | GetMetricData | MetricStat and arithmetic expressions; ScanBy, MaxDatapoints. No paging (`NextToken` never returned). |
+//! | GetMetricData | MetricStat and arithmetic expressions; ScanBy; pages of `MaxDatapoints` datapoints (`PartialData` + `NextToken`); a token not issued for the same request → `InvalidNextToken`. |
 //! | DescribeAlarmHistory | ConfigurationUpdate and StateUpdate items (HistorySummary `Alarm updated from OK to ALARM`, HistoryData JSON), filters, ScanBy, paging. |
 //!
 //! Alarm evaluation runs every simulated minute (see `alarms.rs`; alarms
@@ -210,7 +210,12 @@ fn gunzip(body: &[u8]) -> Result<Vec<u8>, AwsError> {
         .take(16 * 1024 * 1024)
         .read_to_end(&mut out)
         .map_err(|e| {
-            AwsError::bad_request("SerializationException", format!("invalid gzip body: {e}"))
+            AwsError::bad_request(
+                "SerializationException",
+                format!(
+                    "The request body is marked Content-Encoding: gzip but is not valid gzip ({e})."
+                ),
+            )
         })?;
     Ok(out)
 }

@@ -14,7 +14,7 @@ use super::code::{self, CodeInfo};
 use super::names::{self, parse_function_ref};
 use super::shapes::{self, opt_bool, opt_i64, opt_obj, opt_str};
 use super::store::{self, Alias, FnConfig, Function, UpdateKind, invalid, new_revision};
-use super::{Lambda, metrics};
+use super::{Lambda, metrics, policy};
 use crate::Sim;
 use crate::error::AwsError;
 use crate::server::Ctx;
@@ -26,6 +26,8 @@ pub struct Route {
     pub op: &'static str,
     pub function: Option<String>,
     pub alias: Option<String>,
+    /// RemovePermission's statement id.
+    pub statement: Option<String>,
 }
 
 /// Maps method + path to an operation (`None` when Lambda has no such route).
@@ -41,6 +43,7 @@ pub fn route(method: &Method, path: &str) -> Option<Route> {
             op,
             function: function.cloned(),
             alias: alias.cloned(),
+            statement: None,
         })
     };
     match (method, segs.as_slice()) {
@@ -63,6 +66,14 @@ pub fn route(method: &Method, path: &str) -> Option<Route> {
         (&Method::PUT, [f, c, a]) if c == "aliases" => r("UpdateAlias", Some(f), Some(a)),
         (&Method::DELETE, [f, c, a]) if c == "aliases" => r("DeleteAlias", Some(f), Some(a)),
         (&Method::POST, [f, c]) if c == "invocations" => r("Invoke", Some(f), None),
+        (&Method::POST, [f, c]) if c == "policy" => r("AddPermission", Some(f), None),
+        (&Method::GET, [f, c]) if c == "policy" => r("GetPolicy", Some(f), None),
+        (&Method::DELETE, [f, c, sid]) if c == "policy" => Some(Route {
+            op: "RemovePermission",
+            function: Some(f.clone()),
+            alias: None,
+            statement: Some(sid.clone()),
+        }),
         _ => None,
     }
 }
@@ -76,6 +87,7 @@ struct Input {
     body: bytes::Bytes,
     function: Option<String>,
     alias: Option<String>,
+    statement: Option<String>,
 }
 
 impl Input {
@@ -173,6 +185,7 @@ pub async fn handle(sim: &Arc<Sim>, ctx: &Ctx, req: Request) -> Result<Response<
         body,
         function: route.function,
         alias: route.alias,
+        statement: route.statement,
     };
     let lambda = &sim.lambda;
     match route.op {
@@ -191,6 +204,9 @@ pub async fn handle(sim: &Arc<Sim>, ctx: &Ctx, req: Request) -> Result<Response<
         "DeleteAlias" => delete_alias(lambda, &input),
         "ListAliases" => list_aliases(lambda, &input),
         "Invoke" => invoke(sim, lambda, &input),
+        "AddPermission" => add_permission(lambda, &input),
+        "GetPolicy" => get_policy(lambda, &input),
+        "RemovePermission" => remove_permission(lambda, &input),
         _ => Err(AwsError::internal("unrouted Lambda operation")),
     }
 }
@@ -506,6 +522,7 @@ async fn create_function(
         last_version: 0,
         aliases: BTreeMap::new(),
         code_location_id: new_revision(),
+        policies: BTreeMap::new(),
     };
     let published = if publish {
         Some(f.publish(&input.region, now, None, None, None)?)
@@ -683,6 +700,7 @@ fn delete_function(lambda: &Lambda, input: &Input) -> Result<Response<Body>, Aws
                 ));
             }
             f.versions.remove(&n);
+            f.policies.remove(q);
         }
     }
     Ok(no_content(input))
@@ -961,6 +979,7 @@ fn delete_alias(lambda: &Lambda, input: &Input) -> Result<Response<Body>, AwsErr
     let mut st = crate::lock(&lambda.store);
     let f = st.function_mut(&input.region, &name)?;
     f.aliases.remove(&alias);
+    f.policies.remove(&alias);
     Ok(no_content(input))
 }
 
@@ -989,6 +1008,82 @@ fn list_aliases(lambda: &Lambda, input: &Input) -> Result<Response<Body>, AwsErr
         input,
         &with_marker(json!({ "Aliases": page }), next),
     ))
+}
+
+// ---------------------------------------------------------------- policies
+
+/// AddPermission: a statement on the function's policy, or (Qualifier) a
+/// version's or an alias's; 201 with the statement as a JSON string.
+fn add_permission(lambda: &Lambda, input: &Input) -> Result<Response<Body>, AwsError> {
+    let (name, qualifier) = input.qualified()?;
+    let permission = policy::Permission::from_json(&input.json()?)?;
+    if qualifier.as_deref() == Some("$LATEST") {
+        return Err(policy::latest_not_supported());
+    }
+    let mut st = crate::lock(&lambda.store);
+    let f = st.function_mut(&input.region, &name)?;
+    let key = f.policy_key(&input.region, qualifier.as_deref())?;
+    check_policy_revision(f, &key, permission.revision_id.as_deref())?;
+    let resource = match &qualifier {
+        Some(q) => names::qualified_arn(&input.region, &name, q),
+        None => names::function_arn(&input.region, &name),
+    };
+    let statement = permission.statement(&resource);
+    let text = statement.document.to_string();
+    f.policies.entry(key.clone()).or_default().add(statement)?;
+    f.renew_policy_revision(&key);
+    Ok(ok(
+        StatusCode::CREATED,
+        input,
+        &json!({ "Statement": text }),
+    ))
+}
+
+/// GetPolicy: the policy document (a JSON string) and its RevisionId.
+fn get_policy(lambda: &Lambda, input: &Input) -> Result<Response<Body>, AwsError> {
+    let (name, qualifier) = input.qualified()?;
+    let st = crate::lock(&lambda.store);
+    let f = st.function(&input.region, &name)?;
+    let key = f.policy_key(&input.region, qualifier.as_deref())?;
+    let policy = f.policies.get(&key).ok_or_else(policy::no_policy)?;
+    Ok(ok(
+        StatusCode::OK,
+        input,
+        &json!({ "Policy": policy.document(), "RevisionId": f.policy_revision(&key) }),
+    ))
+}
+
+/// RemovePermission: removes one statement (the policy goes with its last).
+fn remove_permission(lambda: &Lambda, input: &Input) -> Result<Response<Body>, AwsError> {
+    let (name, qualifier) = input.qualified()?;
+    let sid = input.statement.clone().unwrap_or_default();
+    policy::check_sid(&sid, "statementId", true)?;
+    let mut st = crate::lock(&lambda.store);
+    let f = st.function_mut(&input.region, &name)?;
+    let key = f.policy_key(&input.region, qualifier.as_deref())?;
+    check_policy_revision(f, &key, input.query("RevisionId"))?;
+    let policy = f
+        .policies
+        .get_mut(&key)
+        .ok_or_else(|| policy::statement_not_found(&sid))?;
+    policy.remove(&sid)?;
+    if policy.statements.is_empty() {
+        f.policies.remove(&key);
+    }
+    f.renew_policy_revision(&key);
+    Ok(no_content(input))
+}
+
+/// The `RevisionId` precondition of AddPermission/RemovePermission.
+fn check_policy_revision(f: &Function, key: &str, revision: Option<&str>) -> Result<(), AwsError> {
+    match revision {
+        Some(r) if r != f.policy_revision(key) => Err(AwsError::new(
+            StatusCode::PRECONDITION_FAILED,
+            "PreconditionFailedException",
+            "The Revision Id provided does not match the latest Revision Id. Call the GetPolicy API to retrieve the latest Revision Id",
+        )),
+        _ => Ok(()),
+    }
 }
 
 // ---------------------------------------------------------------- invoke
@@ -1107,6 +1202,23 @@ mod tests {
         assert_eq!(r.function.as_deref(), Some("fn:live"));
         let r = route(&Method::PUT, "/2015-03-31/functions/fn/aliases/live").unwrap();
         assert_eq!((r.op, r.alias.as_deref()), ("UpdateAlias", Some("live")));
+        let r = route(&Method::DELETE, "/2015-03-31/functions/fn/policy/sid-1").unwrap();
+        assert_eq!(
+            (r.op, r.statement.as_deref()),
+            ("RemovePermission", Some("sid-1"))
+        );
+        assert_eq!(
+            route(&Method::GET, "/2015-03-31/functions/fn/policy")
+                .unwrap()
+                .op,
+            "GetPolicy"
+        );
+        assert_eq!(
+            route(&Method::POST, "/2015-03-31/functions/fn/policy")
+                .unwrap()
+                .op,
+            "AddPermission"
+        );
         assert!(route(&Method::PATCH, "/2015-03-31/functions/fn").is_none());
         assert!(route(&Method::GET, "/2015-03-31/layers").is_none());
     }

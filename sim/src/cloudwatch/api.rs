@@ -921,9 +921,37 @@ pub fn put_metric_data(
             "The value AWS/ for parameter Namespace is invalid. Namespace {ns} is reserved for use by AWS."
         )));
     }
-    let data = v.list("MetricData")?.unwrap_or(&[]);
+    // Datapoints come in MetricData and in each EntityMetricData's
+    // MetricData (the entity itself is not simulated: its datapoints are
+    // stored like the others).
+    let mut data: Vec<(String, &Val)> = v
+        .list("MetricData")?
+        .unwrap_or(&[])
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (format!("MetricData.member.{}", i + 1), d))
+        .collect();
+    for (e, entity) in v
+        .list("EntityMetricData")?
+        .unwrap_or(&[])
+        .iter()
+        .enumerate()
+    {
+        for (i, d) in entity.list("MetricData")?.unwrap_or(&[]).iter().enumerate() {
+            data.push((
+                format!(
+                    "EntityMetricData.member.{}.MetricData.member.{}",
+                    e + 1,
+                    i + 1
+                ),
+                d,
+            ));
+        }
+    }
     if data.is_empty() {
-        return Err(missing("The parameter MetricData is required."));
+        return Err(missing(
+            "The parameter MetricData (or EntityMetricData) is required.",
+        ));
     }
     if data.len() > 1000 {
         return Err(invalid(
@@ -931,8 +959,7 @@ pub fn put_metric_data(
         ));
     }
     let mut parsed = Vec::with_capacity(data.len());
-    for (i, d) in data.iter().enumerate() {
-        let f = format!("MetricData.member.{}", i + 1);
+    for (f, d) in data {
         let name = d
             .str("MetricName")?
             .ok_or_else(|| missing(format!("The parameter {f}.MetricName is required.")))?;

@@ -187,6 +187,7 @@ pub async fn handle(sim: &Arc<Sim>, ctx: &Ctx, req: Request) -> Result<Response<
         alias: route.alias,
         statement: route.statement,
     };
+    check_request(route.op, &input)?;
     let lambda = &sim.lambda;
     match route.op {
         "CreateFunction" => create_function(sim, lambda, &input).await,
@@ -212,6 +213,43 @@ pub async fn handle(sim: &Arc<Sim>, ctx: &Ctx, req: Request) -> Result<Response<
 }
 
 // ---------------------------------------------------------------- validation
+
+/// The model's required members and enums (body, headers, query), before
+/// the operation looks anything up: `ValidationException` listing every
+/// violation, as Lambda's request validation words it. A body that is not
+/// JSON is left to the handler (`InvalidRequestContentException`).
+fn check_request(operation: &str, input: &Input) -> Result<(), AwsError> {
+    use crate::validate::{self, Check, Location, Rule, Step, Violation};
+    let body = shapes::parse_body(&input.body)
+        .map(Value::Object)
+        .unwrap_or_else(|_| json!({}));
+    let mut violations = validate::check("lambda", operation, &body);
+    for p in validate::model::parameters("lambda", operation) {
+        let value = match p.location {
+            Location::Header => input.headers.get(p.name).and_then(|v| v.to_str().ok()),
+            Location::Query => input.query(p.name),
+        };
+        if let Some(bad) = value.and_then(|v| validate::refused(p, v)) {
+            violations.push(Violation {
+                rule: Rule {
+                    path: p.member,
+                    check: Check::OneOf(p.values),
+                },
+                at: vec![Step::Member(p.member.to_string())],
+                value: Some(bad.to_string()),
+                map_key: false,
+            });
+        }
+    }
+    if violations.is_empty() {
+        Ok(())
+    } else {
+        Err(AwsError::bad_request(
+            "ValidationException",
+            validate::message(&violations),
+        ))
+    }
+}
 
 fn required<'a>(m: &'a Map<String, Value>, key: &str, field: &str) -> Result<&'a str, AwsError> {
     opt_str(m, key)?.ok_or_else(|| {

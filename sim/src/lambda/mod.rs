@@ -23,6 +23,11 @@
 //! CallerRateLimitExceeded`, `Retry-After`). On by default, as in AWS;
 //! [`Lambda::set_request_quota`] / `POST /_sim/lambda/quota` change it.
 //!
+//! Every request is first checked against its operation's model rules
+//! (required body members, enums in the body, headers and query;
+//! `crate::validate`): 400 `ValidationException`, before anything is
+//! looked up.
+//!
 //! Not simulated: evaluating resource-based policies, layers, concurrency and invocation
 //! throttling (`Throttles` is never emitted; use fault injection), function
 //! URLs, tags, event source mappings. ARNs use account `123456789012`.
@@ -48,6 +53,30 @@ use crate::server::Ctx;
 use crate::wire::{Body, Request};
 use crate::{Config, Sim};
 use store::{Store, new_revision};
+
+/// Every operation this service serves, by its model name; any other is
+/// answered as an unknown operation. `validate::model` holds their request
+/// rules and the conformance test walks each of them.
+pub const OPERATIONS: &[&str] = &[
+    "CreateFunction",
+    "GetFunction",
+    "GetFunctionConfiguration",
+    "UpdateFunctionCode",
+    "UpdateFunctionConfiguration",
+    "DeleteFunction",
+    "ListFunctions",
+    "PublishVersion",
+    "ListVersionsByFunction",
+    "CreateAlias",
+    "GetAlias",
+    "UpdateAlias",
+    "DeleteAlias",
+    "ListAliases",
+    "Invoke",
+    "AddPermission",
+    "GetPolicy",
+    "RemovePermission",
+];
 
 /// What a version's code says about how it behaves (`.sim/behavior.json` in its zip).
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -39,6 +39,12 @@
 //! Presigned URLs: their expiry (`X-Amz-Date` + `X-Amz-Expires`, ≤ 7 days)
 //! and credentials are checked, not their signatures.
 //!
+//! Every request's headers and query parameters restricted to an enum by the
+//! model are checked first (`check_parameters`, rules in `crate::validate`):
+//! `InvalidArgument` naming the header, `InvalidStorageClass`,
+//! `InvalidRequest` for checksum headers; Object Lock headers need a bucket
+//! with Object Lock, which the sim never has (`InvalidRequest`).
+//!
 //! Not simulated: versioning, ACLs/policies, tagging, object lock, SSE-C,
 //! storage classes, wrong-region redirects, `partNumber` reads of multipart
 //! objects. Objects get a checksum only when the client sends one (AWS now
@@ -70,6 +76,32 @@ use crate::server::Ctx;
 use crate::wire::{self, Body, Request};
 use checksum::{Algorithm, Checksum};
 use store::{Object, ObjectMeta, Part, Sse, Store, Upload};
+
+/// Every operation this service serves, by its model name; any other is
+/// answered as an unknown operation. `validate::model` holds their request
+/// rules and the conformance test walks each of them.
+pub const OPERATIONS: &[&str] = &[
+    "ListBuckets",
+    "CreateBucket",
+    "HeadBucket",
+    "DeleteBucket",
+    "GetBucketLocation",
+    "PutObject",
+    "GetObject",
+    "HeadObject",
+    "DeleteObject",
+    "DeleteObjects",
+    "CopyObject",
+    "ListObjects",
+    "ListObjectsV2",
+    "CreateMultipartUpload",
+    "UploadPart",
+    "UploadPartCopy",
+    "CompleteMultipartUpload",
+    "AbortMultipartUpload",
+    "ListParts",
+    "ListMultipartUploads",
+];
 
 /// Largest single PUT (and part).
 const MAX_PUT: u64 = 5 * 1024 * 1024 * 1024;
@@ -343,7 +375,7 @@ pub fn operation(req: &Request) -> String {
             _ => "Unsupported",
         },
         (Some(_), Some(_)) => match *m {
-            Method::PUT if t.has("partNumber") && t.has("uploadId") => {
+            Method::PUT if t.has("partNumber") || t.has("uploadId") => {
                 if copy {
                     "UploadPartCopy"
                 } else {
@@ -735,6 +767,7 @@ async fn handle_parts(
         signer,
         caller,
     };
+    check_parameters(&call)?;
     match ctx.operation.as_str() {
         "ListBuckets" => list_buckets(&call),
         "CreateBucket" => create_bucket(&call, body).await,
@@ -763,8 +796,87 @@ async fn handle_parts(
             call.store().remove_upload(&id);
             no_content(&call)
         }
+        // POST on an object is only multipart: without a sub-resource, the
+        // method does not apply to the resource.
+        _ if call.method == Method::POST && call.target.key.is_some() && call.target.plain() => Err(AwsError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowed",
+            "The specified method is not allowed against this resource: POST on an object needs ?uploads (CreateMultipartUpload) or ?uploadId (CompleteMultipartUpload).",
+        )
+        .with_extra("Method", "POST")
+        .with_extra("ResourceType", "OBJECT")),
         _ => Err(not_implemented()),
     }
+}
+
+/// The headers and query parameters the model restricts to an enum, checked
+/// before the operation runs: a value outside the enum is S3's error for
+/// that header (`InvalidStorageClass`, `InvalidRequest` for checksum
+/// headers, else `InvalidArgument` naming it). Object Lock settings, valid
+/// or not, need a bucket with an Object Lock configuration, which the sim
+/// never has.
+fn check_parameters(call: &Call<'_>) -> Result<(), AwsError> {
+    use crate::validate::{Location, model, refused};
+    let op = call.ctx.operation.as_str();
+    for p in model::parameters("s3", op) {
+        let value = match p.location {
+            Location::Header => call.header(p.name),
+            Location::Query => call.target.get(p.name),
+        };
+        let Some(value) = value else { continue };
+        // Headers the sim has always read without regard to case.
+        let any_case = matches!(
+            p.name,
+            "x-amz-checksum-algorithm"
+                | "x-amz-sdk-checksum-algorithm"
+                | "x-amz-checksum-type"
+                | "x-amz-metadata-directive"
+        );
+        let bad = if any_case {
+            (!p.values.iter().any(|v| v.eq_ignore_ascii_case(value))).then_some(value)
+        } else {
+            refused(p, value)
+        };
+        let Some(bad) = bad else { continue };
+        return Err(match p.name {
+            "x-amz-storage-class" => AwsError::bad_request(
+                "InvalidStorageClass",
+                "The storage class you specified is not valid",
+            )
+            .with_extra("StorageClassRequested", bad),
+            "x-amz-checksum-algorithm" | "x-amz-sdk-checksum-algorithm" | "x-amz-checksum-type" => {
+                invalid_request(format!(
+                    "Value for {} header is invalid: {bad}. Use one of {}.",
+                    p.name,
+                    p.values.join(", ")
+                ))
+            }
+            "encoding-type" => invalid_argument("Invalid Encoding Method specified in Request")
+                .with_extra("ArgumentName", p.name)
+                .with_extra("ArgumentValue", bad),
+            _ => invalid_argument(format!(
+                "The value {bad} of {} is not valid: use one of {}.",
+                p.name,
+                p.values.join(", ")
+            ))
+            .with_extra("ArgumentName", p.name)
+            .with_extra("ArgumentValue", bad),
+        });
+    }
+    if matches!(op, "PutObject" | "CopyObject" | "CreateMultipartUpload") {
+        for h in [
+            "x-amz-object-lock-mode",
+            "x-amz-object-lock-retain-until-date",
+            "x-amz-object-lock-legal-hold",
+        ] {
+            if call.header(h).is_some() {
+                return Err(invalid_request(
+                    "Bucket is missing Object Lock Configuration: Object Lock headers need a bucket created with Object Lock enabled",
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn no_content(call: &Call<'_>) -> Result<Response<Body>, AwsError> {
@@ -809,6 +921,7 @@ async fn create_bucket(
         if root.name != "CreateBucketConfiguration" {
             return Err(xml::parse(b"").unwrap_err());
         }
+        check_bucket_configuration(&root)?;
         root.text_of("LocationConstraint")
             .filter(|s| !s.is_empty())
             .map(str::to_string)
@@ -862,6 +975,45 @@ async fn create_bucket(
         .header("location", format!("/{bucket}"))
         .body(wire::empty())
         .expect("valid response"))
+}
+
+/// CreateBucketConfiguration's members the model restricts: a location
+/// constraint outside `BucketLocationConstraint` is `InvalidLocationConstraint`;
+/// an enum value outside the model in `Location`/`Bucket` does not validate
+/// against the schema (`MalformedXML`); valid ones ask for a directory
+/// bucket, which the sim does not simulate (501).
+fn check_bucket_configuration(root: &xml::Element) -> Result<(), AwsError> {
+    use crate::validate::model::{
+        S3_BUCKET_LOCATION_CONSTRAINT, S3_BUCKET_TYPE, S3_DATA_REDUNDANCY, S3_LOCATION_TYPE,
+    };
+    if let Some(c) = root.text_of("LocationConstraint").filter(|c| !c.is_empty())
+        && !S3_BUCKET_LOCATION_CONSTRAINT.contains(&c)
+    {
+        return Err(AwsError::bad_request(
+            "InvalidLocationConstraint",
+            "The specified location-constraint is not valid",
+        )
+        .with_extra("LocationConstraint", c));
+    }
+    for (parent, member, values) in [
+        ("Location", "Type", S3_LOCATION_TYPE),
+        ("Bucket", "Type", S3_BUCKET_TYPE),
+        ("Bucket", "DataRedundancy", S3_DATA_REDUNDANCY),
+    ] {
+        if let Some(v) = root.child(parent).and_then(|p| p.text_of(member))
+            && !values.contains(&v)
+        {
+            return Err(xml::parse(b"").unwrap_err());
+        }
+    }
+    if root.child("Location").is_some() || root.child("Bucket").is_some() {
+        return Err(AwsError::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "NotImplemented",
+            "A header or element you provided implies functionality that is not implemented: CreateBucketConfiguration's Location and Bucket describe a directory bucket, which aws-sim does not simulate",
+        ));
+    }
+    Ok(())
 }
 
 fn head_bucket(call: &Call<'_>) -> Result<Response<Body>, AwsError> {
@@ -2138,6 +2290,18 @@ fn create_multipart_upload(call: &Call<'_>) -> Result<Response<Body>, AwsError> 
         .expect("valid response"))
 }
 
+/// The `uploadId` of a part upload (`InvalidArgument` when missing).
+fn upload_id(call: &Call<'_>) -> Result<String, AwsError> {
+    call.target
+        .get("uploadId")
+        .filter(|id| !id.is_empty())
+        .map(str::to_string)
+        .ok_or_else(|| {
+            invalid_argument("A part upload needs the uploadId of its multipart upload.")
+                .with_extra("ArgumentName", "uploadId")
+        })
+}
+
 fn part_number(call: &Call<'_>) -> Result<u32, AwsError> {
     call.target
         .get("partNumber")
@@ -2158,7 +2322,7 @@ async fn upload_part(
     body: &mut Option<hyper::body::Incoming>,
 ) -> Result<Response<Body>, AwsError> {
     let number = part_number(call)?;
-    let id = call.target.get("uploadId").unwrap_or_default().to_string();
+    let id = upload_id(call)?;
     let upload = call.store().upload(call.bucket(), call.key(), &id)?;
     let also = upload.checksum.map(|(a, _)| a);
     let r = receive(call, body, also).await?;
@@ -2200,7 +2364,7 @@ fn copy_source(call: &Call<'_>) -> Result<(String, String), AwsError> {
 /// UploadPartCopy: a byte range (or all) of an existing object becomes a part.
 async fn upload_part_copy(call: &Call<'_>) -> Result<Response<Body>, AwsError> {
     let number = part_number(call)?;
-    let id = call.target.get("uploadId").unwrap_or_default().to_string();
+    let id = upload_id(call)?;
     let upload = call.store().upload(call.bucket(), call.key(), &id)?;
     let (src_bucket, src_key) = copy_source(call)?;
     call.sim

@@ -85,6 +85,9 @@ struct Input {
     query: Vec<(String, String)>,
     headers: HeaderMap,
     body: bytes::Bytes,
+    /// The body as a JSON object, parsed once (request validation and the
+    /// handler both read it; bodies carry zip files of up to 50 MB).
+    parsed: Result<Map<String, Value>, AwsError>,
     function: Option<String>,
     alias: Option<String>,
     statement: Option<String>,
@@ -98,8 +101,8 @@ impl Input {
             .map(|(_, v)| v.as_str())
     }
 
-    fn json(&self) -> Result<Map<String, Value>, AwsError> {
-        shapes::parse_body(&self.body)
+    fn json(&self) -> Result<&Map<String, Value>, AwsError> {
+        self.parsed.as_ref().map_err(Clone::clone)
     }
 
     /// The function name from the path, refusing a qualifier in it.
@@ -182,6 +185,7 @@ pub async fn handle(sim: &Arc<Sim>, ctx: &Ctx, req: Request) -> Result<Response<
         request_id: ctx.request_id.clone(),
         query,
         headers,
+        parsed: shapes::parse_body(&body),
         body,
         function: route.function,
         alias: route.alias,
@@ -220,10 +224,10 @@ pub async fn handle(sim: &Arc<Sim>, ctx: &Ctx, req: Request) -> Result<Response<
 /// JSON is left to the handler (`InvalidRequestContentException`).
 fn check_request(operation: &str, input: &Input) -> Result<(), AwsError> {
     use crate::validate::{self, Check, Location, Rule, Step, Violation};
-    let body = shapes::parse_body(&input.body)
-        .map(Value::Object)
-        .unwrap_or_else(|_| json!({}));
-    let mut violations = validate::check("lambda", operation, &body);
+    let mut violations = match &input.parsed {
+        Ok(body) => validate::check_object("lambda", operation, body),
+        Err(_) => Vec::new(),
+    };
     for p in validate::model::parameters("lambda", operation) {
         let value = match p.location {
             Location::Header => input.headers.get(p.name).and_then(|v| v.to_str().ok()),
@@ -498,27 +502,27 @@ async fn create_function(
     input: &Input,
 ) -> Result<Response<Body>, AwsError> {
     let m = input.json()?;
-    let raw = required(&m, "FunctionName", "functionName")?;
+    let raw = required(m, "FunctionName", "functionName")?;
     let (name, q) = parse_function_ref(raw)?;
     if q.is_some() {
         return Err(invalid(
             "Unqualified function name expected for CreateFunction",
         ));
     }
-    let role = required(&m, "Role", "role")?;
+    let role = required(m, "Role", "role")?;
     check_role(role)?;
-    if opt_str(&m, "PackageType")? == Some("Image") {
+    if opt_str(m, "PackageType")? == Some("Image") {
         return Err(invalid(
             "aws-sim does not simulate container image functions (PackageType Image)",
         ));
     }
-    let code_obj = opt_obj(&m, "Code")?.ok_or_else(|| {
+    let code_obj = opt_obj(m, "Code")?.ok_or_else(|| {
         AwsError::bad_request(
             "ValidationException",
             "1 validation error detected: Value null at 'code' failed to satisfy constraint: Member must not be null",
         )
     })?;
-    if opt_str(&m, "Runtime")?.is_none() || opt_str(&m, "Handler")?.is_none() {
+    if opt_str(m, "Runtime")?.is_none() || opt_str(m, "Handler")?.is_none() {
         return Err(invalid(
             "Runtime and Handler are mandatory parameters for functions created with deployment packages.",
         ));
@@ -538,12 +542,12 @@ async fn create_function(
             behavior: Default::default(),
         },
     };
-    apply_config(&m, &mut config)?;
+    apply_config(m, &mut config)?;
     if lambda.function_exists(&input.region, &name) {
         return Err(function_exists(&name));
     }
     config.code = read_code(sim, code_obj).await?;
-    let publish = opt_bool(&m, "Publish")?.unwrap_or(false);
+    let publish = opt_bool(m, "Publish")?.unwrap_or(false);
     let now = sim.clock.now();
     let mut st = crate::lock(&lambda.store);
     let functions = st.regions.entry(input.region.clone()).or_default();
@@ -621,9 +625,9 @@ async fn update_function_code(
 ) -> Result<Response<Body>, AwsError> {
     let name = input.unqualified()?;
     let m = input.json()?;
-    let revision = opt_str(&m, "RevisionId")?;
-    let publish = opt_bool(&m, "Publish")?.unwrap_or(false);
-    let dry_run = opt_bool(&m, "DryRun")?.unwrap_or(false);
+    let revision = opt_str(m, "RevisionId")?;
+    let publish = opt_bool(m, "Publish")?.unwrap_or(false);
+    let dry_run = opt_bool(m, "DryRun")?.unwrap_or(false);
     if dry_run && publish {
         return Err(invalid("DryRun and Publish cannot both be true."));
     }
@@ -633,7 +637,7 @@ async fn update_function_code(
         f.check_revision(revision)?;
         f.check_not_in_progress(&input.region)?;
     }
-    let info = read_code(sim, &m).await?;
+    let info = read_code(sim, m).await?;
     let now = sim.clock.now();
     let mut st = crate::lock(&lambda.store);
     let f = st.function_mut(&input.region, &name)?;
@@ -674,12 +678,12 @@ fn update_function_configuration(
 ) -> Result<Response<Body>, AwsError> {
     let name = input.unqualified()?;
     let m = input.json()?;
-    let revision = opt_str(&m, "RevisionId")?;
+    let revision = opt_str(m, "RevisionId")?;
     let now = sim.clock.now();
     let mut st = crate::lock(&lambda.store);
     let f = st.function_mut(&input.region, &name)?;
     let mut config = f.config.clone();
-    apply_config(&m, &mut config)?;
+    apply_config(m, &mut config)?;
     f.check_revision(revision)?;
     f.check_not_in_progress(&input.region)?;
     f.config = config;
@@ -833,9 +837,9 @@ fn publish_version(
 ) -> Result<Response<Body>, AwsError> {
     let name = input.unqualified()?;
     let m = input.json()?;
-    let sha = opt_str(&m, "CodeSha256")?;
-    let revision = opt_str(&m, "RevisionId")?;
-    let description = opt_str(&m, "Description")?;
+    let sha = opt_str(m, "CodeSha256")?;
+    let revision = opt_str(m, "RevisionId")?;
+    let description = opt_str(m, "Description")?;
     if description.is_some_and(|d| d.chars().count() > 256) {
         return Err(AwsError::bad_request(
             "ValidationException",
@@ -912,13 +916,13 @@ fn check_description(d: Option<&str>) -> Result<(), AwsError> {
 fn create_alias(lambda: &Lambda, input: &Input) -> Result<Response<Body>, AwsError> {
     let name = input.unqualified()?;
     let m = input.json()?;
-    let alias = required(&m, "Name", "name")?;
+    let alias = required(m, "Name", "name")?;
     names::validate_alias(alias, "name")?;
-    let version = required(&m, "FunctionVersion", "functionVersion")?;
+    let version = required(m, "FunctionVersion", "functionVersion")?;
     names::validate_version(version, "functionVersion")?;
-    let description = opt_str(&m, "Description")?;
+    let description = opt_str(m, "Description")?;
     check_description(description)?;
-    let routing = read_routing(&m)?;
+    let routing = read_routing(m)?;
     let mut st = crate::lock(&lambda.store);
     let f = st.function_mut(&input.region, &name)?;
     if f.aliases.contains_key(alias) {
@@ -970,14 +974,14 @@ fn update_alias(lambda: &Lambda, input: &Input) -> Result<Response<Body>, AwsErr
     let name = input.unqualified()?;
     let alias = path_alias(input)?;
     let m = input.json()?;
-    let version = opt_str(&m, "FunctionVersion")?;
+    let version = opt_str(m, "FunctionVersion")?;
     if let Some(v) = version {
         names::validate_version(v, "functionVersion")?;
     }
-    let description = opt_str(&m, "Description")?;
+    let description = opt_str(m, "Description")?;
     check_description(description)?;
-    let routing = read_routing(&m)?;
-    let revision = opt_str(&m, "RevisionId")?;
+    let routing = read_routing(m)?;
+    let revision = opt_str(m, "RevisionId")?;
     let mut st = crate::lock(&lambda.store);
     let f = st.function_mut(&input.region, &name)?;
     let current = f
@@ -1054,7 +1058,7 @@ fn list_aliases(lambda: &Lambda, input: &Input) -> Result<Response<Body>, AwsErr
 /// version's or an alias's; 201 with the statement as a JSON string.
 fn add_permission(lambda: &Lambda, input: &Input) -> Result<Response<Body>, AwsError> {
     let (name, qualifier) = input.qualified()?;
-    let permission = policy::Permission::from_json(&input.json()?)?;
+    let permission = policy::Permission::from_json(input.json()?)?;
     if qualifier.as_deref() == Some("$LATEST") {
         return Err(policy::latest_not_supported());
     }

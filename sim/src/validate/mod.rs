@@ -178,10 +178,22 @@ pub fn message(violations: &[Violation]) -> String {
 /// The violations of the body rules of `operation` of `service` by `input`
 /// (a JSON object; CloudWatch's CBOR converted), in rule order.
 pub fn check(service: &str, operation: &str, input: &Value) -> Vec<Violation> {
+    match input {
+        Value::Object(object) => check_object(service, operation, object),
+        _ => Vec::new(),
+    }
+}
+
+/// [`check`] of a body already held as a JSON object.
+pub fn check_object(
+    service: &str,
+    operation: &str,
+    input: &serde_json::Map<String, Value>,
+) -> Vec<Violation> {
     let mut out = Vec::new();
     for rule in model::rules(service, operation) {
         let segments: Vec<&str> = rule.path.split('.').collect();
-        visit(input, &segments, &mut Vec::new(), *rule, &mut out);
+        visit_object(input, &segments, &mut Vec::new(), *rule, &mut out);
     }
     out
 }
@@ -206,10 +218,19 @@ fn visit(
     rule: Rule,
     out: &mut Vec<Violation>,
 ) {
+    if let Value::Object(object) = node {
+        visit_object(object, segments, at, rule, out);
+    }
+}
+
+fn visit_object(
+    object: &serde_json::Map<String, Value>,
+    segments: &[&str],
+    at: &mut Vec<Step>,
+    rule: Rule,
+    out: &mut Vec<Violation>,
+) {
     let Some((segment, rest)) = segments.split_first() else {
-        return;
-    };
-    let Value::Object(object) = node else {
         return;
     };
     let (name, suffix) = match segment.find(['[', '{']) {

@@ -776,3 +776,84 @@ async fn list_multipart_uploads_names_initiator_and_owner_and_pages() {
         .unwrap_err();
     assert_eq!(code(&e), ("InvalidArgument".into(), 400));
 }
+
+#[tokio::test]
+async fn conditional_writes_on_an_etag_need_read_permission_too() {
+    let (sim, admin) = setup().await;
+    let etag = put(&admin, "ledger.json", b"v1").await;
+    // A key whose policy lets it write and delete, not read.
+    const KEY: &str = "AKIAWRITEONLYEXAMPLE";
+    let writer = s3_client(&e2e::sdk_config_with(
+        &sim.endpoint(),
+        aws_credential_types::Credentials::new(KEY, "secret", None, None, "test"),
+        e2e::REGION,
+    ));
+    let allow = |actions: &[&str]| {
+        serde_json::json!({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Action": actions, "Resource": format!("arn:aws:s3:::{BUCKET}/*")}]})
+    };
+    sim.sim()
+        .iam
+        .put_policy(KEY, &allow(&["s3:PutObject", "s3:DeleteObject"]))
+        .unwrap();
+    // Create-only writes and `If-Match: *` deletes need no read.
+    writer
+        .put_object()
+        .bucket(BUCKET)
+        .key("new.json")
+        .if_none_match("*")
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap();
+    writer
+        .delete_object()
+        .bucket(BUCKET)
+        .key("new.json")
+        .if_match("*")
+        .send()
+        .await
+        .unwrap();
+    // Writes and deletes conditional on an ETag read it: s3:GetObject too.
+    let e = writer
+        .put_object()
+        .bucket(BUCKET)
+        .key("ledger.json")
+        .if_match(&etag)
+        .body(ByteStream::from_static(b"v2"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), ("AccessDenied".into(), 403));
+    assert!(
+        e.message().unwrap_or_default().contains("s3:GetObject"),
+        "{e:?}"
+    );
+    let e = writer
+        .delete_object()
+        .bucket(BUCKET)
+        .key("ledger.json")
+        .if_match(&etag)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), ("AccessDenied".into(), 403));
+    assert_eq!(content(&admin, "ledger.json").await.unwrap(), b"v1");
+    sim.sim()
+        .iam
+        .put_policy(
+            KEY,
+            &allow(&["s3:PutObject", "s3:DeleteObject", "s3:GetObject"]),
+        )
+        .unwrap();
+    writer
+        .put_object()
+        .bucket(BUCKET)
+        .key("ledger.json")
+        .if_match(&etag)
+        .body(ByteStream::from_static(b"v2"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(content(&admin, "ledger.json").await.unwrap(), b"v2");
+}

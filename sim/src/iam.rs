@@ -11,7 +11,8 @@
 //! services that carry them in the URL: Lambda (the function ARN, qualified
 //! when the call has a `Qualifier`) and S3 (`arn:aws:s3:::bucket` for bucket
 //! calls, `arn:aws:s3:::bucket/key` for object calls, the copy source for
-//! the `s3:GetObject` of a copy). For CodePipeline, CodeDeploy and CloudWatch
+//! the `s3:GetObject` of a copy, the object again for the `s3:GetObject`
+//! a write or delete conditional on its ETag needs). For CodePipeline, CodeDeploy and CloudWatch
 //! (resources in the body), and the few Lambda/S3 calls whose resource is in
 //! the body (CreateFunction, DeleteObjects), every `Resource` matches. A
 //! statement with a `Condition` is evaluated as if its condition held. So a
@@ -425,7 +426,7 @@ pub fn needed<B>(
                 (_, Some(b), None) => Some(format!("arn:aws:s3:::{b}")),
                 _ => None,
             };
-            actions
+            let mut needed: Vec<Needed> = actions
                 .into_iter()
                 .map(|a| {
                     let copy =
@@ -437,7 +438,24 @@ pub fn needed<B>(
                     };
                     Needed::new(a, r)
                 })
-                .collect()
+                .collect();
+            // A write or delete conditional on the object's ETag reads it:
+            // the user guide asks s3:GetObject on the object as well
+            // (If-None-Match writes and `If-Match: *` deletes need only the
+            // write or delete).
+            let if_match = req
+                .headers()
+                .get(http::header::IF_MATCH)
+                .and_then(|v| v.to_str().ok());
+            let reads = match operation {
+                "PutObject" | "CopyObject" | "CompleteMultipartUpload" => if_match.is_some(),
+                "DeleteObject" => if_match.is_some_and(|v| v.trim() != "*"),
+                _ => false,
+            };
+            if reads {
+                needed.push(Needed::new("s3:GetObject".to_string(), resource));
+            }
+            needed
         }
         _ => actions.into_iter().map(|a| Needed::new(a, None)).collect(),
     }

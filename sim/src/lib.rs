@@ -30,6 +30,7 @@ pub mod requests;
 pub mod s3;
 pub mod server;
 pub mod traffic;
+pub mod validate;
 pub mod wire;
 
 use std::net::SocketAddr;
@@ -38,6 +39,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use error::{AwsError, AwsResult};
+
+/// The operations aws-sim serves, per service as its SigV4 credential scope
+/// names it (CloudWatch's is `monitoring`).
+pub fn operations() -> [(&'static str, &'static [&'static str]); 5] {
+    [
+        ("s3", s3::OPERATIONS),
+        ("codepipeline", codepipeline::OPERATIONS),
+        ("lambda", lambda::OPERATIONS),
+        ("monitoring", cloudwatch::OPERATIONS),
+        ("codedeploy", codedeploy::OPERATIONS),
+    ]
+}
 
 /// Locks `m`, recovering the data if a panicking thread poisoned it: one
 /// request's panic must never make every later request (and the ticker) panic.

@@ -215,17 +215,11 @@ async fn every_comparison_operator() {
     let (code, status) = failure(c.describe_alarms().next_token("bogus").send().await);
     assert_eq!((code.as_str(), status), ("InvalidNextToken", 400));
 
-    // DeleteAlarms is all-or-nothing.
-    let (code, status) = failure(
-        c.delete_alarms()
-            .alarm_names("gt-4")
-            .alarm_names("nope")
-            .send()
-            .await,
-    );
-    assert_eq!((code.as_str(), status), ("ResourceNotFound", 404));
+    // DeleteAlarms deletes the correctly named alarms even when another
+    // name is unknown (the model's documentation), and answers a success.
     c.delete_alarms()
         .alarm_names("gt-4")
+        .alarm_names("nope")
         .alarm_names("gt-5")
         .send()
         .await
@@ -1379,4 +1373,219 @@ async fn metric_math_fan_out_is_linear_and_cycles_are_refused() {
         "{body}"
     );
     still_answers(&sim, &c).await;
+}
+
+#[tokio::test]
+async fn alarm_periods_and_units_as_the_model_documents() {
+    let (_sim, c) = sim(0.0).await;
+    let with_period = |period: i32| {
+        c.put_metric_alarm()
+            .alarm_name(format!("period-{period}"))
+            .namespace(NS)
+            .metric_name("Latency")
+            .statistic(Statistic::Average)
+            .period(period)
+            .evaluation_periods(1)
+            .threshold(1.0)
+            .comparison_operator(ComparisonOperator::GreaterThanThreshold)
+    };
+    // "Valid values are 10, 20, 30, and any multiple of 60."
+    for ok in [10, 20, 30, 60, 120, 3600] {
+        with_period(ok)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("Period {ok}: {e:?}"));
+    }
+    for bad in [1, 5, 15, 40, 90] {
+        let (code, status) = failure(with_period(bad).send().await);
+        assert_eq!((code.as_str(), status), ("ValidationError", 400), "{bad}");
+    }
+    let out = c
+        .describe_alarms()
+        .alarm_names("period-20")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.metric_alarms()[0].period(), Some(20));
+
+    // Units: only the StandardUnit enum. The SDK sends any string it is given.
+    let (code, status) = failure(
+        c.put_metric_data()
+            .namespace(NS)
+            .metric_data(
+                MetricDatum::builder()
+                    .metric_name("Distance")
+                    .value(1.0)
+                    .unit(StandardUnit::from("Furlongs"))
+                    .build(),
+            )
+            .send()
+            .await,
+    );
+    assert_eq!((code.as_str(), status), ("InvalidParameterValue", 400));
+    let (code, status) = failure(
+        with_period(60)
+            .alarm_name("bad-unit")
+            .unit(StandardUnit::from("Furlongs"))
+            .send()
+            .await,
+    );
+    assert_eq!((code.as_str(), status), ("ValidationError", 400));
+    let now = SystemTime::now();
+    let (code, status) = failure(
+        c.get_metric_statistics()
+            .namespace(NS)
+            .metric_name("Distance")
+            .start_time((now - Duration::from_secs(600)).into())
+            .end_time(now.into())
+            .period(60)
+            .statistics(Statistic::Sum)
+            .unit(StandardUnit::from("furlongs"))
+            .send()
+            .await,
+    );
+    assert_eq!((code.as_str(), status), ("InvalidParameterValue", 400));
+    // Nothing of the refused calls was stored.
+    let out = c
+        .describe_alarms()
+        .alarm_names("bad-unit")
+        .send()
+        .await
+        .unwrap();
+    assert!(out.metric_alarms().is_empty());
+    for unit in [
+        StandardUnit::CountSecond,
+        StandardUnit::Percent,
+        StandardUnit::None,
+    ] {
+        c.put_metric_data()
+            .namespace(NS)
+            .metric_data(
+                MetricDatum::builder()
+                    .metric_name("Distance")
+                    .value(1.0)
+                    .unit(unit.clone())
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{unit:?}: {e:?}"));
+    }
+}
+
+#[tokio::test]
+async fn get_metric_data_pages_and_refuses_foreign_tokens() {
+    let (sim, c) = sim(0.0).await;
+    // Ten minutes with one datapoint each.
+    for i in 0..10 {
+        put(&c, "Orders", f64::from(i)).await;
+        advance_minutes(&sim, 1);
+    }
+    let end = sim.sim().clock.now();
+    let start = end - Duration::from_secs(15 * 60);
+    let query = MetricDataQuery::builder()
+        .id("m1")
+        .metric_stat(
+            MetricStat::builder()
+                .metric(
+                    Metric::builder()
+                        .namespace(NS)
+                        .metric_name("Orders")
+                        .build(),
+                )
+                .period(60)
+                .stat("Sum")
+                .build(),
+        )
+        .build();
+    let request = || {
+        c.get_metric_data()
+            .metric_data_queries(query.clone())
+            .start_time(start.into())
+            .end_time(end.into())
+    };
+    let whole = request().send().await.unwrap();
+    let all: Vec<f64> = whole.metric_data_results()[0].values().to_vec();
+    assert_eq!(all.len(), 10);
+    assert_eq!(whole.next_token(), None);
+
+    // Pages of four: 4 + 4 + 2, joined they are the whole answer.
+    let mut joined = Vec::new();
+    let mut token: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let page = request()
+            .max_datapoints(4)
+            .set_next_token(token.clone())
+            .send()
+            .await
+            .unwrap();
+        pages += 1;
+        let r = &page.metric_data_results()[0];
+        joined.extend_from_slice(r.values());
+        token = page.next_token().map(str::to_string);
+        match &token {
+            Some(_) => assert_eq!(r.status_code().map(|s| s.as_str()), Some("PartialData")),
+            None => {
+                assert_eq!(r.status_code().map(|s| s.as_str()), Some("Complete"));
+                break;
+            }
+        }
+    }
+    assert_eq!((pages, joined), (3, all));
+
+    // A garbage token, and a token of another request, are InvalidNextToken.
+    let (code, status) = failure(request().next_token("garbage").send().await);
+    assert_eq!((code.as_str(), status), ("InvalidNextToken", 400));
+    let first = request().max_datapoints(4).send().await.unwrap();
+    let other = c
+        .get_metric_data()
+        .metric_data_queries(query.clone())
+        .start_time((start - Duration::from_secs(60)).into())
+        .end_time(end.into())
+        .next_token(first.next_token().unwrap())
+        .send()
+        .await;
+    let (code, status) = failure(other);
+    assert_eq!((code.as_str(), status), ("InvalidNextToken", 400));
+}
+
+#[tokio::test]
+async fn malformed_cbor_is_answered_with_a_sentence() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (sim, _) = sim(0.0).await;
+    // A CBOR map announcing two entries that ends after one key.
+    for body in [
+        &b"\xa2\x69AlarmName"[..],
+        &b"\x1c"[..],
+        &b"\xa1\x01\x02"[..],
+    ] {
+        let head = format!(
+            "POST /service/GraniteServiceVersion20100801/operation/DescribeAlarms HTTP/1.1\r\nHost: {}\r\n\
+             smithy-protocol: rpc-v2-cbor\r\nContent-Type: application/cbor\r\nAccept: application/cbor\r\n\
+             authorization: AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20260101/us-east-1/monitoring/aws4_request, SignedHeaders=host;smithy-protocol, Signature=00\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n",
+            sim.addr(),
+            body.len()
+        );
+        let mut s = tokio::net::TcpStream::connect(sim.addr()).await.unwrap();
+        s.write_all(head.as_bytes()).await.unwrap();
+        s.write_all(body).await.unwrap();
+        let mut raw = Vec::new();
+        s.read_to_end(&mut raw).await.unwrap();
+        let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+        let status = String::from_utf8_lossy(&raw[9..12]).to_string();
+        // The answer is CBOR; the sim's decoder reads it back.
+        use aws_sim::cloudwatch::value::{Protocol, decode};
+        let answer = decode(Protocol::Cbor, &raw[split + 4..]).unwrap();
+        let field = |name: &str| answer.str(name).unwrap().unwrap().to_string();
+        assert_eq!(status, "400");
+        assert_eq!(field("__type"), "SerializationException");
+        let message = field("message");
+        for internal in ["Io(", "Error {", "kind:", "UnexpectedEof", "Syntax("] {
+            assert!(!message.contains(internal), "{message}");
+        }
+        assert!(message.starts_with("The request body"), "{message}");
+        assert!(message.ends_with('.'), "{message}");
+    }
 }

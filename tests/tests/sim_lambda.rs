@@ -1324,3 +1324,327 @@ async fn control_plane_flow_matches_moto() {
         assert_eq!(extra, 0, "{who}");
     }
 }
+
+#[tokio::test]
+async fn resource_policies_add_get_and_remove_permissions() {
+    let (sim, c) = sim(11).await;
+    create(&c, "collect", package("v1", None), true).await;
+    settle(&sim);
+    c.create_alias()
+        .function_name("collect")
+        .name("live")
+        .function_version("1")
+        .send()
+        .await
+        .unwrap();
+    let arn = "arn:aws:lambda:us-east-1:123456789012:function:collect";
+
+    // No policy yet.
+    let (code, status, message) = failure(c.get_policy().function_name("collect").send().await);
+    assert_eq!((code.as_str(), status), ("ResourceNotFoundException", 404));
+    assert_eq!(message, "The resource you requested does not exist.");
+
+    // A statement on the function, as Lambda writes it.
+    let before = c
+        .get_function_configuration()
+        .function_name("collect")
+        .send()
+        .await
+        .unwrap()
+        .revision_id()
+        .unwrap()
+        .to_string();
+    let added = c
+        .add_permission()
+        .function_name("collect")
+        .statement_id("s3-invoke")
+        .action("lambda:InvokeFunction")
+        .principal("s3.amazonaws.com")
+        .source_arn("arn:aws:s3:::uploads")
+        .source_account("123456789012")
+        .send()
+        .await
+        .unwrap();
+    let statement: serde_json::Value = serde_json::from_str(added.statement().unwrap()).unwrap();
+    assert_eq!(
+        statement,
+        serde_json::json!({
+            "Sid": "s3-invoke", "Effect": "Allow",
+            "Principal": {"Service": "s3.amazonaws.com"},
+            "Action": "lambda:InvokeFunction", "Resource": arn,
+            "Condition": {
+                "StringEquals": {"AWS:SourceAccount": "123456789012"},
+                "ArnLike": {"AWS:SourceArn": "arn:aws:s3:::uploads"},
+            },
+        })
+    );
+    let got = c
+        .get_policy()
+        .function_name("collect")
+        .send()
+        .await
+        .unwrap();
+    let policy: serde_json::Value = serde_json::from_str(got.policy().unwrap()).unwrap();
+    assert_eq!(policy["Version"], "2012-10-17");
+    assert_eq!(policy["Statement"], serde_json::json!([statement]));
+    // The policy's RevisionId is the function's, renewed by the change.
+    let revision = got.revision_id().unwrap().to_string();
+    assert_ne!(revision, before);
+    let now = c
+        .get_function_configuration()
+        .function_name("collect")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(now.revision_id(), Some(revision.as_str()));
+
+    // Statement ids are unique per policy.
+    let again = c
+        .add_permission()
+        .function_name("collect")
+        .statement_id("s3-invoke")
+        .action("lambda:InvokeFunction")
+        .principal("events.amazonaws.com")
+        .send()
+        .await;
+    let (code, status, _) = failure(again);
+    assert_eq!((code.as_str(), status), ("ResourceConflictException", 409));
+
+    // RevisionId preconditions, on adding and on removing.
+    let stale = c
+        .add_permission()
+        .function_name("collect")
+        .statement_id("account")
+        .action("lambda:GetFunction")
+        .principal("210987654321")
+        .revision_id(&before)
+        .send()
+        .await;
+    let (code, status, _) = failure(stale);
+    assert_eq!(
+        (code.as_str(), status),
+        ("PreconditionFailedException", 412)
+    );
+    c.add_permission()
+        .function_name("collect")
+        .statement_id("account")
+        .action("lambda:GetFunction")
+        .principal("210987654321")
+        .revision_id(&revision)
+        .send()
+        .await
+        .unwrap();
+    let got = c
+        .get_policy()
+        .function_name("collect")
+        .send()
+        .await
+        .unwrap();
+    let policy: serde_json::Value = serde_json::from_str(got.policy().unwrap()).unwrap();
+    assert_eq!(
+        policy["Statement"][1]["Principal"],
+        serde_json::json!({"AWS": "arn:aws:iam::210987654321:root"})
+    );
+    let (code, status, _) = failure(
+        c.remove_permission()
+            .function_name("collect")
+            .statement_id("account")
+            .revision_id(&revision)
+            .send()
+            .await,
+    );
+    assert_eq!(
+        (code.as_str(), status),
+        ("PreconditionFailedException", 412)
+    );
+
+    // A qualified policy is another policy: the alias's, on the alias ARN.
+    c.add_permission()
+        .function_name("collect")
+        .qualifier("live")
+        .statement_id("s3-invoke")
+        .action("lambda:InvokeFunction")
+        .principal("s3.amazonaws.com")
+        .send()
+        .await
+        .unwrap();
+    let live = c
+        .get_policy()
+        .function_name("collect:live")
+        .send()
+        .await
+        .unwrap();
+    let policy: serde_json::Value = serde_json::from_str(live.policy().unwrap()).unwrap();
+    assert_eq!(policy["Statement"][0]["Resource"], format!("{arn}:live"));
+    assert_eq!(policy["Statement"].as_array().unwrap().len(), 1);
+    let alias = c
+        .get_alias()
+        .function_name("collect")
+        .name("live")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(alias.revision_id(), live.revision_id());
+    // Qualifiers: $LATEST cannot hold a policy, unknown ones do not exist.
+    let (code, status, message) = failure(
+        c.add_permission()
+            .function_name("collect")
+            .qualifier("$LATEST")
+            .statement_id("x")
+            .action("lambda:InvokeFunction")
+            .principal("s3.amazonaws.com")
+            .send()
+            .await,
+    );
+    assert_eq!(
+        (code.as_str(), status, message.as_str()),
+        (
+            "InvalidParameterValueException",
+            400,
+            "We currently do not support adding policies for $LATEST."
+        )
+    );
+    for q in ["7", "staging"] {
+        let (code, status, _) = failure(
+            c.get_policy()
+                .function_name("collect")
+                .qualifier(q)
+                .send()
+                .await,
+        );
+        assert_eq!(
+            (code.as_str(), status),
+            ("ResourceNotFoundException", 404),
+            "{q}"
+        );
+    }
+    let (code, status, _) = failure(
+        c.get_policy()
+            .function_name("collect")
+            .qualifier("1")
+            .send()
+            .await,
+    );
+    assert_eq!((code.as_str(), status), ("ResourceNotFoundException", 404));
+
+    // Unknown functions and statements.
+    let (code, status, _) = failure(
+        c.add_permission()
+            .function_name("nope")
+            .statement_id("x")
+            .action("lambda:InvokeFunction")
+            .principal("s3.amazonaws.com")
+            .send()
+            .await,
+    );
+    assert_eq!((code.as_str(), status), ("ResourceNotFoundException", 404));
+    let (code, status, message) = failure(
+        c.remove_permission()
+            .function_name("collect")
+            .statement_id("never-added")
+            .send()
+            .await,
+    );
+    assert_eq!((code.as_str(), status), ("ResourceNotFoundException", 404));
+    assert!(message.contains("never-added"), "{message}");
+
+    // Removing every statement removes the policy.
+    for sid in ["s3-invoke", "account"] {
+        c.remove_permission()
+            .function_name("collect")
+            .statement_id(sid)
+            .send()
+            .await
+            .unwrap();
+    }
+    let (code, status, _) = failure(c.get_policy().function_name("collect").send().await);
+    assert_eq!((code.as_str(), status), ("ResourceNotFoundException", 404));
+    // The alias's policy was not touched, and goes with the alias.
+    c.get_policy()
+        .function_name("collect:live")
+        .send()
+        .await
+        .unwrap();
+    c.delete_alias()
+        .function_name("collect")
+        .name("live")
+        .send()
+        .await
+        .unwrap();
+    let (code, _, _) = failure(c.get_policy().function_name("collect:live").send().await);
+    assert_eq!(code, "ResourceNotFoundException");
+
+    // Members are validated as the model constrains them.
+    let (code, status, _) = failure(
+        c.add_permission()
+            .function_name("collect")
+            .statement_id("bad action")
+            .action("lambda:InvokeFunction")
+            .principal("s3.amazonaws.com")
+            .send()
+            .await,
+    );
+    assert_eq!((code.as_str(), status), ("ValidationException", 400));
+    let (code, status, _) = failure(
+        c.add_permission()
+            .function_name("collect")
+            .statement_id("s")
+            .action("s3:GetObject")
+            .principal("s3.amazonaws.com")
+            .send()
+            .await,
+    );
+    assert_eq!((code.as_str(), status), ("ValidationException", 400));
+}
+
+#[tokio::test]
+async fn get_policy_has_its_own_request_quota() {
+    let (sim, c) = sim(12).await;
+    create(&c, "quota", package("v1", None), false).await;
+    c.add_permission()
+        .function_name("quota")
+        .statement_id("events")
+        .action("lambda:InvokeFunction")
+        .principal("events.amazonaws.com")
+        .send()
+        .await
+        .unwrap();
+    // One control-plane request and one GetPolicy request in the buckets,
+    // refilled so slowly that no test run sees a refill.
+    sim.sim()
+        .lambda
+        .set_request_quota(Some(aws_sim::lambda::quota::RequestQuota {
+            control_plane: 0.01,
+            get_function: 0.01,
+            get_policy: 0.01,
+            burst_seconds: 100.0,
+        }));
+    let no_retries = lambda::Client::from_conf(
+        lambda::config::Builder::from(&sdk_config(&sim.endpoint()))
+            .retry_config(lambda::config::retry::RetryConfig::disabled())
+            .build(),
+    );
+    no_retries
+        .get_function_configuration()
+        .function_name("quota")
+        .send()
+        .await
+        .unwrap();
+    let (code, status, _) = failure(
+        no_retries
+            .get_function_configuration()
+            .function_name("quota")
+            .send()
+            .await,
+    );
+    assert_eq!((code.as_str(), status), ("TooManyRequestsException", 429));
+    // The control plane is spent; GetPolicy's own bucket is not.
+    no_retries
+        .get_policy()
+        .function_name("quota")
+        .send()
+        .await
+        .unwrap();
+    let (code, status, _) = failure(no_retries.get_policy().function_name("quota").send().await);
+    assert_eq!((code.as_str(), status), ("TooManyRequestsException", 429));
+}

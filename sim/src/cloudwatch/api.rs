@@ -114,12 +114,65 @@ fn check_period(p: i64, field: &str) -> Result<(), AwsError> {
         )));
     }
     check_i32(p, field)?;
-    if !matches!(p, 1 | 5 | 10 | 30) && p % 60 != 0 {
+    if !matches!(p, 1 | 5 | 10 | 20 | 30) && p % 60 != 0 {
         return Err(invalid(format!(
-            "The parameter {field} must be 1, 5, 10, 30, or a multiple of 60."
+            "The parameter {field} must be 1, 5, 10, 20, 30, or a multiple of 60."
         )));
     }
     Ok(())
+}
+
+/// `StandardUnit`, the units CloudWatch knows (botocore's model).
+pub const UNITS: [&str; 27] = [
+    "Seconds",
+    "Microseconds",
+    "Milliseconds",
+    "Bytes",
+    "Kilobytes",
+    "Megabytes",
+    "Gigabytes",
+    "Terabytes",
+    "Bits",
+    "Kilobits",
+    "Megabits",
+    "Gigabits",
+    "Terabits",
+    "Percent",
+    "Count",
+    "Bytes/Second",
+    "Kilobytes/Second",
+    "Megabytes/Second",
+    "Gigabytes/Second",
+    "Terabytes/Second",
+    "Bits/Second",
+    "Kilobits/Second",
+    "Megabits/Second",
+    "Gigabits/Second",
+    "Terabits/Second",
+    "Count/Second",
+    "None",
+];
+
+/// An optional `Unit` member, which must be a `StandardUnit`. Operations
+/// whose model lists `InvalidParameterValue` answer with it; the others with
+/// the `ValidationError` CloudWatch's request validation sends.
+fn unit(v: &Val, key: &str, field: &str, modeled: bool) -> Result<Option<String>, AwsError> {
+    let Some(u) = v.str(key)? else {
+        return Ok(None);
+    };
+    if UNITS.contains(&u) {
+        return Ok(Some(u.to_string()));
+    }
+    let units = UNITS.join(", ");
+    Err(if modeled {
+        invalid(format!(
+            "The value {u} for parameter {field} is not a valid unit. Valid units are: {units}."
+        ))
+    } else {
+        validation(format!(
+            "1 validation error detected: Value '{u}' at '{field}' failed to satisfy constraint: Member must satisfy enum value set: [{units}]"
+        ))
+    })
 }
 
 /// `Period` and the other counts are 32-bit integers in the model; bounding
@@ -159,7 +212,7 @@ fn metric_stat(v: &Val, field: &str) -> Result<MetricStat, AwsError> {
         key: MetricKey::new(ns, name, &dims),
         period,
         stat: stat.to_string(),
-        unit: v.str("Unit")?.map(str::to_string),
+        unit: unit(v, "Unit", &format!("{field}.unit"), false)?,
     })
 }
 
@@ -556,8 +609,10 @@ pub fn put_metric_alarm(
             let period = v
                 .int("Period")?
                 .ok_or_else(|| validation("Period must not be null"))?;
-            if period < 10 || (period != 10 && period != 30 && period % 60 != 0) {
-                return Err(validation("Period must be 10, 30 or a multiple of 60"));
+            if !matches!(period, 10 | 20 | 30) && (period < 60 || period % 60 != 0) {
+                return Err(validation(format!(
+                    "The value {period} for Period is not valid: an alarm's period must be 10, 20, 30 or a multiple of 60 seconds."
+                )));
             }
             check_i32(period, "period")?;
             let dims = dimensions(v.list("Dimensions")?, "dimensions")?;
@@ -566,7 +621,7 @@ pub fn put_metric_alarm(
                     key: MetricKey::new(ns, metric_name, &dims),
                     period,
                     stat: stat.to_string(),
-                    unit: v.str("Unit")?.map(str::to_string),
+                    unit: unit(v, "Unit", "unit", false)?,
                 }),
                 period,
             )
@@ -714,25 +769,13 @@ pub fn delete_alarms(inner: &mut Inner, region: &str, v: &Val) -> Result<Val, Aw
             _ => None,
         })
         .collect();
-    let list = inner.alarms.entry(region.to_string()).or_default();
-    let unknown: Vec<&str> = names
-        .iter()
-        .copied()
-        .filter(|n| !list.contains_key(*n))
-        .collect();
-    if !unknown.is_empty() {
-        return Err(not_found(format!(
-            "{} not found: [{}]",
-            if unknown.len() == 1 {
-                "Alarm"
-            } else {
-                "Alarms"
-            },
-            unknown.join(", ")
-        )));
-    }
-    for n in names {
-        list.remove(n);
+    // The model: "If you specify any incorrect alarm names, the alarms you
+    // specify with correct names are still deleted." Unknown names are
+    // skipped and the answer is a success (README, decisions).
+    if let Some(list) = inner.alarms.get_mut(region) {
+        for n in names {
+            list.remove(n);
+        }
     }
     Ok(Val::map())
 }
@@ -878,9 +921,37 @@ pub fn put_metric_data(
             "The value AWS/ for parameter Namespace is invalid. Namespace {ns} is reserved for use by AWS."
         )));
     }
-    let data = v.list("MetricData")?.unwrap_or(&[]);
+    // Datapoints come in MetricData and in each EntityMetricData's
+    // MetricData (the entity itself is not simulated: its datapoints are
+    // stored like the others).
+    let mut data: Vec<(String, &Val)> = v
+        .list("MetricData")?
+        .unwrap_or(&[])
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (format!("MetricData.member.{}", i + 1), d))
+        .collect();
+    for (e, entity) in v
+        .list("EntityMetricData")?
+        .unwrap_or(&[])
+        .iter()
+        .enumerate()
+    {
+        for (i, d) in entity.list("MetricData")?.unwrap_or(&[]).iter().enumerate() {
+            data.push((
+                format!(
+                    "EntityMetricData.member.{}.MetricData.member.{}",
+                    e + 1,
+                    i + 1
+                ),
+                d,
+            ));
+        }
+    }
     if data.is_empty() {
-        return Err(missing("The parameter MetricData is required."));
+        return Err(missing(
+            "The parameter MetricData (or EntityMetricData) is required.",
+        ));
     }
     if data.len() > 1000 {
         return Err(invalid(
@@ -888,8 +959,7 @@ pub fn put_metric_data(
         ));
     }
     let mut parsed = Vec::with_capacity(data.len());
-    for (i, d) in data.iter().enumerate() {
-        let f = format!("MetricData.member.{}", i + 1);
+    for (f, d) in data {
         let name = d
             .str("MetricName")?
             .ok_or_else(|| missing(format!("The parameter {f}.MetricName is required.")))?;
@@ -988,7 +1058,7 @@ pub fn put_metric_data(
         };
         parsed.push((
             MetricKey::new(ns, name, &dims),
-            d.str("Unit")?.map(str::to_string),
+            unit(d, "Unit", &format!("{f}.Unit"), true)?,
             t,
             stat,
             high,
@@ -1038,6 +1108,7 @@ pub fn get_metric_statistics(inner: &Inner, region: &str, v: &Val) -> Result<Val
         .int("Period")?
         .ok_or_else(|| missing("The parameter Period is required."))?;
     check_period(period, "Period")?;
+    unit(v, "Unit", "Unit", true)?;
     let stats: Vec<String> = v
         .list("Statistics")?
         .unwrap_or(&[])
@@ -1163,8 +1234,17 @@ pub fn get_metric_data(inner: &Inner, region: &str, v: &Val) -> Result<Val, AwsE
             "You have requested up to {requested} datapoints, which exceeds the limit of 100,800. You may reduce the datapoints requested by increasing Period, or decreasing the time range."
         )));
     }
+    // Pages: the datapoints of every returned query, in query order, form
+    // one sequence; a page is `MaxDatapoints` of it, and the token says how
+    // many were returned before (and which request it belongs to).
+    let request = request_digest(v);
+    let skip = match v.str("NextToken")? {
+        None => 0,
+        Some(t) => parse_data_token(t, &request).ok_or_else(invalid_next_token)?,
+    };
     let mut results = Vec::new();
-    let mut total = 0usize;
+    let mut seen = 0usize;
+    let mut more = false;
     for q in qs.iter().filter(|q| q.return_data) {
         let period = q
             .metric_stat
@@ -1188,10 +1268,15 @@ pub fn get_metric_data(inner: &Inner, region: &str, v: &Val) -> Result<Val, AwsE
         if !ascending {
             points.reverse();
         }
-        let room = max_points.saturating_sub(total);
-        let partial = points.len() > room;
-        points.truncate(room);
-        total += points.len();
+        // This query's share of the page: its points after `skip`, up to
+        // what is left of `max_points`.
+        let from = skip.saturating_sub(seen).min(points.len());
+        let room = (skip + max_points).saturating_sub(seen.max(skip));
+        let to = (from + room).min(points.len());
+        let partial = to < points.len();
+        more |= partial;
+        seen += points.len();
+        let page = &points[from..to];
         let label = q.label.clone().unwrap_or_else(|| match &q.metric_stat {
             Some(m) => m.key.name.clone(),
             None => q.id.clone(),
@@ -1202,11 +1287,11 @@ pub fn get_metric_data(inner: &Inner, region: &str, v: &Val) -> Result<Val, AwsE
                 .with("Label", label)
                 .with(
                     "Timestamps",
-                    Val::List(points.iter().map(|(t, _)| Val::Time(*t as f64)).collect()),
+                    Val::List(page.iter().map(|(t, _)| Val::Time(*t as f64)).collect()),
                 )
                 .with(
                     "Values",
-                    Val::List(points.iter().map(|(_, x)| Val::Float(*x)).collect()),
+                    Val::List(page.iter().map(|(_, x)| Val::Float(*x)).collect()),
                 )
                 .with(
                     "StatusCode",
@@ -1214,9 +1299,53 @@ pub fn get_metric_data(inner: &Inner, region: &str, v: &Val) -> Result<Val, AwsE
                 ),
         );
     }
+    if skip > seen {
+        return Err(invalid_next_token());
+    }
     Ok(Val::map()
         .with("MetricDataResults", Val::List(results))
-        .with("Messages", Val::List(vec![])))
+        .with("Messages", Val::List(vec![]))
+        .with_opt(
+            "NextToken",
+            more.then(|| data_token(&request, skip + max_points)),
+        ))
+}
+
+fn invalid_next_token() -> AwsError {
+    AwsError::bad_request(
+        "InvalidNextToken",
+        "The service couldn't process the NextToken: use the NextToken of the previous answer to the same request.",
+    )
+}
+
+/// What identifies a GetMetricData request across its pages: everything but
+/// `NextToken` and `MaxDatapoints`.
+fn request_digest(v: &Val) -> String {
+    use sha2::Digest;
+    let Val::Map(members) = v else {
+        return String::new();
+    };
+    let rest = Val::Map(
+        members
+            .iter()
+            .filter(|(k, _)| k != "NextToken" && k != "MaxDatapoints")
+            .cloned()
+            .collect(),
+    );
+    let bytes = super::value::encode(super::value::Protocol::Json, &rest);
+    hex::encode(&sha2::Sha256::digest(&bytes)[..8])
+}
+
+fn data_token(request: &str, offset: usize) -> String {
+    base64::engine::general_purpose::STANDARD.encode(format!("aws-sim:gmd:{request}:{offset}"))
+}
+
+fn parse_data_token(t: &str, request: &str) -> Option<usize> {
+    let raw = base64::engine::general_purpose::STANDARD.decode(t).ok()?;
+    let text = String::from_utf8(raw).ok()?;
+    let rest = text.strip_prefix("aws-sim:gmd:")?;
+    let (digest, offset) = rest.rsplit_once(':')?;
+    (digest == request).then(|| offset.parse().ok()).flatten()
 }
 
 #[cfg(test)]

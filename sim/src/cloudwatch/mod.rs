@@ -9,14 +9,19 @@
 //!
 //! | operation | simulated |
 //! |---|---|
-//! | PutMetricAlarm | metric alarms (MetricName/Namespace/Statistic or ExtendedStatistic `pNN`/Dimensions/Period/Unit) and metric-math alarms (`Metrics`: MetricStat queries plus one arithmetic expression with `ReturnData`, e.g. `m1/m2*100`); EvaluationPeriods, DatapointsToAlarm, Threshold, the 4 threshold ComparisonOperators, TreatMissingData. Anomaly-detection operators and `ThresholdMetricId` are refused. An update keeps the alarm's state. Actions are stored, **never executed**. |
-//! | DescribeAlarms | AlarmNames, AlarmNamePrefix, StateValue, AlarmTypes, MaxRecords/NextToken. No composite alarms. |
-//! | DeleteAlarms | all-or-nothing: any unknown name → `ResourceNotFound`, nothing deleted. |
+//! | PutMetricAlarm | metric alarms (MetricName/Namespace/Statistic or ExtendedStatistic `pNN`/Dimensions/Period 10, 20, 30 or a multiple of 60/Unit of `StandardUnit`) and metric-math alarms (`Metrics`: MetricStat queries plus one arithmetic expression with `ReturnData`, e.g. `m1/m2*100`); EvaluationPeriods, DatapointsToAlarm, Threshold, the 4 threshold ComparisonOperators, TreatMissingData. Anomaly-detection operators and `ThresholdMetricId` are refused. An update keeps the alarm's state. Actions are stored, **never executed**. |
+//! | DescribeAlarms | AlarmNames, AlarmNamePrefix, StateValue, AlarmTypes (values of the model's enum), MaxRecords/NextToken. No composite alarms. |
+//! | DeleteAlarms | deletes the named alarms that exist; unknown names are skipped and the call succeeds (the model: "the alarms you specify with correct names are still deleted"; see the README's decisions). |
 //! | SetAlarmState | sets the state (history recorded) until the next evaluation, as in AWS; StateReasonData must be JSON (`InvalidFormat`). |
-//! | PutMetricData | Value, StatisticValues, Values/Counts, StorageResolution 1 or 60, timestamps ≤ 2 weeks past / 2 h future, `AWS/` namespaces refused. |
+//! | PutMetricData | MetricData and EntityMetricData (its datapoints stored like MetricData's; the entity is not kept); Value, StatisticValues, Values/Counts, Unit of `StandardUnit` (else `InvalidParameterValue`), StorageResolution 1 or 60, timestamps ≤ 2 weeks past / 2 h future, `AWS/` namespaces refused. |
 //! | GetMetricStatistics | Statistics and pNN ExtendedStatistics per period, ≤ 1440 datapoints. Percentiles are exact while a period holds ≤ 256 distinct values, else absent. |
-//! | GetMetricData | MetricStat and arithmetic expressions; ScanBy, MaxDatapoints. No paging (`NextToken` never returned). |
+//! | GetMetricData | MetricStat and arithmetic expressions; ScanBy; pages of `MaxDatapoints` datapoints (`PartialData` + `NextToken`); a token not issued for the same request → `InvalidNextToken`. |
 //! | DescribeAlarmHistory | ConfigurationUpdate and StateUpdate items (HistorySummary `Alarm updated from OK to ALARM`, HistoryData JSON), filters, ScanBy, paging. |
+//!
+//! Every request is first checked against its operation's model rules
+//! (required members, enums; `crate::validate`): `MissingParameter` /
+//! `InvalidParameterValue` where the operation's model lists them, else
+//! `ValidationError`.
 //!
 //! Alarm evaluation runs every simulated minute (see `alarms.rs`; alarms
 //! with 10 or 30 s periods are evaluated once a minute too). Metrics
@@ -45,6 +50,20 @@ use crate::server::Ctx;
 use crate::wire::{self, Body, Request};
 use crate::{Config, Sim};
 use value::{Protocol, Val};
+
+/// Every operation this service serves, by its model name; any other is
+/// answered as an unknown operation. `validate::model` holds their request
+/// rules and the conformance test walks each of them.
+pub const OPERATIONS: &[&str] = &[
+    "PutMetricAlarm",
+    "DescribeAlarms",
+    "DeleteAlarms",
+    "SetAlarmState",
+    "PutMetricData",
+    "GetMetricData",
+    "GetMetricStatistics",
+    "DescribeAlarmHistory",
+];
 
 /// The account every simulated resource lives in.
 const ACCOUNT: &str = "123456789012";
@@ -210,7 +229,12 @@ fn gunzip(body: &[u8]) -> Result<Vec<u8>, AwsError> {
         .take(16 * 1024 * 1024)
         .read_to_end(&mut out)
         .map_err(|e| {
-            AwsError::bad_request("SerializationException", format!("invalid gzip body: {e}"))
+            AwsError::bad_request(
+                "SerializationException",
+                format!(
+                    "The request body is marked Content-Encoding: gzip but is not valid gzip ({e})."
+                ),
+            )
         })?;
     Ok(out)
 }
@@ -242,6 +266,7 @@ async fn serve(
         body.to_vec()
     };
     let input = value::decode(protocol, &body)?;
+    check_request(&ctx.operation, &input)?;
     let now = sim.clock.now_epoch_secs();
     let region = ctx.region.as_str();
     let cw = &sim.cloudwatch;
@@ -265,6 +290,38 @@ async fn serve(
         }
     }?;
     Ok(ok(protocol, &ctx.request_id, &output))
+}
+
+/// The model's required members and enums, before the operation runs.
+/// Operations whose model lists `MissingParameter` / `InvalidParameterValue`
+/// answer with those (query-protocol paths, e.g. `MetricData.member.1.Unit`);
+/// the others with the `ValidationError` CloudWatch's request validation
+/// sends (see the README's decisions).
+fn check_request(operation: &str, input: &Val) -> Result<(), AwsError> {
+    let violations = crate::validate::check("monitoring", operation, &value::to_json(input));
+    let Some(first) = violations.first() else {
+        return Ok(());
+    };
+    if matches!(operation, "PutMetricData" | "GetMetricStatistics") {
+        let at = first.query_path();
+        return Err(match &first.value {
+            None => AwsError::bad_request(
+                "MissingParameter",
+                format!("The parameter {at} is required."),
+            ),
+            Some(v) => AwsError::bad_request(
+                "InvalidParameterValue",
+                format!(
+                    "The value {v} for parameter {at} is not valid. Valid values: {}.",
+                    first.allowed().join(", ")
+                ),
+            ),
+        });
+    }
+    Err(AwsError::bad_request(
+        "ValidationError",
+        crate::validate::message(&violations),
+    ))
 }
 
 fn ok(protocol: Protocol, request_id: &str, v: &Val) -> Response<Body> {

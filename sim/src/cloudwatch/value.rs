@@ -68,7 +68,7 @@ impl Val {
         match self.get(key) {
             None => Ok(None),
             Some(Val::Str(s)) => Ok(Some(s)),
-            Some(_) => Err(serialization(format!("{key} must be a string"))),
+            Some(_) => Err(serialization(format!("The member {key} must be a string."))),
         }
     }
 
@@ -77,7 +77,9 @@ impl Val {
             None => Ok(None),
             Some(Val::Int(i)) => Ok(Some(*i)),
             Some(Val::Float(f)) if f.fract() == 0.0 && f.is_finite() => Ok(Some(*f as i64)),
-            Some(_) => Err(serialization(format!("{key} must be an integer"))),
+            Some(_) => Err(serialization(format!(
+                "The member {key} must be an integer."
+            ))),
         }
     }
 
@@ -90,9 +92,9 @@ impl Val {
                 "NaN" => Ok(Some(f64::NAN)),
                 "Infinity" => Ok(Some(f64::INFINITY)),
                 "-Infinity" => Ok(Some(f64::NEG_INFINITY)),
-                _ => Err(serialization(format!("{key} must be a number"))),
+                _ => Err(serialization(format!("The member {key} must be a number."))),
             },
-            Some(_) => Err(serialization(format!("{key} must be a number"))),
+            Some(_) => Err(serialization(format!("The member {key} must be a number."))),
         }
     }
 
@@ -100,7 +102,9 @@ impl Val {
         match self.get(key) {
             None => Ok(None),
             Some(Val::Bool(b)) => Ok(Some(*b)),
-            Some(_) => Err(serialization(format!("{key} must be a boolean"))),
+            Some(_) => Err(serialization(format!(
+                "The member {key} must be a boolean."
+            ))),
         }
     }
 
@@ -131,8 +135,10 @@ impl Val {
             Some(Val::Float(f)) => Ok(Some(*f)),
             Some(Val::Str(s)) => chrono::DateTime::parse_from_rfc3339(s)
                 .map(|d| Some(d.timestamp_millis() as f64 / 1000.0))
-                .map_err(|_| serialization(format!("{key} must be a timestamp"))),
-            Some(_) => Err(serialization(format!("{key} must be a timestamp"))),
+                .map_err(|_| serialization(format!("The member {key} must be a timestamp."))),
+            Some(_) => Err(serialization(format!(
+                "The member {key} must be a timestamp."
+            ))),
         }
     }
 
@@ -140,7 +146,7 @@ impl Val {
         match self.get(key) {
             None => Ok(None),
             Some(Val::List(l)) => Ok(Some(l)),
-            Some(_) => Err(serialization(format!("{key} must be a list"))),
+            Some(_) => Err(serialization(format!("The member {key} must be a list."))),
         }
     }
 
@@ -148,7 +154,9 @@ impl Val {
         match self.get(key) {
             None => Ok(None),
             Some(v @ Val::Map(_)) => Ok(Some(v)),
-            Some(_) => Err(serialization(format!("{key} must be a structure"))),
+            Some(_) => Err(serialization(format!(
+                "The member {key} must be a structure."
+            ))),
         }
     }
 }
@@ -194,14 +202,16 @@ impl From<Vec<Val>> for Val {
 fn from_cbor(v: ciborium::Value, depth: usize) -> Result<Val, AwsError> {
     use ciborium::Value as C;
     if depth > 64 {
-        return Err(serialization("CBOR nesting too deep"));
+        return Err(serialization(
+            "The request body nests CBOR values too deeply.",
+        ));
     }
     Ok(match v {
         C::Null => Val::Null,
         C::Bool(b) => Val::Bool(b),
-        C::Integer(i) => Val::Int(
-            i64::try_from(i128::from(i)).map_err(|_| serialization("integer out of range"))?,
-        ),
+        C::Integer(i) => Val::Int(i64::try_from(i128::from(i)).map_err(|_| {
+            serialization("The request body holds an integer outside the 64-bit range.")
+        })?),
         C::Float(f) => Val::Float(f),
         C::Text(s) => Val::Str(s),
         C::Bytes(b) => Val::Blob(b),
@@ -214,7 +224,9 @@ fn from_cbor(v: ciborium::Value, depth: usize) -> Result<Val, AwsError> {
             let mut out = Vec::with_capacity(m.len());
             for (k, x) in m {
                 let C::Text(k) = k else {
-                    return Err(serialization("CBOR map keys must be text"));
+                    return Err(serialization(
+                        "The request body is not a valid input: every CBOR map key must be a text string naming a member.",
+                    ));
                 };
                 out.push((k, from_cbor(x, depth + 1)?));
             }
@@ -223,10 +235,18 @@ fn from_cbor(v: ciborium::Value, depth: usize) -> Result<Val, AwsError> {
         C::Tag(1, inner) => match *inner {
             C::Integer(i) => Val::Time(i128::from(i) as f64),
             C::Float(f) => Val::Time(f),
-            _ => return Err(serialization("timestamp tag must hold a number")),
+            _ => {
+                return Err(serialization(
+                    "The request body is not a valid input: a timestamp (CBOR tag 1) must hold a number of seconds.",
+                ));
+            }
         },
         C::Tag(_, inner) => from_cbor(*inner, depth + 1)?,
-        _ => return Err(serialization("unsupported CBOR value")),
+        _ => {
+            return Err(serialization(
+                "The request body holds a CBOR value no CloudWatch input uses (only maps, arrays, text, numbers, booleans, null, byte strings and timestamps).",
+            ));
+        }
     })
 }
 
@@ -252,19 +272,45 @@ pub fn decode(protocol: Protocol, body: &[u8]) -> Result<Val, AwsError> {
     }
     let v = match protocol {
         Protocol::Cbor => {
-            let c: ciborium::Value = ciborium::de::from_reader(body)
-                .map_err(|e| serialization(format!("invalid CBOR body: {e}")))?;
+            let c: ciborium::Value = ciborium::de::from_reader(body).map_err(cbor_error)?;
             from_cbor(c, 0)?
         }
-        Protocol::Json => from_json(
-            serde_json::from_slice(body)
-                .map_err(|e| serialization(format!("invalid JSON body: {e}")))?,
-        ),
+        Protocol::Json => from_json(serde_json::from_slice(body).map_err(|e| {
+            serialization(format!(
+                "The request body is not valid JSON: {e}. Send the operation's input as one JSON object."
+            ))
+        })?),
     };
     match v {
         Val::Map(_) => Ok(v),
-        _ => Err(serialization("request body must be a structure")),
+        _ => Err(serialization(
+            "The request body must be a structure (a CBOR map or a JSON object) holding the operation's input.",
+        )),
     }
+}
+
+/// A sentence for a CBOR decoding error (ciborium's own text shows Rust
+/// internals such as `Io(Error { kind: UnexpectedEof … })`).
+fn cbor_error(e: ciborium::de::Error<std::io::Error>) -> AwsError {
+    use ciborium::de::Error as E;
+    serialization(match e {
+        E::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            "The request body is not valid CBOR: it ends in the middle of a value. Send the whole encoded input.".to_string()
+        }
+        E::Io(_) => "The request body could not be read as CBOR.".to_string(),
+        E::Syntax(offset) => format!(
+            "The request body is not valid CBOR: the item at byte {offset} is malformed."
+        ),
+        E::Semantic(Some(offset), what) => format!(
+            "The request body is not valid CBOR: the item at byte {offset} is not acceptable ({what})."
+        ),
+        E::Semantic(None, what) => {
+            format!("The request body is not valid CBOR: an item is not acceptable ({what}).")
+        }
+        E::RecursionLimitExceeded => {
+            "The request body nests CBOR values too deeply.".to_string()
+        }
+    })
 }
 
 // ------------------------------------------------------------------ encoding

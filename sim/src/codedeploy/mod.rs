@@ -64,6 +64,11 @@
 //! missing alarm treated as a failed alarm poll; rollbacks only after the
 //! AppSpec and alias were validated.
 //!
+//! Every request is first checked against its operation's model rules
+//! (required members, enums; `crate::validate`), before anything is looked
+//! up, and refused with the exception the operation's model lists for the
+//! member (`validation_error`).
+//!
 //! Not simulated: IAM (the role is never assumed), triggers (SNS), tags,
 //! EC2/On-premises and ECS deployments, GitHub/S3 revisions, and the hook
 //! functions' code (their behaviour comes from `.sim/behavior.json`).
@@ -88,6 +93,35 @@ use crate::{Config, Sim};
 
 use engine::{Creator, Deployment, Phase, RollbackInfo, RollbackRequest, Status, Timing};
 use handlers::State;
+
+/// Every operation this service serves, by its model name; any other is
+/// answered as an unknown operation. `validate::model` holds their request
+/// rules and the conformance test walks each of them.
+pub const OPERATIONS: &[&str] = &[
+    "CreateApplication",
+    "GetApplication",
+    "BatchGetApplications",
+    "ListApplications",
+    "DeleteApplication",
+    "CreateDeploymentGroup",
+    "GetDeploymentGroup",
+    "UpdateDeploymentGroup",
+    "ListDeploymentGroups",
+    "DeleteDeploymentGroup",
+    "GetDeploymentConfig",
+    "CreateDeploymentConfig",
+    "DeleteDeploymentConfig",
+    "ListDeploymentConfigs",
+    "CreateDeployment",
+    "GetDeployment",
+    "BatchGetDeployments",
+    "ListDeployments",
+    "StopDeployment",
+    "GetDeploymentTarget",
+    "ListDeploymentTargets",
+    "BatchGetDeploymentTargets",
+    "PutLifecycleEventHookExecutionStatus",
+];
 
 /// The CodeDeploy service: applications, groups, configs and deployments,
 /// per region.
@@ -395,6 +429,69 @@ fn start_rollback(st: &mut State, triggering: &str, req: RollbackRequest) -> Str
     id
 }
 
+/// CodeDeploy's error for a request the model's constraints refuse: the
+/// specific exception the operation's model lists for that member (CodeDeploy
+/// has one per input, e.g. `ApplicationNameRequiredException`,
+/// `InvalidDeploymentStyleException`), worded as its request validation does.
+fn validation_error(v: &crate::validate::Violation) -> AwsError {
+    let required = v.value.is_none();
+    let top = v.at.first().and_then(|s| match s {
+        crate::validate::Step::Member(m) => Some(m.as_str()),
+        _ => None,
+    });
+    let (code, message) = match (required, top.unwrap_or_default()) {
+        (true, "applicationName" | "applicationNames") => (
+            "ApplicationNameRequiredException",
+            "The minimum number of required application names was not specified.".to_string(),
+        ),
+        (true, "deploymentGroupName" | "currentDeploymentGroupName") => (
+            "DeploymentGroupNameRequiredException",
+            "The deployment group name was not specified.".to_string(),
+        ),
+        (true, "serviceRoleArn") => (
+            "RoleRequiredException",
+            "The role ID was not specified: serviceRoleArn is required.".to_string(),
+        ),
+        (true, "deploymentConfigName") => (
+            "DeploymentConfigNameRequiredException",
+            "The deployment configuration name was not specified.".to_string(),
+        ),
+        (true, "deploymentId" | "deploymentIds") => (
+            "DeploymentIdRequiredException",
+            "At least one deployment ID must be specified.".to_string(),
+        ),
+        (true, "targetId" | "targetIds") => (
+            "DeploymentTargetIdRequiredException",
+            "A deployment target ID was not provided.".to_string(),
+        ),
+        (_, member) => {
+            let code = match member {
+                "computePlatform" => "InvalidComputePlatformException",
+                "ec2TagFilters" => "InvalidEC2TagException",
+                "onPremisesInstanceTagFilters" => "InvalidTagException",
+                "triggerConfigurations" => "InvalidTriggerConfigException",
+                "autoRollbackConfiguration" => "InvalidAutoRollbackConfigException",
+                "deploymentStyle" => "InvalidDeploymentStyleException",
+                "blueGreenDeploymentConfiguration" => {
+                    "InvalidBlueGreenDeploymentConfigurationException"
+                }
+                "minimumHealthyHosts" => "InvalidMinimumHealthyHostValueException",
+                "trafficRoutingConfig" => "InvalidTrafficRoutingConfigurationException",
+                "zonalConfig" => "InvalidZonalDeploymentConfigurationException",
+                "revision" => "InvalidRevisionException",
+                "targetInstances" => "InvalidTargetInstancesException",
+                "fileExistsBehavior" => "InvalidFileExistsBehaviorException",
+                "includeOnlyStatuses" => "InvalidDeploymentStatusException",
+                "targetFilters" => "InvalidTargetFilterNameException",
+                "status" => "InvalidLifecycleEventHookExecutionStatusException",
+                _ => "InvalidInputException",
+            };
+            (code, crate::validate::message(std::slice::from_ref(v)))
+        }
+    };
+    AwsError::bad_request(code, message)
+}
+
 pub async fn handle(sim: &Arc<Sim>, ctx: &Ctx, req: Request) -> Result<Response<Body>, AwsError> {
     let bytes = crate::wire::read_body(req.into_body(), 8 * 1024 * 1024).await?;
     let body: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -412,6 +509,10 @@ pub async fn handle(sim: &Arc<Sim>, ctx: &Ctx, req: Request) -> Result<Response<
             "SerializationException",
             "The request body must be a JSON object",
         ));
+    }
+    // The model's required members and enums, before anything is looked up.
+    if let Some(v) = crate::validate::check("codedeploy", &ctx.operation, &body).first() {
+        return Err(validation_error(v));
     }
     let cd = &sim.codedeploy;
     let region = ctx.region.as_str();

@@ -23,6 +23,10 @@
 //! | `RollbackStage` | see `rollback.rs`: V2 only (`ValidationException`); a new execution (`executionType` ROLLBACK, trigger `ManualRollback`, `rollbackMetadata`) running only the named stage with the target's artifacts, source revisions and variables. `UnableToRollbackStageException` (source stage, stage in progress, target a rollback or not succeeded in the stage), `PipelineExecutionOutdatedException` (target from an older pipeline version), `PipelineExecutionNotFoundException`, `StageNotFoundException`. A stage with `onFailure.result: ROLLBACK` that fails starts the same kind of execution (trigger `AutomatedRollback`) to the execution that last succeeded in it; without one it just fails. A rollback enters its stage before waiting standard executions and supersedes none. |
 //! | `PollForJobs` / `AcknowledgeJob` / `GetJobDetails` / `PutJobSuccessResult` / `PutJobFailureResult` | see `jobs.rs`: the job protocol of BRIEF §3 with every field limit. PollForJobs: owner must be `Custom` (`ValidationException`), unknown type → `ActionTypeNotFoundException`, `queryParam` required iff the type has a queryable property and must name it, FIFO, at most min(`maxBatchSize`, 100) jobs; a dispatched job is not handed out again until its ack timeout. Every poll and GetJobDetails issues fresh artifact credentials (scoped to the artifact bucket, `--credential-ttl` real time). Continuation: a success with `continuationToken` finishes that job and queues a new job (new id and nonce) for the same action execution after `--continuation-delay`. `outputVariables` with a token → `ValidationException`; over 122,880 bytes → `OutputVariablesSizeExceededException`. Nonces are single-use: a second `AcknowledgeJob` of the same dispatch → `InvalidNonceException` (so exactly one worker proceeds). Results before the acknowledgement → `InvalidJobStateException`. Unacknowledged jobs are re-queued with a new nonce after `--ack-timeout`; jobs without a result time out after 24 h simulated (action Failed). |
 //!
+//! Every request is first checked against its operation's model rules
+//! (required members, enums at every depth; `crate::validate`): 400
+//! `ValidationException` listing each violation, before anything is looked up.
+//!
 //! Artifacts live in the pipeline's artifact store under
 //! `<pipeline name, first 20 chars>/<artifact name, first 10 chars>/<7 random chars>`
 //! (as AWS names them, e.g. `collect/SourceArti/Ab3xY9z`), written SSE-KMS
@@ -57,6 +61,32 @@ use crate::wire::{self, Body, JsonVersion, Request};
 use crate::{Config, Sim};
 
 pub use action_types::TypeId;
+
+/// Every operation this service serves, by its model name; any other is
+/// answered as an unknown operation. `validate::model` holds their request
+/// rules and the conformance test walks each of them.
+pub const OPERATIONS: &[&str] = &[
+    "CreateCustomActionType",
+    "ListActionTypes",
+    "DeleteCustomActionType",
+    "CreatePipeline",
+    "GetPipeline",
+    "UpdatePipeline",
+    "ListPipelines",
+    "DeletePipeline",
+    "StartPipelineExecution",
+    "StopPipelineExecution",
+    "RetryStageExecution",
+    "GetPipelineState",
+    "GetPipelineExecution",
+    "ListPipelineExecutions",
+    "ListActionExecutions",
+    "PollForJobs",
+    "AcknowledgeJob",
+    "GetJobDetails",
+    "PutJobSuccessResult",
+    "PutJobFailureResult",
+];
 
 /// The account id every ARN and job carries.
 pub const ACCOUNT_ID: &str = "123456789012";
@@ -336,15 +366,20 @@ pub async fn handle(sim: &Arc<Sim>, ctx: &Ctx, req: Request) -> Result<Response<
         serde_json::from_slice(&body).map_err(|e| {
             AwsError::bad_request(
                 "SerializationException",
-                format!("malformed JSON body: {e}"),
+                format!("The request body is not valid JSON: {e}. Send the operation's input as one JSON object."),
             )
         })?
     };
     if !input.is_object() {
         return Err(AwsError::bad_request(
             "SerializationException",
-            "the request body must be a JSON object",
+            "The request body must be a JSON object holding the operation's input.",
         ));
+    }
+    // The model's required members and enums, before anything is looked up.
+    let violations = crate::validate::check("codepipeline", &ctx.operation, &input);
+    if !violations.is_empty() {
+        return Err(AwsError::validation(crate::validate::message(&violations)));
     }
     let out = sim
         .codepipeline

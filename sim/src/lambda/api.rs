@@ -14,7 +14,7 @@ use super::code::{self, CodeInfo};
 use super::names::{self, parse_function_ref};
 use super::shapes::{self, opt_bool, opt_i64, opt_obj, opt_str};
 use super::store::{self, Alias, FnConfig, Function, UpdateKind, invalid, new_revision};
-use super::{Lambda, metrics};
+use super::{Lambda, metrics, policy};
 use crate::Sim;
 use crate::error::AwsError;
 use crate::server::Ctx;
@@ -26,6 +26,8 @@ pub struct Route {
     pub op: &'static str,
     pub function: Option<String>,
     pub alias: Option<String>,
+    /// RemovePermission's statement id.
+    pub statement: Option<String>,
 }
 
 /// Maps method + path to an operation (`None` when Lambda has no such route).
@@ -41,6 +43,7 @@ pub fn route(method: &Method, path: &str) -> Option<Route> {
             op,
             function: function.cloned(),
             alias: alias.cloned(),
+            statement: None,
         })
     };
     match (method, segs.as_slice()) {
@@ -63,6 +66,14 @@ pub fn route(method: &Method, path: &str) -> Option<Route> {
         (&Method::PUT, [f, c, a]) if c == "aliases" => r("UpdateAlias", Some(f), Some(a)),
         (&Method::DELETE, [f, c, a]) if c == "aliases" => r("DeleteAlias", Some(f), Some(a)),
         (&Method::POST, [f, c]) if c == "invocations" => r("Invoke", Some(f), None),
+        (&Method::POST, [f, c]) if c == "policy" => r("AddPermission", Some(f), None),
+        (&Method::GET, [f, c]) if c == "policy" => r("GetPolicy", Some(f), None),
+        (&Method::DELETE, [f, c, sid]) if c == "policy" => Some(Route {
+            op: "RemovePermission",
+            function: Some(f.clone()),
+            alias: None,
+            statement: Some(sid.clone()),
+        }),
         _ => None,
     }
 }
@@ -74,8 +85,12 @@ struct Input {
     query: Vec<(String, String)>,
     headers: HeaderMap,
     body: bytes::Bytes,
+    /// The body as a JSON object, parsed once (request validation and the
+    /// handler both read it; bodies carry zip files of up to 50 MB).
+    parsed: Result<Map<String, Value>, AwsError>,
     function: Option<String>,
     alias: Option<String>,
+    statement: Option<String>,
 }
 
 impl Input {
@@ -86,8 +101,8 @@ impl Input {
             .map(|(_, v)| v.as_str())
     }
 
-    fn json(&self) -> Result<Map<String, Value>, AwsError> {
-        shapes::parse_body(&self.body)
+    fn json(&self) -> Result<&Map<String, Value>, AwsError> {
+        self.parsed.as_ref().map_err(Clone::clone)
     }
 
     /// The function name from the path, refusing a qualifier in it.
@@ -170,10 +185,13 @@ pub async fn handle(sim: &Arc<Sim>, ctx: &Ctx, req: Request) -> Result<Response<
         request_id: ctx.request_id.clone(),
         query,
         headers,
+        parsed: shapes::parse_body(&body),
         body,
         function: route.function,
         alias: route.alias,
+        statement: route.statement,
     };
+    check_request(route.op, &input)?;
     let lambda = &sim.lambda;
     match route.op {
         "CreateFunction" => create_function(sim, lambda, &input).await,
@@ -191,11 +209,51 @@ pub async fn handle(sim: &Arc<Sim>, ctx: &Ctx, req: Request) -> Result<Response<
         "DeleteAlias" => delete_alias(lambda, &input),
         "ListAliases" => list_aliases(lambda, &input),
         "Invoke" => invoke(sim, lambda, &input),
+        "AddPermission" => add_permission(lambda, &input),
+        "GetPolicy" => get_policy(lambda, &input),
+        "RemovePermission" => remove_permission(lambda, &input),
         _ => Err(AwsError::internal("unrouted Lambda operation")),
     }
 }
 
 // ---------------------------------------------------------------- validation
+
+/// The model's required members and enums (body, headers, query), before
+/// the operation looks anything up: `ValidationException` listing every
+/// violation, as Lambda's request validation words it. A body that is not
+/// JSON is left to the handler (`InvalidRequestContentException`).
+fn check_request(operation: &str, input: &Input) -> Result<(), AwsError> {
+    use crate::validate::{self, Check, Location, Rule, Step, Violation};
+    let mut violations = match &input.parsed {
+        Ok(body) => validate::check_object("lambda", operation, body),
+        Err(_) => Vec::new(),
+    };
+    for p in validate::model::parameters("lambda", operation) {
+        let value = match p.location {
+            Location::Header => input.headers.get(p.name).and_then(|v| v.to_str().ok()),
+            Location::Query => input.query(p.name),
+        };
+        if let Some(bad) = value.and_then(|v| validate::refused(p, v)) {
+            violations.push(Violation {
+                rule: Rule {
+                    path: p.member,
+                    check: Check::OneOf(p.values),
+                },
+                at: vec![Step::Member(p.member.to_string())],
+                value: Some(bad.to_string()),
+                map_key: false,
+            });
+        }
+    }
+    if violations.is_empty() {
+        Ok(())
+    } else {
+        Err(AwsError::bad_request(
+            "ValidationException",
+            validate::message(&violations),
+        ))
+    }
+}
 
 fn required<'a>(m: &'a Map<String, Value>, key: &str, field: &str) -> Result<&'a str, AwsError> {
     opt_str(m, key)?.ok_or_else(|| {
@@ -444,27 +502,27 @@ async fn create_function(
     input: &Input,
 ) -> Result<Response<Body>, AwsError> {
     let m = input.json()?;
-    let raw = required(&m, "FunctionName", "functionName")?;
+    let raw = required(m, "FunctionName", "functionName")?;
     let (name, q) = parse_function_ref(raw)?;
     if q.is_some() {
         return Err(invalid(
             "Unqualified function name expected for CreateFunction",
         ));
     }
-    let role = required(&m, "Role", "role")?;
+    let role = required(m, "Role", "role")?;
     check_role(role)?;
-    if opt_str(&m, "PackageType")? == Some("Image") {
+    if opt_str(m, "PackageType")? == Some("Image") {
         return Err(invalid(
             "aws-sim does not simulate container image functions (PackageType Image)",
         ));
     }
-    let code_obj = opt_obj(&m, "Code")?.ok_or_else(|| {
+    let code_obj = opt_obj(m, "Code")?.ok_or_else(|| {
         AwsError::bad_request(
             "ValidationException",
             "1 validation error detected: Value null at 'code' failed to satisfy constraint: Member must not be null",
         )
     })?;
-    if opt_str(&m, "Runtime")?.is_none() || opt_str(&m, "Handler")?.is_none() {
+    if opt_str(m, "Runtime")?.is_none() || opt_str(m, "Handler")?.is_none() {
         return Err(invalid(
             "Runtime and Handler are mandatory parameters for functions created with deployment packages.",
         ));
@@ -484,12 +542,12 @@ async fn create_function(
             behavior: Default::default(),
         },
     };
-    apply_config(&m, &mut config)?;
+    apply_config(m, &mut config)?;
     if lambda.function_exists(&input.region, &name) {
         return Err(function_exists(&name));
     }
     config.code = read_code(sim, code_obj).await?;
-    let publish = opt_bool(&m, "Publish")?.unwrap_or(false);
+    let publish = opt_bool(m, "Publish")?.unwrap_or(false);
     let now = sim.clock.now();
     let mut st = crate::lock(&lambda.store);
     let functions = st.regions.entry(input.region.clone()).or_default();
@@ -506,6 +564,7 @@ async fn create_function(
         last_version: 0,
         aliases: BTreeMap::new(),
         code_location_id: new_revision(),
+        policies: BTreeMap::new(),
     };
     let published = if publish {
         Some(f.publish(&input.region, now, None, None, None)?)
@@ -566,9 +625,9 @@ async fn update_function_code(
 ) -> Result<Response<Body>, AwsError> {
     let name = input.unqualified()?;
     let m = input.json()?;
-    let revision = opt_str(&m, "RevisionId")?;
-    let publish = opt_bool(&m, "Publish")?.unwrap_or(false);
-    let dry_run = opt_bool(&m, "DryRun")?.unwrap_or(false);
+    let revision = opt_str(m, "RevisionId")?;
+    let publish = opt_bool(m, "Publish")?.unwrap_or(false);
+    let dry_run = opt_bool(m, "DryRun")?.unwrap_or(false);
     if dry_run && publish {
         return Err(invalid("DryRun and Publish cannot both be true."));
     }
@@ -578,7 +637,7 @@ async fn update_function_code(
         f.check_revision(revision)?;
         f.check_not_in_progress(&input.region)?;
     }
-    let info = read_code(sim, &m).await?;
+    let info = read_code(sim, m).await?;
     let now = sim.clock.now();
     let mut st = crate::lock(&lambda.store);
     let f = st.function_mut(&input.region, &name)?;
@@ -619,12 +678,12 @@ fn update_function_configuration(
 ) -> Result<Response<Body>, AwsError> {
     let name = input.unqualified()?;
     let m = input.json()?;
-    let revision = opt_str(&m, "RevisionId")?;
+    let revision = opt_str(m, "RevisionId")?;
     let now = sim.clock.now();
     let mut st = crate::lock(&lambda.store);
     let f = st.function_mut(&input.region, &name)?;
     let mut config = f.config.clone();
-    apply_config(&m, &mut config)?;
+    apply_config(m, &mut config)?;
     f.check_revision(revision)?;
     f.check_not_in_progress(&input.region)?;
     f.config = config;
@@ -683,6 +742,7 @@ fn delete_function(lambda: &Lambda, input: &Input) -> Result<Response<Body>, Aws
                 ));
             }
             f.versions.remove(&n);
+            f.policies.remove(q);
         }
     }
     Ok(no_content(input))
@@ -777,9 +837,9 @@ fn publish_version(
 ) -> Result<Response<Body>, AwsError> {
     let name = input.unqualified()?;
     let m = input.json()?;
-    let sha = opt_str(&m, "CodeSha256")?;
-    let revision = opt_str(&m, "RevisionId")?;
-    let description = opt_str(&m, "Description")?;
+    let sha = opt_str(m, "CodeSha256")?;
+    let revision = opt_str(m, "RevisionId")?;
+    let description = opt_str(m, "Description")?;
     if description.is_some_and(|d| d.chars().count() > 256) {
         return Err(AwsError::bad_request(
             "ValidationException",
@@ -856,13 +916,13 @@ fn check_description(d: Option<&str>) -> Result<(), AwsError> {
 fn create_alias(lambda: &Lambda, input: &Input) -> Result<Response<Body>, AwsError> {
     let name = input.unqualified()?;
     let m = input.json()?;
-    let alias = required(&m, "Name", "name")?;
+    let alias = required(m, "Name", "name")?;
     names::validate_alias(alias, "name")?;
-    let version = required(&m, "FunctionVersion", "functionVersion")?;
+    let version = required(m, "FunctionVersion", "functionVersion")?;
     names::validate_version(version, "functionVersion")?;
-    let description = opt_str(&m, "Description")?;
+    let description = opt_str(m, "Description")?;
     check_description(description)?;
-    let routing = read_routing(&m)?;
+    let routing = read_routing(m)?;
     let mut st = crate::lock(&lambda.store);
     let f = st.function_mut(&input.region, &name)?;
     if f.aliases.contains_key(alias) {
@@ -914,14 +974,14 @@ fn update_alias(lambda: &Lambda, input: &Input) -> Result<Response<Body>, AwsErr
     let name = input.unqualified()?;
     let alias = path_alias(input)?;
     let m = input.json()?;
-    let version = opt_str(&m, "FunctionVersion")?;
+    let version = opt_str(m, "FunctionVersion")?;
     if let Some(v) = version {
         names::validate_version(v, "functionVersion")?;
     }
-    let description = opt_str(&m, "Description")?;
+    let description = opt_str(m, "Description")?;
     check_description(description)?;
-    let routing = read_routing(&m)?;
-    let revision = opt_str(&m, "RevisionId")?;
+    let routing = read_routing(m)?;
+    let revision = opt_str(m, "RevisionId")?;
     let mut st = crate::lock(&lambda.store);
     let f = st.function_mut(&input.region, &name)?;
     let current = f
@@ -961,6 +1021,7 @@ fn delete_alias(lambda: &Lambda, input: &Input) -> Result<Response<Body>, AwsErr
     let mut st = crate::lock(&lambda.store);
     let f = st.function_mut(&input.region, &name)?;
     f.aliases.remove(&alias);
+    f.policies.remove(&alias);
     Ok(no_content(input))
 }
 
@@ -989,6 +1050,82 @@ fn list_aliases(lambda: &Lambda, input: &Input) -> Result<Response<Body>, AwsErr
         input,
         &with_marker(json!({ "Aliases": page }), next),
     ))
+}
+
+// ---------------------------------------------------------------- policies
+
+/// AddPermission: a statement on the function's policy, or (Qualifier) a
+/// version's or an alias's; 201 with the statement as a JSON string.
+fn add_permission(lambda: &Lambda, input: &Input) -> Result<Response<Body>, AwsError> {
+    let (name, qualifier) = input.qualified()?;
+    let permission = policy::Permission::from_json(input.json()?)?;
+    if qualifier.as_deref() == Some("$LATEST") {
+        return Err(policy::latest_not_supported());
+    }
+    let mut st = crate::lock(&lambda.store);
+    let f = st.function_mut(&input.region, &name)?;
+    let key = f.policy_key(&input.region, qualifier.as_deref())?;
+    check_policy_revision(f, &key, permission.revision_id.as_deref())?;
+    let resource = match &qualifier {
+        Some(q) => names::qualified_arn(&input.region, &name, q),
+        None => names::function_arn(&input.region, &name),
+    };
+    let statement = permission.statement(&resource);
+    let text = statement.document.to_string();
+    f.policies.entry(key.clone()).or_default().add(statement)?;
+    f.renew_policy_revision(&key);
+    Ok(ok(
+        StatusCode::CREATED,
+        input,
+        &json!({ "Statement": text }),
+    ))
+}
+
+/// GetPolicy: the policy document (a JSON string) and its RevisionId.
+fn get_policy(lambda: &Lambda, input: &Input) -> Result<Response<Body>, AwsError> {
+    let (name, qualifier) = input.qualified()?;
+    let st = crate::lock(&lambda.store);
+    let f = st.function(&input.region, &name)?;
+    let key = f.policy_key(&input.region, qualifier.as_deref())?;
+    let policy = f.policies.get(&key).ok_or_else(policy::no_policy)?;
+    Ok(ok(
+        StatusCode::OK,
+        input,
+        &json!({ "Policy": policy.document(), "RevisionId": f.policy_revision(&key) }),
+    ))
+}
+
+/// RemovePermission: removes one statement (the policy goes with its last).
+fn remove_permission(lambda: &Lambda, input: &Input) -> Result<Response<Body>, AwsError> {
+    let (name, qualifier) = input.qualified()?;
+    let sid = input.statement.clone().unwrap_or_default();
+    policy::check_sid(&sid, "statementId", true)?;
+    let mut st = crate::lock(&lambda.store);
+    let f = st.function_mut(&input.region, &name)?;
+    let key = f.policy_key(&input.region, qualifier.as_deref())?;
+    check_policy_revision(f, &key, input.query("RevisionId"))?;
+    let policy = f
+        .policies
+        .get_mut(&key)
+        .ok_or_else(|| policy::statement_not_found(&sid))?;
+    policy.remove(&sid)?;
+    if policy.statements.is_empty() {
+        f.policies.remove(&key);
+    }
+    f.renew_policy_revision(&key);
+    Ok(no_content(input))
+}
+
+/// The `RevisionId` precondition of AddPermission/RemovePermission.
+fn check_policy_revision(f: &Function, key: &str, revision: Option<&str>) -> Result<(), AwsError> {
+    match revision {
+        Some(r) if r != f.policy_revision(key) => Err(AwsError::new(
+            StatusCode::PRECONDITION_FAILED,
+            "PreconditionFailedException",
+            "The Revision Id provided does not match the latest Revision Id. Call the GetPolicy API to retrieve the latest Revision Id",
+        )),
+        _ => Ok(()),
+    }
 }
 
 // ---------------------------------------------------------------- invoke
@@ -1107,6 +1244,23 @@ mod tests {
         assert_eq!(r.function.as_deref(), Some("fn:live"));
         let r = route(&Method::PUT, "/2015-03-31/functions/fn/aliases/live").unwrap();
         assert_eq!((r.op, r.alias.as_deref()), ("UpdateAlias", Some("live")));
+        let r = route(&Method::DELETE, "/2015-03-31/functions/fn/policy/sid-1").unwrap();
+        assert_eq!(
+            (r.op, r.statement.as_deref()),
+            ("RemovePermission", Some("sid-1"))
+        );
+        assert_eq!(
+            route(&Method::GET, "/2015-03-31/functions/fn/policy")
+                .unwrap()
+                .op,
+            "GetPolicy"
+        );
+        assert_eq!(
+            route(&Method::POST, "/2015-03-31/functions/fn/policy")
+                .unwrap()
+                .op,
+            "AddPermission"
+        );
         assert!(route(&Method::PATCH, "/2015-03-31/functions/fn").is_none());
         assert!(route(&Method::GET, "/2015-03-31/layers").is_none());
     }

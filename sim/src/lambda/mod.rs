@@ -14,6 +14,7 @@
 //! | PublishVersion | `CodeSha256` precondition (AWS answers a mismatch with 400 `InvalidParameterValueException`, not 412), `RevisionId` precondition (412), in-progress conflict (409); nothing changed since the last version → that version; `Description`. |
 //! | ListVersionsByFunction | `$LATEST` first, then versions ascending; `Marker`/`MaxItems`. |
 //! | CreateAlias, GetAlias, UpdateAlias, DeleteAlias, ListAliases | `RoutingConfig.AdditionalVersionWeights`: at most one version, weight in [0, 1], must exist, not `$LATEST`, not the primary version, and the primary cannot be `$LATEST` when routing is set; UpdateAlias `RevisionId` precondition; UpdateAlias without `RoutingConfig` keeps the current routing. |
+//! | AddPermission, GetPolicy, RemovePermission | resource-based policies of the function, of a version or of an alias (`Qualifier`, or `name:qualifier`; `$LATEST` cannot hold one: `InvalidParameterValueException`); statements built as Lambda writes them (an account id → its root ARN, `*`, an ARN → `AWS`, else `Service`; SourceArn/SourceAccount/PrincipalOrgID/EventSourceToken/FunctionUrlAuthType/InvokedViaFunctionUrl → `Condition`); statement ids unique per policy (409 `ResourceConflictException`); policy ≤ 20 KB (`PolicyLengthExceededException`); the policy's `RevisionId` is its owner's (function, version or alias) and is renewed by each change; `RevisionId` preconditions (412); unknown function, qualifier or statement → 404 `ResourceNotFoundException`; no policy → GetPolicy 404. Policies are stored and returned, **never evaluated**. |
 //! | Invoke | **No code runs.** The outcome comes from the version's `.sim/behavior.json` (`{"errorRate":0.3,"latencyMs":40}`, absent = healthy): a failure is 200 with `X-Amz-Function-Error: Unhandled` and an error payload, a success returns `null`. Alias weights are drawn with an RNG seeded by `--seed`; `X-Amz-Executed-Version`; `InvocationType` RequestResponse/Event (202)/DryRun (204); `LogType: Tail` gives a synthetic log. Each invocation records `AWS/Lambda` metrics like the traffic generator does. |
 //!
 //! Request-rate quotas ([`quota`]): GetFunction 100/s, GetPolicy 15/s and
@@ -22,7 +23,12 @@
 //! CallerRateLimitExceeded`, `Retry-After`). On by default, as in AWS;
 //! [`Lambda::set_request_quota`] / `POST /_sim/lambda/quota` change it.
 //!
-//! Not simulated: permissions/policies, layers, concurrency and invocation
+//! Every request is first checked against its operation's model rules
+//! (required body members, enums in the body, headers and query;
+//! `crate::validate`): 400 `ValidationException`, before anything is
+//! looked up.
+//!
+//! Not simulated: evaluating resource-based policies, layers, concurrency and invocation
 //! throttling (`Throttles` is never emitted; use fault injection), function
 //! URLs, tags, event source mappings. ARNs use account `123456789012`.
 
@@ -30,6 +36,7 @@ mod api;
 pub mod code;
 pub mod metrics;
 pub mod names;
+pub mod policy;
 pub mod quota;
 mod shapes;
 pub mod store;
@@ -46,6 +53,30 @@ use crate::server::Ctx;
 use crate::wire::{Body, Request};
 use crate::{Config, Sim};
 use store::{Store, new_revision};
+
+/// Every operation this service serves, by its model name; any other is
+/// answered as an unknown operation. `validate::model` holds their request
+/// rules and the conformance test walks each of them.
+pub const OPERATIONS: &[&str] = &[
+    "CreateFunction",
+    "GetFunction",
+    "GetFunctionConfiguration",
+    "UpdateFunctionCode",
+    "UpdateFunctionConfiguration",
+    "DeleteFunction",
+    "ListFunctions",
+    "PublishVersion",
+    "ListVersionsByFunction",
+    "CreateAlias",
+    "GetAlias",
+    "UpdateAlias",
+    "DeleteAlias",
+    "ListAliases",
+    "Invoke",
+    "AddPermission",
+    "GetPolicy",
+    "RemovePermission",
+];
 
 /// What a version's code says about how it behaves (`.sim/behavior.json` in its zip).
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -12,6 +12,7 @@ use http::StatusCode;
 
 use super::code::CodeInfo;
 use super::names::{function_arn, qualified_arn};
+use super::policy::Policy;
 use crate::error::AwsError;
 
 /// Everything of `$LATEST` a published version snapshots; two equal values
@@ -49,6 +50,9 @@ pub struct Function {
     pub aliases: BTreeMap<String, Alias>,
     /// Random part of the simulated code location URL.
     pub code_location_id: String,
+    /// Resource-based policies: the function's under `""`, a version's or an
+    /// alias's under its qualifier. Absent when it has no statement.
+    pub policies: BTreeMap<String, Policy>,
 }
 
 #[derive(Debug, Clone)]
@@ -220,6 +224,49 @@ impl Function {
                 Ok(view)
             }
         }
+    }
+
+    /// The key of the policy a request names: `""` for the function's
+    /// (unqualified or `$LATEST`), else an existing version or alias.
+    pub fn policy_key(&self, region: &str, qualifier: Option<&str>) -> Result<String, AwsError> {
+        match qualifier {
+            None | Some("$LATEST") => Ok(String::new()),
+            Some(q) if self.aliases.contains_key(q) || self.version_exists(q) => Ok(q.to_string()),
+            Some(q) => Err(not_found(region, &self.name, Some(q))),
+        }
+    }
+
+    /// The RevisionId a policy carries: that of the function, version or
+    /// alias it belongs to.
+    pub fn policy_revision(&self, key: &str) -> String {
+        if key.is_empty() {
+            return self.revision_id.clone();
+        }
+        if let Some(a) = self.aliases.get(key) {
+            return a.revision_id.clone();
+        }
+        key.parse::<u64>()
+            .ok()
+            .and_then(|n| self.versions.get(&n))
+            .map(|v| v.revision_id.clone())
+            .unwrap_or_default()
+    }
+
+    /// A policy changed: its owner gets a new RevisionId, which is returned.
+    pub fn renew_policy_revision(&mut self, key: &str) -> String {
+        let revision = new_revision();
+        if key.is_empty() {
+            self.revision_id = revision.clone();
+        } else if let Some(a) = self.aliases.get_mut(key) {
+            a.revision_id = revision.clone();
+        } else if let Some(v) = key
+            .parse::<u64>()
+            .ok()
+            .and_then(|n| self.versions.get_mut(&n))
+        {
+            v.revision_id = revision.clone();
+        }
+        revision
     }
 
     pub fn version_exists(&self, version: &str) -> bool {

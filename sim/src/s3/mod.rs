@@ -10,17 +10,17 @@
 //! | `HeadBucket` | 200 + `x-amz-bucket-region`, or 404 without body |
 //! | `DeleteBucket` | `BucketNotEmpty` (409) while objects or uploads exist |
 //! | `GetBucketLocation` | the creation region (empty for us-east-1) |
-//! | `PutObject` | conditional writes (`If-None-Match: *`, `If-Match`) → 412 `PreconditionFailed`; body streamed to a temp file while hashing, renamed on success; plain bodies and `aws-chunked` bodies (`STREAMING-UNSIGNED-PAYLOAD-TRAILER`, `STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]`, chunk and trailer signatures verified for credentials the sim issued); `x-amz-decoded-content-length` enforced; `Content-MD5`, `x-amz-checksum-{crc32,crc32c,crc64nvme,sha1,sha256}` (header or trailer) and a hex `x-amz-content-sha256` verified (`BadDigest`, `XAmzContentSHA256Mismatch`; nothing stored on mismatch); ETag = quoted hex MD5; `Content-Type`, `Content-Encoding` (minus `aws-chunked`), `Content-Disposition`, `Content-Language`, `Cache-Control`, `Expires`, `x-amz-meta-*` (≤ 2 KB) stored; SSE (`AES256`, `aws:kms` + key id + bucket key) stored and echoed; 5 GiB limit (`EntityTooLarge`), keys ≤ 1024 bytes (`KeyTooLongError`) |
-//! | `GetObject` / `HeadObject` | streamed from the file; `Range: bytes=a-b / a- / -n` → 206 + `Content-Range`, unsatisfiable → 416 `InvalidRange`; `If-Match`/`If-None-Match` → 412/304; `response-*` overrides; stored headers, metadata, SSE echoed; the checksum (and `x-amz-checksum-type`) only with `x-amz-checksum-mode: ENABLED` and never on ranged reads, as S3 does; `NoSuchKey` (HEAD: bare 404) |
-//! | `DeleteObject` | 204, also for missing keys |
-//! | `DeleteObjects` | `<Delete>` with `Quiet`; per-key results |
-//! | `CopyObject` | file-to-file (hard link); `x-amz-metadata-directive` COPY/REPLACE; SSE of the request |
+//! | `PutObject` | conditional writes (`If-None-Match: *` create only, `If-Match: <ETag>` replace only that object; see `conditions.rs`): 412 `PreconditionFailed` when the condition fails on arrival (`If-Match` on a free key: 404 `NoSuchKey`; `If-None-Match` other than `*`: 501), 409 `ConditionalRequestConflict` when another write or delete of the key commits while the body is received; body streamed to a temp file while hashing, renamed on success; plain bodies and `aws-chunked` bodies (`STREAMING-UNSIGNED-PAYLOAD-TRAILER`, `STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]`, chunk and trailer signatures verified for credentials the sim issued); `x-amz-decoded-content-length` enforced; `Content-MD5`, `x-amz-checksum-{crc32,crc32c,crc64nvme,sha1,sha256}` (header or trailer) and a hex `x-amz-content-sha256` verified (`BadDigest`, `XAmzContentSHA256Mismatch`; nothing stored on mismatch); ETag = quoted hex MD5; `Content-Type`, `Content-Encoding` (minus `aws-chunked`), `Content-Disposition`, `Content-Language`, `Cache-Control`, `Expires`, `x-amz-meta-*` (≤ 2 KB) stored; SSE (`AES256`, `aws:kms` + key id + bucket key) stored and echoed; 5 GiB limit (`EntityTooLarge`), keys ≤ 1024 bytes (`KeyTooLongError`) |
+//! | `GetObject` / `HeadObject` | streamed from the file; `Range: bytes=a-b / a- / -n` → 206 + `Content-Range`, unsatisfiable → 416 `InvalidRange`; `If-Match`/`If-Unmodified-Since` → 412, `If-None-Match`/`If-Modified-Since` → 304, in RFC 7232's order; `response-*` overrides; stored headers, metadata, SSE echoed; the checksum (and `x-amz-checksum-type`) only with `x-amz-checksum-mode: ENABLED` and never on ranged reads, as S3 does; `NoSuchKey` (HEAD: bare 404) |
+//! | `DeleteObject` | 204, also for missing keys; `If-Match` (ETag or `*`) → conditional delete: 412 on another ETag, 404 `NoSuchKey` when absent; the directory-bucket conditions (`x-amz-if-match-last-modified-time`, `-size`) → 501 |
+//! | `DeleteObjects` | `<Delete>` with `Quiet`; per-key results; an `<ETag>` per object is a conditional delete (per-key `PreconditionFailed`/`NoSuchKey` error) |
+//! | `CopyObject` | file-to-file (hard link); `x-amz-metadata-directive` COPY/REPLACE (others: `InvalidArgument`); SSE of the request; the source's `x-amz-copy-source-if-match`/`-if-none-match`/`-if-modified-since`/`-if-unmodified-since` → 412; the destination's `If-None-Match: *`/`If-Match` as PutObject's conditional writes |
 //! | `ListObjectsV2` / `ListObjects` | `prefix`, `delimiter` → `CommonPrefixes`, `max-keys` (≤ 1000), `continuation-token` (opaque, validated) / `marker`, `start-after`, `fetch-owner`, `encoding-type=url`, `KeyCount`, `IsTruncated` |
 //! | `CreateMultipartUpload` | metadata, SSE and `x-amz-checksum-algorithm`/`-type` (COMPOSITE default, FULL_OBJECT for CRC64NVME) kept for the object |
 //! | `UploadPart` | like PutObject (all body encodings and checksum checks); part numbers 1–10000; re-uploading a part replaces it |
-//! | `UploadPartCopy` | a byte range (`x-amz-copy-source-range`) or all of an object becomes a part, file-to-file (`aws s3 cp s3://… s3://…` of large objects) |
-//! | `CompleteMultipartUpload` | parts must exist with matching ETag/checksum (`InvalidPart`), ascend (`InvalidPartOrder`), and be ≥ 5 MiB except the last (`EntityTooSmall`); files are concatenated on disk; ETag = MD5 of the part MD5s + `-N`; composite checksum = checksum of the part checksums + `-N`, full-object checksum computed over the object |
-//! | `AbortMultipartUpload` / `ListMultipartUploads` / `ListParts` | `NoSuchUpload` for unknown ids; ListParts pages with `max-parts`/`part-number-marker` |
+//! | `UploadPartCopy` | a byte range (`x-amz-copy-source-range`) or all of an object becomes a part, file-to-file (`aws s3 cp s3://… s3://…` of large objects); the source's `x-amz-copy-source-if-*` conditions → 412 |
+//! | `CompleteMultipartUpload` | parts must exist with matching ETag/checksum (`InvalidPart`), ascend (`InvalidPartOrder`), and be ≥ 5 MiB except the last (`EntityTooSmall`); files are concatenated on disk; ETag = MD5 of the part MD5s + `-N`; composite checksum = checksum of the part checksums + `-N`, full-object checksum computed over the object; `If-None-Match: *`/`If-Match` as PutObject's conditional writes (a 412 keeps the upload; a 409 aborts it, as the model tells clients to re-initiate) |
+//! | `AbortMultipartUpload` / `ListMultipartUploads` / `ListParts` | `NoSuchUpload` for unknown ids; ListMultipartUploads: `Initiator`, `Owner`, checksum algorithm and type per upload, `prefix`, `delimiter` → `CommonPrefixes`, `max-uploads`, `key-marker`/`upload-id-marker` paging, `encoding-type=url`; ListParts pages with `max-parts`/`part-number-marker` |
 //!
 //! Large refused uploads (without `Expect: 100-continue`) are read and
 //! discarded before the error is sent, so clients see the S3 error rather than
@@ -39,6 +39,12 @@
 //! Presigned URLs: their expiry (`X-Amz-Date` + `X-Amz-Expires`, ≤ 7 days)
 //! and credentials are checked, not their signatures.
 //!
+//! Every request's headers and query parameters restricted to an enum by the
+//! model are checked first (`check_parameters`, rules in `crate::validate`):
+//! `InvalidArgument` naming the header, `InvalidStorageClass`,
+//! `InvalidRequest` for checksum headers; Object Lock headers need a bucket
+//! with Object Lock, which the sim never has (`InvalidRequest`).
+//!
 //! Not simulated: versioning, ACLs/policies, tagging, object lock, SSE-C,
 //! storage classes, wrong-region redirects, `partNumber` reads of multipart
 //! objects. Objects get a checksum only when the client sends one (AWS now
@@ -49,6 +55,7 @@
 
 pub mod checksum;
 pub mod chunked;
+pub mod conditions;
 pub mod store;
 pub mod xml;
 
@@ -69,6 +76,32 @@ use crate::server::Ctx;
 use crate::wire::{self, Body, Request};
 use checksum::{Algorithm, Checksum};
 use store::{Object, ObjectMeta, Part, Sse, Store, Upload};
+
+/// Every operation this service serves, by its model name; any other is
+/// answered as an unknown operation. `validate::model` holds their request
+/// rules and the conformance test walks each of them.
+pub const OPERATIONS: &[&str] = &[
+    "ListBuckets",
+    "CreateBucket",
+    "HeadBucket",
+    "DeleteBucket",
+    "GetBucketLocation",
+    "PutObject",
+    "GetObject",
+    "HeadObject",
+    "DeleteObject",
+    "DeleteObjects",
+    "CopyObject",
+    "ListObjects",
+    "ListObjectsV2",
+    "CreateMultipartUpload",
+    "UploadPart",
+    "UploadPartCopy",
+    "CompleteMultipartUpload",
+    "AbortMultipartUpload",
+    "ListParts",
+    "ListMultipartUploads",
+];
 
 /// Largest single PUT (and part).
 const MAX_PUT: u64 = 5 * 1024 * 1024 * 1024;
@@ -180,6 +213,7 @@ impl S3 {
             last_modified: truncate_to_secs(SystemTime::now()),
             parts_count: None,
             aws_chunked: false,
+            generation: 0,
         };
         let info = ObjectInfo::of(&object);
         self.store.insert_object(bucket, key, object)?;
@@ -341,7 +375,7 @@ pub fn operation(req: &Request) -> String {
             _ => "Unsupported",
         },
         (Some(_), Some(_)) => match *m {
-            Method::PUT if t.has("partNumber") && t.has("uploadId") => {
+            Method::PUT if t.has("partNumber") || t.has("uploadId") => {
                 if copy {
                     "UploadPartCopy"
                 } else {
@@ -733,6 +767,7 @@ async fn handle_parts(
         signer,
         caller,
     };
+    check_parameters(&call)?;
     match ctx.operation.as_str() {
         "ListBuckets" => list_buckets(&call),
         "CreateBucket" => create_bucket(&call, body).await,
@@ -750,10 +785,7 @@ async fn handle_parts(
         "CopyObject" => copy_object(&call),
         "UploadPartCopy" => upload_part_copy(&call).await,
         "GetObject" | "HeadObject" => get_object(&call).await,
-        "DeleteObject" => {
-            call.store().delete_object(call.bucket(), call.key())?;
-            no_content(&call)
-        }
+        "DeleteObject" => delete_object(&call),
         "DeleteObjects" => delete_objects(&call, body).await,
         "CreateMultipartUpload" => create_multipart_upload(&call),
         "UploadPart" => upload_part(&mut call, body).await,
@@ -764,8 +796,87 @@ async fn handle_parts(
             call.store().remove_upload(&id);
             no_content(&call)
         }
+        // POST on an object is only multipart: without a sub-resource, the
+        // method does not apply to the resource.
+        _ if call.method == Method::POST && call.target.key.is_some() && call.target.plain() => Err(AwsError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowed",
+            "The specified method is not allowed against this resource: POST on an object needs ?uploads (CreateMultipartUpload) or ?uploadId (CompleteMultipartUpload).",
+        )
+        .with_extra("Method", "POST")
+        .with_extra("ResourceType", "OBJECT")),
         _ => Err(not_implemented()),
     }
+}
+
+/// The headers and query parameters the model restricts to an enum, checked
+/// before the operation runs: a value outside the enum is S3's error for
+/// that header (`InvalidStorageClass`, `InvalidRequest` for checksum
+/// headers, else `InvalidArgument` naming it). Object Lock settings, valid
+/// or not, need a bucket with an Object Lock configuration, which the sim
+/// never has.
+fn check_parameters(call: &Call<'_>) -> Result<(), AwsError> {
+    use crate::validate::{Location, model, refused};
+    let op = call.ctx.operation.as_str();
+    for p in model::parameters("s3", op) {
+        let value = match p.location {
+            Location::Header => call.header(p.name),
+            Location::Query => call.target.get(p.name),
+        };
+        let Some(value) = value else { continue };
+        // Headers the sim has always read without regard to case.
+        let any_case = matches!(
+            p.name,
+            "x-amz-checksum-algorithm"
+                | "x-amz-sdk-checksum-algorithm"
+                | "x-amz-checksum-type"
+                | "x-amz-metadata-directive"
+        );
+        let bad = if any_case {
+            (!p.values.iter().any(|v| v.eq_ignore_ascii_case(value))).then_some(value)
+        } else {
+            refused(p, value)
+        };
+        let Some(bad) = bad else { continue };
+        return Err(match p.name {
+            "x-amz-storage-class" => AwsError::bad_request(
+                "InvalidStorageClass",
+                "The storage class you specified is not valid",
+            )
+            .with_extra("StorageClassRequested", bad),
+            "x-amz-checksum-algorithm" | "x-amz-sdk-checksum-algorithm" | "x-amz-checksum-type" => {
+                invalid_request(format!(
+                    "Value for {} header is invalid: {bad}. Use one of {}.",
+                    p.name,
+                    p.values.join(", ")
+                ))
+            }
+            "encoding-type" => invalid_argument("Invalid Encoding Method specified in Request")
+                .with_extra("ArgumentName", p.name)
+                .with_extra("ArgumentValue", bad),
+            _ => invalid_argument(format!(
+                "The value {bad} of {} is not valid: use one of {}.",
+                p.name,
+                p.values.join(", ")
+            ))
+            .with_extra("ArgumentName", p.name)
+            .with_extra("ArgumentValue", bad),
+        });
+    }
+    if matches!(op, "PutObject" | "CopyObject" | "CreateMultipartUpload") {
+        for h in [
+            "x-amz-object-lock-mode",
+            "x-amz-object-lock-retain-until-date",
+            "x-amz-object-lock-legal-hold",
+        ] {
+            if call.header(h).is_some() {
+                return Err(invalid_request(
+                    "Bucket is missing Object Lock Configuration: Object Lock headers need a bucket created with Object Lock enabled",
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn no_content(call: &Call<'_>) -> Result<Response<Body>, AwsError> {
@@ -810,6 +921,7 @@ async fn create_bucket(
         if root.name != "CreateBucketConfiguration" {
             return Err(xml::parse(b"").unwrap_err());
         }
+        check_bucket_configuration(&root)?;
         root.text_of("LocationConstraint")
             .filter(|s| !s.is_empty())
             .map(str::to_string)
@@ -863,6 +975,45 @@ async fn create_bucket(
         .header("location", format!("/{bucket}"))
         .body(wire::empty())
         .expect("valid response"))
+}
+
+/// CreateBucketConfiguration's members the model restricts: a location
+/// constraint outside `BucketLocationConstraint` is `InvalidLocationConstraint`;
+/// an enum value outside the model in `Location`/`Bucket` does not validate
+/// against the schema (`MalformedXML`); valid ones ask for a directory
+/// bucket, which the sim does not simulate (501).
+fn check_bucket_configuration(root: &xml::Element) -> Result<(), AwsError> {
+    use crate::validate::model::{
+        S3_BUCKET_LOCATION_CONSTRAINT, S3_BUCKET_TYPE, S3_DATA_REDUNDANCY, S3_LOCATION_TYPE,
+    };
+    if let Some(c) = root.text_of("LocationConstraint").filter(|c| !c.is_empty())
+        && !S3_BUCKET_LOCATION_CONSTRAINT.contains(&c)
+    {
+        return Err(AwsError::bad_request(
+            "InvalidLocationConstraint",
+            "The specified location-constraint is not valid",
+        )
+        .with_extra("LocationConstraint", c));
+    }
+    for (parent, member, values) in [
+        ("Location", "Type", S3_LOCATION_TYPE),
+        ("Bucket", "Type", S3_BUCKET_TYPE),
+        ("Bucket", "DataRedundancy", S3_DATA_REDUNDANCY),
+    ] {
+        if let Some(v) = root.child(parent).and_then(|p| p.text_of(member))
+            && !values.contains(&v)
+        {
+            return Err(xml::parse(b"").unwrap_err());
+        }
+    }
+    if root.child("Location").is_some() || root.child("Bucket").is_some() {
+        return Err(AwsError::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "NotImplemented",
+            "A header or element you provided implies functionality that is not implemented: CreateBucketConfiguration's Location and Bucket describe a directory bucket, which aws-sim does not simulate",
+        ));
+    }
+    Ok(())
 }
 
 fn head_bucket(call: &Call<'_>) -> Result<Response<Body>, AwsError> {
@@ -934,17 +1085,7 @@ fn list_objects(call: &Call<'_>, v2: bool) -> Result<Response<Body>, AwsError> {
             })?
             .min(1000) as usize,
     };
-    let url = match t.get("encoding-type") {
-        None => false,
-        Some("url") => true,
-        Some(other) => {
-            return Err(
-                invalid_argument("Invalid Encoding Method specified in Request")
-                    .with_extra("ArgumentName", "encoding-type")
-                    .with_extra("ArgumentValue", other),
-            );
-        }
-    };
+    let url = encoding_type(call)?;
     let enc = |s: &str| if url { url_encode(s) } else { s.to_string() };
     let token = t.get("continuation-token");
     let after = if v2 {
@@ -1058,26 +1199,122 @@ fn list_multipart_uploads(call: &Call<'_>) -> Result<Response<Body>, AwsError> {
     if !call.store().bucket_exists(call.bucket()) {
         return Err(store::no_such_bucket(call.bucket()));
     }
-    let prefix = call.target.get("prefix").unwrap_or_default();
-    let mut w = xml::Writer::new("ListMultipartUploadsResult");
-    w.elem("Bucket", call.bucket())
-        .elem("KeyMarker", "")
-        .elem("UploadIdMarker", "")
-        .elem("Prefix", prefix)
-        .elem("MaxUploads", "1000")
-        .elem("IsTruncated", "false");
-    for (key, id, initiated) in call.store().list_uploads(call.bucket()) {
-        if !key.starts_with(prefix) {
+    let t = &call.target;
+    let prefix = t.get("prefix").unwrap_or_default();
+    let delimiter = t.get("delimiter").unwrap_or_default();
+    let key_marker = t.get("key-marker").unwrap_or_default();
+    let id_marker = t.get("upload-id-marker").filter(|_| !key_marker.is_empty());
+    let max = match t.get("max-uploads") {
+        None => 1000,
+        Some(s) => s
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (0..=i64::from(i32::MAX)).contains(n))
+            .ok_or_else(|| {
+                invalid_argument("Provided max-uploads not an integer or within integer range")
+                    .with_extra("ArgumentName", "max-uploads")
+                    .with_extra("ArgumentValue", s)
+            })?
+            .min(1000) as usize,
+    };
+    let url = encoding_type(call)?;
+    let enc = |s: &str| if url { url_encode(s) } else { s.to_string() };
+    // Past the markers: keys after key-marker, and uploads of key-marker
+    // itself listed after upload-id-marker.
+    let all = call.store().list_uploads(call.bucket());
+    let start = match id_marker {
+        Some(id) => all
+            .iter()
+            .position(|(i, u)| u.key == key_marker && i == id)
+            .map_or_else(
+                || all.partition_point(|(_, u)| u.key.as_str() <= key_marker),
+                |p| p + 1,
+            ),
+        None => all.partition_point(|(_, u)| u.key.as_str() <= key_marker),
+    };
+    let mut uploads: Vec<&(String, Upload)> = Vec::new();
+    let mut prefixes: Vec<String> = Vec::new();
+    let mut truncated = false;
+    let mut next: Option<(String, String)> = None;
+    for entry in &all[start..] {
+        let (id, u) = entry;
+        if !u.key.starts_with(prefix) {
             continue;
         }
+        let cp = (!delimiter.is_empty())
+            .then(|| {
+                u.key[prefix.len()..]
+                    .find(delimiter)
+                    .map(|i| u.key[..prefix.len() + i + delimiter.len()].to_string())
+            })
+            .flatten();
+        if let Some(cp) = &cp
+            && prefixes.last() == Some(cp)
+        {
+            continue;
+        }
+        if uploads.len() + prefixes.len() >= max {
+            truncated = true;
+            break;
+        }
+        next = Some((u.key.clone(), id.clone()));
+        match cp {
+            Some(cp) => prefixes.push(cp),
+            None => uploads.push(entry),
+        }
+    }
+    let mut w = xml::Writer::new("ListMultipartUploadsResult");
+    w.elem("Bucket", call.bucket())
+        .elem("KeyMarker", enc(key_marker))
+        .elem("UploadIdMarker", id_marker.unwrap_or_default());
+    if truncated && let Some((k, id)) = &next {
+        w.elem("NextKeyMarker", enc(k))
+            .elem("NextUploadIdMarker", id);
+    }
+    if !delimiter.is_empty() {
+        w.elem("Delimiter", enc(delimiter));
+    }
+    w.elem("Prefix", enc(prefix))
+        .elem("MaxUploads", max.to_string())
+        .elem("IsTruncated", truncated.to_string());
+    for (id, u) in uploads {
         w.start("Upload")
-            .elem("Key", key)
+            .elem("Key", enc(&u.key))
             .elem("UploadId", id)
-            .elem("StorageClass", "STANDARD")
-            .elem("Initiated", crate::clock::iso8601(initiated))
-            .end();
+            .elem("StorageClass", "STANDARD");
+        for who in ["Owner", "Initiator"] {
+            w.start(who)
+                .elem("ID", OWNER_ID)
+                .elem("DisplayName", "aws-sim")
+                .end();
+        }
+        w.elem("Initiated", crate::clock::iso8601(u.initiated));
+        if let Some((a, kind)) = u.checksum {
+            w.elem("ChecksumAlgorithm", a.name())
+                .elem("ChecksumType", kind);
+        }
+        w.end();
+    }
+    for p in &prefixes {
+        w.start("CommonPrefixes").elem("Prefix", enc(p)).end();
+    }
+    if url {
+        w.elem("EncodingType", "url");
     }
     call.xml(w.finish())
+}
+
+/// `encoding-type`: absent, or `url` (the only value S3 knows).
+fn encoding_type(call: &Call<'_>) -> Result<bool, AwsError> {
+    match call.target.get("encoding-type") {
+        None => Ok(false),
+        Some("url") => Ok(true),
+        Some(other) => Err(
+            invalid_argument("Invalid Encoding Method specified in Request")
+                .with_extra("ArgumentName", "encoding-type")
+                .with_extra("ArgumentValue", other),
+        ),
+    }
 }
 
 fn list_parts(call: &Call<'_>) -> Result<Response<Body>, AwsError> {
@@ -1606,40 +1843,9 @@ async fn put_object(
         return Err(store::no_such_bucket(call.bucket()));
     }
     let meta = meta_from_headers(call)?;
-    // Conditional writes: checked before the body is read and again,
-    // atomically, when the object is stored.
-    let if_none_match = call.header("if-none-match").map(str::to_string);
-    let if_match = call.header("if-match").map(str::to_string);
-    let key = call.key().to_string();
-    if if_none_match.as_deref().is_some_and(|v| v.trim() != "*") {
-        return Err(not_implemented());
-    }
-    let precondition = move |current: Option<&Object>| -> Result<(), AwsError> {
-        let failed = || {
-            AwsError::new(
-                StatusCode::PRECONDITION_FAILED,
-                "PreconditionFailed",
-                "At least one of the pre-conditions you specified did not hold",
-            )
-        };
-        if if_none_match.is_some() && current.is_some() {
-            return Err(failed().with_extra("Condition", "If-None-Match"));
-        }
-        if let Some(m) = &if_match {
-            match current {
-                None => return Err(store::no_such_key(&key)),
-                Some(o) if !etag_matches(m, &o.etag) => {
-                    return Err(failed().with_extra("Condition", "If-Match"));
-                }
-                _ => {}
-            }
-        }
-        Ok(())
-    };
-    {
-        let current = call.store().object(call.bucket(), call.key()).ok();
-        precondition(current.as_ref())?;
-    }
+    // Conditional writes: checked before the body is read, pinned, and
+    // committed only if the key is still as pinned (`conditions.rs`).
+    let pinned = check_write_conditions(call)?;
     let r = receive(call, body, None).await?;
     let checksum = r.declared.and_then(|a| r.checksum(a));
     let object = Object {
@@ -1651,13 +1857,31 @@ async fn put_object(
         last_modified: call.now(),
         parts_count: None,
         aws_chunked: r.aws_chunked,
+        generation: 0,
     };
     let mut b = call.ok().header("etag", object.etag.as_str());
     b = sse_headers(b, object.meta.sse.as_ref());
     b = checksum_headers(b, object.checksum.as_ref());
     call.store()
-        .insert_object_if(call.bucket(), call.key(), object, precondition)?;
+        .insert_object_if(call.bucket(), call.key(), object, |current| {
+            conditions::still_as_pinned(pinned, call.key(), current)
+        })?;
     Ok(b.body(wire::empty()).expect("valid response"))
+}
+
+/// The `If-Match` / `If-None-Match` of a write (PutObject, CopyObject,
+/// CompleteMultipartUpload) checked against the destination key as it is
+/// now: `None` for an unconditional write, else what was pinned.
+fn check_write_conditions(call: &Call<'_>) -> Result<Option<conditions::Pinned>, AwsError> {
+    let Some(c) = conditions::WriteConditions::from_headers(
+        call.header("if-match"),
+        call.header("if-none-match"),
+    )?
+    else {
+        return Ok(None);
+    };
+    let current = call.store().object_if_any(call.bucket(), call.key())?;
+    c.check(call.key(), current.as_ref()).map(Some)
 }
 
 /// `Range: bytes=…` → `Some((start, end_inclusive))`; `Ok(None)` for no or
@@ -1708,12 +1932,6 @@ fn parse_range(h: Option<&str>, size: u64) -> Result<Option<(u64, u64)>, AwsErro
     Ok(Some((start, end.min(size - 1))))
 }
 
-fn etag_matches(list: &str, etag: &str) -> bool {
-    list.split(',')
-        .map(str::trim)
-        .any(|e| e == "*" || e.trim_matches('"') == etag.trim_matches('"'))
-}
-
 async fn get_object(call: &Call<'_>) -> Result<Response<Body>, AwsError> {
     let head = call.method == Method::HEAD;
     let (o, file) = call.store().open_object(call.bucket(), call.key())?;
@@ -1724,19 +1942,8 @@ async fn get_object(call: &Call<'_>) -> Result<Response<Body>, AwsError> {
         }
     }
     let modified = crate::clock::http_date(o.last_modified);
-    if let Some(m) = call.header("if-match")
-        && !etag_matches(m, &o.etag)
-    {
-        return Err(AwsError::new(
-            StatusCode::PRECONDITION_FAILED,
-            "PreconditionFailed",
-            "At least one of the pre-conditions you specified did not hold",
-        )
-        .with_extra("Condition", "If-Match"));
-    }
-    if let Some(m) = call.header("if-none-match")
-        && etag_matches(m, &o.etag)
-    {
+    let read = conditions::ReadConditions::from(|n| call.header(n), conditions::READ_HEADERS);
+    if read.evaluate(&o, false)? == conditions::Read::NotModified {
         return Ok(call
             .ok()
             .status(StatusCode::NOT_MODIFIED)
@@ -1854,15 +2061,28 @@ fn copy_object(call: &Call<'_>) -> Result<Response<Body>, AwsError> {
     if !call.store().bucket_exists(call.bucket()) {
         return Err(store::no_such_bucket(call.bucket()));
     }
-    let replace = call
-        .header("x-amz-metadata-directive")
-        .is_some_and(|d| d.eq_ignore_ascii_case("REPLACE"));
+    let replace = match call.header("x-amz-metadata-directive") {
+        None => false,
+        Some(d) if d.eq_ignore_ascii_case("COPY") => false,
+        Some(d) if d.eq_ignore_ascii_case("REPLACE") => true,
+        Some(d) => {
+            return Err(invalid_argument(format!(
+                "Unknown metadata directive: {d}. Use COPY or REPLACE."
+            ))
+            .with_extra("ArgumentName", "x-amz-metadata-directive")
+            .with_extra("ArgumentValue", d));
+        }
+    };
     let new_meta = meta_from_headers(call)?;
     if src_bucket == call.bucket() && src_key == call.key() && !replace && new_meta.sse.is_none() {
         return Err(invalid_request(
             "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
         ));
     }
+    // The source's conditions, then the destination's (a conditional write).
+    conditions::ReadConditions::from(|n| call.header(n), conditions::COPY_SOURCE_HEADERS)
+        .evaluate(&src, true)?;
+    let pinned = check_write_conditions(call)?;
     let meta = if replace {
         new_meta
     } else {
@@ -1886,10 +2106,48 @@ fn copy_object(call: &Call<'_>) -> Result<Response<Body>, AwsError> {
     }
     let b = sse_headers(call.ok(), object.meta.sse.as_ref());
     call.store()
-        .insert_object(call.bucket(), call.key(), object)?;
+        .insert_object_if(call.bucket(), call.key(), object, |current| {
+            conditions::still_as_pinned(pinned, call.key(), current)
+        })?;
     Ok(b.header("content-type", "application/xml")
         .body(wire::full(w.finish()))
         .expect("valid response"))
+}
+
+/// DeleteObject; `If-Match` (an ETag, or `*` for "any object") makes it a
+/// conditional delete: 412 when the object's ETag differs, 404 `NoSuchKey`
+/// when there is no object (consistent with conditional writes), checked and
+/// applied atomically. The directory-bucket conditions
+/// (`x-amz-if-match-last-modified-time`, `x-amz-if-match-size`) are refused.
+fn delete_object(call: &Call<'_>) -> Result<Response<Body>, AwsError> {
+    for header in ["x-amz-if-match-last-modified-time", "x-amz-if-match-size"] {
+        if call.header(header).is_some() {
+            return Err(directory_bucket_only(header));
+        }
+    }
+    let if_match = call.header("if-match").map(str::to_string);
+    call.store()
+        .delete_object_if(call.bucket(), call.key(), |current| {
+            match (&if_match, current) {
+                (None, _) => Ok(()),
+                (Some(_), None) => Err(store::no_such_key(call.key())),
+                (Some(list), Some(o)) if conditions::etag_matches(list, &o.etag) => Ok(()),
+                (Some(_), Some(_)) => Err(conditions::precondition_failed("If-Match")),
+            }
+        })?;
+    no_content(call)
+}
+
+/// 501 for a feature S3 offers only on directory buckets.
+fn directory_bucket_only(what: &str) -> AwsError {
+    AwsError::new(
+        StatusCode::NOT_IMPLEMENTED,
+        "NotImplemented",
+        format!(
+            "A header you provided implies functionality that is not implemented: {what} is supported only for directory buckets, and this is a general purpose bucket"
+        ),
+    )
+    .with_extra("Header", what)
 }
 
 async fn delete_objects(
@@ -1902,21 +2160,56 @@ async fn delete_objects(
     let body = wire::read_body(take_body(body), 2 * 1024 * 1024).await?;
     let root = xml::parse(&body)?;
     let quiet = root.text_of("Quiet") == Some("true");
-    let keys: Vec<String> = root
-        .all("Object")
-        .filter_map(|o| o.text_of("Key").map(str::to_string))
-        .collect();
-    if root.name != "Delete" || keys.is_empty() {
+    let objects: Vec<&xml::Element> = root.all("Object").collect();
+    if root.name != "Delete" || objects.is_empty() || objects.len() > 1000 {
         return Err(xml::parse(b"").unwrap_err());
     }
-    if keys.len() > 1000 {
-        return Err(xml::parse(b"").unwrap_err());
+    let mut keys = Vec::with_capacity(objects.len());
+    for o in objects {
+        // Every <Object> needs its <Key>; the directory-bucket conditions
+        // are refused for the whole request, as a header would be.
+        let key = o
+            .child("Key")
+            .map(|k| k.text.clone())
+            .ok_or_else(|| xml::parse(b"").unwrap_err())?;
+        for (element, what) in [
+            (
+                "LastModifiedTime",
+                "LastModifiedTime in a DeleteObjects <Object>",
+            ),
+            ("Size", "Size in a DeleteObjects <Object>"),
+        ] {
+            if o.child(element).is_some() {
+                return Err(directory_bucket_only(what));
+            }
+        }
+        keys.push((key, o.text_of("ETag").map(str::to_string)));
     }
     let mut w = xml::Writer::new("DeleteResult");
-    for k in keys {
-        call.store().delete_object(call.bucket(), &k)?;
-        if !quiet {
-            w.start("Deleted").elem("Key", k).end();
+    for (k, etag) in keys {
+        // A conditional delete per object (`<ETag>`), as DeleteObject's If-Match.
+        let deleted =
+            call.store()
+                .delete_object_if(call.bucket(), &k, |current| match (&etag, current) {
+                    (None, _) => Ok(()),
+                    (Some(_), None) => Err(store::no_such_key(&k)),
+                    (Some(list), Some(o)) if conditions::etag_matches(list, &o.etag) => Ok(()),
+                    (Some(_), Some(_)) => Err(conditions::precondition_failed("ETag")),
+                });
+        match deleted {
+            Ok(()) => {
+                if !quiet {
+                    w.start("Deleted").elem("Key", k).end();
+                }
+            }
+            Err(e) if e.status.is_client_error() => {
+                w.start("Error")
+                    .elem("Key", k)
+                    .elem("Code", &e.code)
+                    .elem("Message", &e.message)
+                    .end();
+            }
+            Err(e) => return Err(e),
         }
     }
     call.xml(w.finish())
@@ -1997,6 +2290,18 @@ fn create_multipart_upload(call: &Call<'_>) -> Result<Response<Body>, AwsError> 
         .expect("valid response"))
 }
 
+/// The `uploadId` of a part upload (`InvalidArgument` when missing).
+fn upload_id(call: &Call<'_>) -> Result<String, AwsError> {
+    call.target
+        .get("uploadId")
+        .filter(|id| !id.is_empty())
+        .map(str::to_string)
+        .ok_or_else(|| {
+            invalid_argument("A part upload needs the uploadId of its multipart upload.")
+                .with_extra("ArgumentName", "uploadId")
+        })
+}
+
 fn part_number(call: &Call<'_>) -> Result<u32, AwsError> {
     call.target
         .get("partNumber")
@@ -2017,7 +2322,7 @@ async fn upload_part(
     body: &mut Option<hyper::body::Incoming>,
 ) -> Result<Response<Body>, AwsError> {
     let number = part_number(call)?;
-    let id = call.target.get("uploadId").unwrap_or_default().to_string();
+    let id = upload_id(call)?;
     let upload = call.store().upload(call.bucket(), call.key(), &id)?;
     let also = upload.checksum.map(|(a, _)| a);
     let r = receive(call, body, also).await?;
@@ -2059,13 +2364,15 @@ fn copy_source(call: &Call<'_>) -> Result<(String, String), AwsError> {
 /// UploadPartCopy: a byte range (or all) of an existing object becomes a part.
 async fn upload_part_copy(call: &Call<'_>) -> Result<Response<Body>, AwsError> {
     let number = part_number(call)?;
-    let id = call.target.get("uploadId").unwrap_or_default().to_string();
+    let id = upload_id(call)?;
     let upload = call.store().upload(call.bucket(), call.key(), &id)?;
     let (src_bucket, src_key) = copy_source(call)?;
     call.sim
         .credentials
         .check_bucket_access(&call.caller.principal(), &src_bucket)?;
     let (src, file) = call.store().open_object(&src_bucket, &src_key)?;
+    conditions::ReadConditions::from(|n| call.header(n), conditions::COPY_SOURCE_HEADERS)
+        .evaluate(&src, true)?;
     let (start, len) = match call.header("x-amz-copy-source-range") {
         None => (0, src.size),
         Some(r) => {
@@ -2159,6 +2466,9 @@ async fn complete_multipart_upload(
 ) -> Result<Response<Body>, AwsError> {
     let id = call.target.get("uploadId").unwrap_or_default().to_string();
     let upload = call.store().upload(call.bucket(), call.key(), &id)?;
+    // Conditional writes, as on PutObject: checked now (a 412 keeps the
+    // upload), committed only if the key is still as pinned.
+    let pinned = check_write_conditions(call)?;
     let body = wire::read_body(take_body(body), 4 * 1024 * 1024).await?;
     let root = xml::parse(&body)?;
     if root.name != "CompleteMultipartUpload" {
@@ -2299,9 +2609,21 @@ async fn complete_multipart_upload(
         last_modified: call.now(),
         parts_count: Some(count as u32),
         aws_chunked: false,
+        generation: 0,
     };
-    call.store()
-        .insert_object(call.bucket(), call.key(), object)?;
+    let committed = call
+        .store()
+        .insert_object_if(call.bucket(), call.key(), object, |current| {
+            conditions::still_as_pinned(pinned, call.key(), current)
+        });
+    if let Err(e) = committed {
+        // The model tells clients to re-initiate the upload after a 409:
+        // the conflicting upload is gone.
+        if e.status == StatusCode::CONFLICT {
+            call.store().remove_upload(&id);
+        }
+        return Err(e);
+    }
     call.store().remove_upload(&id);
 
     let host = host_of_headers(&call.headers);

@@ -10,7 +10,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use http::StatusCode;
@@ -58,6 +59,10 @@ pub struct Object {
     pub parts_count: Option<u32>,
     /// Whether the upload arrived `aws-chunked` (for tests and the log, not AWS).
     pub aws_chunked: bool,
+    /// Which write of the key this is: assigned by the store on insert, from
+    /// a counter that never repeats, so conditional writes can tell whether
+    /// the key changed while they ran (see `conditions.rs`).
+    pub generation: u64,
 }
 
 #[derive(Debug)]
@@ -96,6 +101,8 @@ pub struct Upload {
 struct State {
     buckets: BTreeMap<String, Bucket>,
     uploads: HashMap<String, Upload>,
+    /// The generation the next stored object gets.
+    next_generation: u64,
 }
 
 /// The storage of one sim.
@@ -104,6 +111,9 @@ pub struct Store {
     data: PathBuf,
     tmp: PathBuf,
     state: Mutex<State>,
+    /// Temporary files not yet persisted or dropped: request bodies being
+    /// received, parts being assembled.
+    in_flight: Arc<AtomicUsize>,
 }
 
 pub fn no_such_bucket(bucket: &str) -> AwsError {
@@ -128,6 +138,8 @@ pub fn no_such_upload(upload_id: &str) -> AwsError {
 pub struct TempFile {
     path: PathBuf,
     keep: bool,
+    /// The store's count of files in flight, decremented when this one ends.
+    in_flight: Arc<AtomicUsize>,
 }
 
 impl TempFile {
@@ -138,6 +150,7 @@ impl TempFile {
 
 impl Drop for TempFile {
     fn drop(&mut self) {
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
         if !self.keep {
             let _ = std::fs::remove_file(&self.path);
         }
@@ -158,15 +171,26 @@ impl Store {
             data,
             tmp,
             state: Mutex::default(),
+            in_flight: Arc::default(),
         })
     }
 
     /// A fresh temporary file path (the file is not created).
     pub fn temp_file(&self) -> TempFile {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
         TempFile {
             path: self.tmp.join(uuid::Uuid::new_v4().simple().to_string()),
             keep: false,
+            in_flight: self.in_flight.clone(),
         }
+    }
+
+    /// How many writes are between reading their request and storing the
+    /// result right now (a PutObject or UploadPart receiving its body, a
+    /// CompleteMultipartUpload assembling parts, an UploadPartCopy copying).
+    /// Tests use it to act while a write is in flight.
+    pub fn writes_in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::SeqCst)
     }
 
     /// Moves a finished temporary file to its permanent place.
@@ -257,6 +281,17 @@ impl Store {
         b.objects.get(key).cloned().ok_or_else(|| no_such_key(key))
     }
 
+    /// Metadata of an object, `None` when the key is free (`NoSuchBucket`
+    /// when the bucket is missing).
+    pub fn object_if_any(&self, bucket: &str, key: &str) -> Result<Option<Object>, AwsError> {
+        let s = self.lock();
+        let b = s
+            .buckets
+            .get(bucket)
+            .ok_or_else(|| no_such_bucket(bucket))?;
+        Ok(b.objects.get(key).cloned())
+    }
+
     /// Metadata of an object and its file, opened under the lock so a
     /// concurrent overwrite cannot delete it first.
     pub fn open_object(
@@ -278,20 +313,23 @@ impl Store {
     /// replacing any previous version (whose file is deleted).
     pub fn insert_object(&self, bucket: &str, key: &str, object: Object) -> Result<(), AwsError> {
         self.insert_object_if(bucket, key, object, |_| Ok(()))
+            .map(|_| ())
     }
 
     /// [`Store::insert_object`] when `precondition` accepts the current
     /// version (checked atomically, for conditional writes); the new file is
-    /// deleted when it does not.
+    /// deleted when it does not. The stored object gets the next generation,
+    /// which is returned.
     pub fn insert_object_if(
         &self,
         bucket: &str,
         key: &str,
-        object: Object,
+        mut object: Object,
         precondition: impl FnOnce(Option<&Object>) -> Result<(), AwsError>,
-    ) -> Result<(), AwsError> {
-        let old = {
+    ) -> Result<u64, AwsError> {
+        let (old, generation) = {
             let mut s = self.lock();
+            let generation = s.next_generation;
             let Some(b) = s.buckets.get_mut(bucket) else {
                 let _ = std::fs::remove_file(&object.path);
                 return Err(no_such_bucket(bucket));
@@ -300,22 +338,37 @@ impl Store {
                 let _ = std::fs::remove_file(&object.path);
                 return Err(e);
             }
-            b.objects.insert(key.to_string(), object)
+            object.generation = generation;
+            let old = b.objects.insert(key.to_string(), object);
+            s.next_generation += 1;
+            (old, generation)
         };
         if let Some(old) = old {
             let _ = std::fs::remove_file(old.path);
         }
-        Ok(())
+        Ok(generation)
     }
 
     /// Deletes an object; deleting a missing key succeeds, as in S3.
     pub fn delete_object(&self, bucket: &str, key: &str) -> Result<(), AwsError> {
+        self.delete_object_if(bucket, key, |_| Ok(()))
+    }
+
+    /// [`Store::delete_object`] when `precondition` accepts the current
+    /// object (checked atomically, for conditional deletes).
+    pub fn delete_object_if(
+        &self,
+        bucket: &str,
+        key: &str,
+        precondition: impl FnOnce(Option<&Object>) -> Result<(), AwsError>,
+    ) -> Result<(), AwsError> {
         let old = {
             let mut s = self.lock();
             let b = s
                 .buckets
                 .get_mut(bucket)
                 .ok_or_else(|| no_such_bucket(bucket))?;
+            precondition(b.objects.get(key))?;
             b.objects.remove(key)
         };
         if let Some(old) = old {
@@ -393,16 +446,21 @@ impl Store {
         Some(u)
     }
 
-    /// In-progress uploads of a bucket: `(key, id, initiated)`.
-    pub fn list_uploads(&self, bucket: &str) -> Vec<(String, String, SystemTime)> {
+    /// In-progress uploads of a bucket (without their parts), by key, then
+    /// initiation time, then upload id.
+    pub fn list_uploads(&self, bucket: &str) -> Vec<(String, Upload)> {
         let s = self.lock();
-        let mut v: Vec<_> = s
+        let mut v: Vec<(String, Upload)> = s
             .uploads
             .iter()
             .filter(|(_, u)| u.bucket == bucket)
-            .map(|(id, u)| (u.key.clone(), id.clone(), u.initiated))
+            .map(|(id, u)| {
+                let mut u = u.clone();
+                u.parts.clear();
+                (id.clone(), u)
+            })
             .collect();
-        v.sort();
+        v.sort_by(|(ia, a), (ib, b)| (&a.key, a.initiated, ia).cmp(&(&b.key, b.initiated, ib)));
         v
     }
 

@@ -1,4 +1,4 @@
-//! Scenarios `release-1`, `release-60` and `api-economy`: a canary release
+//! Scenarios `release-1`, `release-60`, `release-500` and `api-economy`: a canary release
 //! (Linear10PercentEvery1Minute) through CodePipeline with the real worker
 //! runtime and `LambdaReleaseEngine` running in-process (its decisions on
 //! the sim's clock, as in the e2e tests; memory is not measured here). The
@@ -57,6 +57,12 @@ pub struct ReleaseRun {
     /// Per watch tick after the last CreateDeployment: (BatchGetDeployments,
     /// DescribeAlarms).
     pub ticks: Vec<(usize, usize)>,
+    /// The longest continuation token a job of the release ended with.
+    pub max_token_chars: usize,
+    /// The release ledger's successful writes (PutObject) and reads
+    /// (GetObject) during the release.
+    pub ledger_writes: usize,
+    pub ledger_reads: usize,
 }
 
 impl ReleaseRun {
@@ -173,7 +179,27 @@ pub async fn release(n: usize, changed: usize, time_scale: f64) -> Result<Releas
             },
         ),
         ticks,
+        max_token_chars: sim
+            .codepipeline
+            .reported_texts()
+            .into_iter()
+            .filter(|(at, _)| at.ends_with("continuation token"))
+            .map(|(_, t)| t.len())
+            .max()
+            .unwrap_or(0),
+        ledger_writes: ledger_calls(&sim, since, "PutObject"),
+        ledger_reads: ledger_calls(&sim, since, "GetObject"),
     })
+}
+
+/// Successful calls of `operation` on the ledger's bucket since `since`.
+fn ledger_calls(sim: &aws_sim::Sim, since: u64, operation: &str) -> usize {
+    let bucket = format!("/{}/", e2e::worker::LEDGER_BUCKET);
+    sim.log
+        .query(since, Some("s3"), Some(operation))
+        .into_iter()
+        .filter(|r| r.status == 200 && r.path.starts_with(&bucket))
+        .count()
 }
 
 fn first(v: &[u64]) -> Result<u64, String> {

@@ -151,6 +151,10 @@ pub struct AliasNow {
     /// The release that published the version it serves, when its
     /// description names one.
     pub published_by: Option<String>,
+    /// The latest release in the ledger that put this function's alias on
+    /// the version it serves (it may have reused a version another
+    /// release published).
+    pub moved_by: Option<String>,
 }
 
 /// One alias update of a rollback.
@@ -256,8 +260,9 @@ pub fn plan_rollback(
                     ),
                     None => format!("version {}", a.version),
                 };
-                let by = match &a.published_by {
-                    Some(r) if r != id => format!(", published by release {r}"),
+                let by = match (&a.moved_by, &a.published_by) {
+                    (Some(r), _) if r != id => format!(", moved there by release {r}"),
+                    (_, Some(r)) if r != id => format!(", published by release {r}"),
                     _ => String::new(),
                 };
                 refusals.push(format!(
@@ -307,6 +312,20 @@ pub fn prunable(f: &FunctionVersions, protected: &BTreeSet<String>) -> Vec<Strin
     out.sort_by_key(|v| v.parse::<u64>().unwrap_or(u64::MAX));
     out.dedup();
     out
+}
+
+/// The newest of `records` (newest first) that put `function` on `version`
+/// and did not end rolled back or failed.
+pub fn moved_by(records: &[ReleaseRecord], function: &str, version: &str) -> Option<String> {
+    records
+        .iter()
+        .filter(|r| matches!(r.outcome, Outcome::Succeeded | Outcome::InProgress))
+        .find(|r| {
+            r.functions
+                .iter()
+                .any(|f| f.name == function && f.version.as_deref() == Some(version))
+        })
+        .map(|r| r.release_id.clone())
 }
 
 /// The versions `records` keep, per function (previous and new).
@@ -426,6 +445,7 @@ mod tests {
             routing: None,
             revision_id: Some(format!("rev-{v}")),
             published_by: by.map(str::to_string),
+            moved_by: None,
         })
     }
 

@@ -5,7 +5,7 @@
 //! cargo run --release -p demo                       # the story, ~40 s
 //! cargo run --release -p demo -- --speed 600        # faster (a simulated minute = 0.1 s)
 //! cargo run --release -p demo -- --functions 60     # 60 generated functions
-//! cargo run --release -p demo -- --keep-running     # then poke aws-sim with the AWS CLI
+//! cargo run --release -p demo -- --keep-running     # then poke aws-sim with the AWS CLI and pipeline-canary
 //! ```
 //!
 //! It starts aws-sim (this repository's local AWS, speaking the real wire
@@ -16,10 +16,10 @@
 //! our action, one `Errors` alarm per function) plus the functions
 //! themselves, starts one pipeline-canary worker — the production
 //! `Worker` and `LambdaReleaseEngine`, talking to aws-sim through the
-//! official AWS SDK — and plays four GitHub pushes of a working copy of
-//! `examples/collect`, each bundled as `buildspec.yml` does and handed to the
-//! pipeline as a simulated push (`POST /_sim/push`; CodeBuild is a
-//! pass-through in aws-sim):
+//! official AWS SDK, with its release ledger in aws-sim's S3 — and plays
+//! five GitHub pushes of a working copy of `examples/collect`, each bundled
+//! as `buildspec.yml` does and handed to the pipeline as a simulated push
+//! (`POST /_sim/push`; CodeBuild is a pass-through in aws-sim):
 //!
 //! 1. the first release: every function gets its first version and its
 //!    `live` alias (nothing to shift from);
@@ -34,12 +34,20 @@
 //!    published; once undone, a retry from the "console"
 //!    (`RetryStageExecution`, same execution and artifact) releases it.
 //!
-//! It ends with a table of the releases and exits 0 only if every step
+//! Then a sixth step, after the story (`history.rs`): the release history
+//! as `pipeline-canary releases` prints it from the ledger (five releases:
+//! the refused push and its retry are two attempts of one release), and
+//! `pipeline-canary rollback` of the last release, checked through Lambda
+//! (every function it changed back on its previous version) and the ledger
+//! (its record says `RolledBack`).
+//!
+//! It ends with a table of the steps and exits 0 only if every step
 //! behaved as expected (1 otherwise, 2 if the demo could not run). The
 //! production worker binary does not depend on this crate: no sim code
 //! ships in it.
 
 mod app;
+mod history;
 mod view;
 mod world;
 
@@ -206,10 +214,13 @@ async fn run(args: &Args) -> Result<bool, String> {
     );
 
     let steps = story(&names);
+    // The pushes, then the release history and rollback.
+    let of = steps.len() + 1;
     let mut rows = Vec::new();
     for (i, step) in steps.iter().enumerate() {
-        rows.extend(play(&world, &mut app, i + 1, steps.len(), step, args).await?);
+        rows.extend(play(&world, &mut app, i + 1, of, step, args).await?);
     }
+    rows.push(history::play(&world, of, of, &rows).await?);
 
     table(&rows);
     let failed: Vec<&Row> = rows.iter().filter(|r| !r.problems.is_empty()).collect();
@@ -236,14 +247,14 @@ async fn run(args: &Args) -> Result<bool, String> {
         failed.len()
     );
     if args.keep_running {
-        keep_running(&world, &names, &app.root.join("build/release.zip")).await;
+        keep_running(&world, &names, &rows, &app.root.join("build/release.zip")).await;
     }
     let _ = stop_worker.send(());
     let _ = worker_task.await;
     Ok(failed.is_empty())
 }
 
-/// The four pushes, with the edits each makes to the working copy.
+/// The five pushes, with the edits each makes to the working copy.
 fn story(names: &[String]) -> Vec<Step> {
     let (a, b, c) = (names[2].clone(), names[3].clone(), names[4].clone());
     let d = names[5].clone();
@@ -805,8 +816,13 @@ fn table(rows: &[Row]) {
 }
 
 /// Leaves aws-sim and the worker running until Ctrl-C.
-async fn keep_running(world: &World, names: &[String], last_zip: &std::path::Path) {
+async fn keep_running(world: &World, names: &[String], rows: &[Row], last_zip: &std::path::Path) {
     let ep = world.sim.endpoint();
+    let release_of = |step: &str| {
+        rows.iter()
+            .find(|r| r.step == step)
+            .map_or("r-…", |r| r.release.as_str())
+    };
     let f = names.get(3).cloned().unwrap_or_default();
     println!("aws-sim keeps running at {ep} (simulated; the worker too; Ctrl-C to stop). Try:");
     println!(
@@ -829,6 +845,26 @@ async fn keep_running(world: &World, names: &[String], last_zip: &std::path::Pat
         world::APPLICATION
     );
     println!("  aws --endpoint-url {ep} cloudwatch describe-alarms --alarm-name-prefix collect-");
+    println!(
+        "  export AWS_ENDPOINT_URL={ep}   # for pipeline-canary (from the repository root: cargo run -q -- …)"
+    );
+    println!("  pipeline-canary releases --ledger {}", world::LEDGER);
+    println!(
+        "  pipeline-canary releases show {} --json --ledger {}",
+        release_of("6"),
+        world::LEDGER
+    );
+    println!(
+        "  pipeline-canary rollback {} --reason \"try it\" --ledger {}   # refused, nothing changed: a later release moved {}",
+        release_of("2"),
+        world::LEDGER,
+        names.get(3).map_or("", String::as_str)
+    );
+    println!(
+        "  pipeline-canary rollback {} --reason \"try it\" --ledger {}   # release 4 put back as a whole",
+        release_of("4"),
+        world::LEDGER
+    );
     println!(
         "  curl -s -X POST {ep}/_sim/push -d '{{\"repository\":\"{}\",\"branch\":\"{}\",\"commitId\":\"0123456789abcdef0123456789abcdef01234567\",\"message\":\"again\",\"path\":\"{}\"}}'",
         world::REPOSITORY,

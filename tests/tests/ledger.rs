@@ -276,7 +276,7 @@ async fn rollback_puts_a_whole_release_back_and_refuses_when_a_later_release_mov
     assert_eq!(code, 1, "{err}");
     assert!(
         err.contains(&format!(
-            "{b}: alias live serves version 4, published by release {}",
+            "{b}: alias live serves version 4, moved there by release {}",
             release_id(&e4)
         )),
         "{err}"

@@ -202,10 +202,12 @@ pub struct RolledBack {
     pub text: String,
 }
 
-/// What each changed function's alias serves now.
+/// What each changed function's alias serves now; `recent` (newest first)
+/// says which release moved it there.
 async fn aliases_now(
     lambda: &LambdaClient,
     r: &ReleaseRecord,
+    recent: &[ReleaseRecord],
 ) -> Result<BTreeMap<String, Option<AliasNow>>, CommandError> {
     let mut out = BTreeMap::new();
     for f in &r.functions {
@@ -240,7 +242,6 @@ async fn aliases_now(
         out.insert(
             f.name.clone(),
             Some(AliasNow {
-                version,
                 routing: a
                     .routing_config()
                     .and_then(|r| r.additional_version_weights())
@@ -248,6 +249,8 @@ async fn aliases_now(
                     .map(|(k, v)| (k.clone(), *v)),
                 revision_id: a.revision_id().map(str::to_string),
                 published_by,
+                moved_by: ledger::moved_by(recent, &f.name, &version),
+                version,
             }),
         );
     }
@@ -301,7 +304,13 @@ pub async fn rollback(
         Ok(None) => return Err(not_found(ledger, id)),
         Err(e) => return Err(CommandError::failed(e)),
     };
-    let aliases = aliases_now(&lambda, &record).await?;
+    // Newer releases tell who moved an alias the release no longer serves.
+    let recent = list(ledger, None, 100).await.unwrap_or_default();
+    let newer: Vec<ReleaseRecord> = recent
+        .into_iter()
+        .filter(|x| x.release_id != record.release_id && x.started_ms() >= record.started_ms())
+        .collect();
+    let aliases = aliases_now(&lambda, &record, &newer).await?;
     let (updates, notes) = match ledger::plan_rollback(&record, &aliases) {
         RollbackPlan::Nothing(text) => {
             return Ok(RolledBack {

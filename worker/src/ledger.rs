@@ -350,10 +350,13 @@ impl Ledger {
     }
 }
 
-/// 412 PreconditionFailed / 409 ConditionalRequestConflict.
+/// 412 PreconditionFailed / 409 ConditionalRequestConflict, or 404
+/// NoSuchKey on a write conditional on an ETag (the object was deleted
+/// meanwhile): someone else changed the record; read it again.
 fn conflict(e: &AwsError) -> bool {
     e.status == Some(412)
         || e.status == Some(409)
         || e.is("PreconditionFailed")
         || e.is("ConditionalRequestConflict")
+        || (e.operation == "PutObject" && e.is("NoSuchKey"))
 }

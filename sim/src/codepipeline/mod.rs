@@ -77,6 +77,7 @@ pub const OPERATIONS: &[&str] = &[
     "StartPipelineExecution",
     "StopPipelineExecution",
     "RetryStageExecution",
+    "RollbackStage",
     "GetPipelineState",
     "GetPipelineExecution",
     "ListPipelineExecutions",

@@ -24,6 +24,7 @@ pub fn rules(service: &str, operation: &str) -> &'static [Rule] {
         ("codepipeline", "StartPipelineExecution") => CODEPIPELINE_START_PIPELINE_EXECUTION,
         ("codepipeline", "StopPipelineExecution") => CODEPIPELINE_STOP_PIPELINE_EXECUTION,
         ("codepipeline", "RetryStageExecution") => CODEPIPELINE_RETRY_STAGE_EXECUTION,
+        ("codepipeline", "RollbackStage") => CODEPIPELINE_ROLLBACK_STAGE,
         ("codepipeline", "GetPipelineState") => CODEPIPELINE_GET_PIPELINE_STATE,
         ("codepipeline", "GetPipelineExecution") => CODEPIPELINE_GET_PIPELINE_EXECUTION,
         ("codepipeline", "ListPipelineExecutions") => CODEPIPELINE_LIST_PIPELINE_EXECUTIONS,
@@ -841,6 +842,21 @@ const CODEPIPELINE_RETRY_STAGE_EXECUTION: &[Rule] = &[
     Rule {
         path: "retryMode",
         check: OneOf(CODEPIPELINE_STAGE_RETRY_MODE),
+    },
+];
+
+const CODEPIPELINE_ROLLBACK_STAGE: &[Rule] = &[
+    Rule {
+        path: "pipelineName",
+        check: Required,
+    },
+    Rule {
+        path: "stageName",
+        check: Required,
+    },
+    Rule {
+        path: "targetPipelineExecutionId",
+        check: Required,
     },
 ];
 

@@ -202,7 +202,10 @@ fn observe(plan: &ShiftPlan, state: &ShiftState) -> CanaryAction {
         } else {
             Vec::new()
         },
-        discover: !state.discovered,
+        // A `creating` slot (CreateDeployment sent, its answer never
+        // recorded) is always looked for: the adapter lists the groups only
+        // when discovering.
+        discover: !state.discovered || state.slots.contains(&Slot::Creating),
         find_in_groups: state
             .slots
             .iter()

@@ -1,6 +1,9 @@
 //! Fault injection (`POST /_sim/faults`): per service/operation probabilities
-//! of a throttling error, a 503, or a connection reset, plus added latency and
-//! outage windows, drawn from a seeded RNG so a failing run can be replayed.
+//! of a throttling error, a 503, a connection reset before the call reaches
+//! its service, or a lost response (the service performs the call, then the
+//! connection closes without an answer), plus added latency and outage
+//! windows in simulated or real seconds, drawn from a seeded RNG so a
+//! failing run can be replayed.
 //!
 //! The server consults this before a request reaches its service; this module
 //! decides, it does not render (each service renders its own throttling error).
@@ -28,9 +31,15 @@ pub struct FaultRule {
     /// Probability of a 503 `ServiceUnavailable`.
     #[serde(default)]
     pub unavailable: f64,
-    /// Probability of closing the connection without an answer.
+    /// Probability of closing the connection without an answer, before the
+    /// call reaches its service (nothing happened).
     #[serde(default)]
     pub reset: f64,
+    /// Probability that the service performs the call and the connection
+    /// then closes without its answer: the caller cannot tell whether the
+    /// call happened (an ambiguous outcome).
+    #[serde(default)]
+    pub lost_response: f64,
     /// Real milliseconds added before answering.
     #[serde(default)]
     pub latency_ms: u64,
@@ -38,6 +47,11 @@ pub struct FaultRule {
     /// (an outage window); forever when absent.
     #[serde(default)]
     pub duration_seconds: Option<f64>,
+    /// The rule applies only for this many real seconds after it was set
+    /// (an outage window on the wall clock: retry budgets are real time,
+    /// whatever the time scale); forever when absent.
+    #[serde(default)]
+    pub duration_real_seconds: Option<f64>,
 }
 
 /// What to do to one request.
@@ -46,6 +60,8 @@ pub enum Fault {
     Throttle,
     Unavailable,
     Reset,
+    /// Perform the call, then close the connection without its answer.
+    LostResponse,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -64,7 +80,8 @@ pub struct Faults {
 
 #[derive(Debug)]
 struct State {
-    rules: Vec<(FaultRule, SystemTime)>,
+    /// Each rule with when it was set (simulated and real).
+    rules: Vec<(FaultRule, SystemTime, std::time::Instant)>,
     rng: StdRng,
     injected: u64,
 }
@@ -94,6 +111,7 @@ impl Faults {
                 ("throttle", r.throttle),
                 ("unavailable", r.unavailable),
                 ("reset", r.reset),
+                ("lostResponse", r.lost_response),
             ] {
                 if !(0.0..=1.0).contains(&p) {
                     return Err(format!(
@@ -101,17 +119,26 @@ impl Faults {
                     ));
                 }
             }
-            if r.throttle + r.unavailable + r.reset > 1.0 {
+            if r.throttle + r.unavailable + r.reset + r.lost_response > 1.0 {
                 return Err(format!(
-                    "rules[{i}]: throttle + unavailable + reset must not exceed 1"
+                    "rules[{i}]: throttle + unavailable + reset + lostResponse must not exceed 1"
                 ));
+            }
+            for (name, d) in [
+                ("durationSeconds", r.duration_seconds),
+                ("durationRealSeconds", r.duration_real_seconds),
+            ] {
+                if d.is_some_and(|d| !(d.is_finite() && d >= 0.0)) {
+                    return Err(format!("rules[{i}].{name} must be a number of seconds ≥ 0"));
+                }
             }
         }
         let mut s = crate::lock(&self.inner);
         if let Some(seed) = cfg.seed {
             s.rng = StdRng::seed_from_u64(seed);
         }
-        s.rules = cfg.rules.into_iter().map(|r| (r, now)).collect();
+        let real = std::time::Instant::now();
+        s.rules = cfg.rules.into_iter().map(|r| (r, now, real)).collect();
         Ok(())
     }
 
@@ -119,7 +146,7 @@ impl Faults {
         crate::lock(&self.inner)
             .rules
             .iter()
-            .map(|(r, _)| r.clone())
+            .map(|(r, ..)| r.clone())
             .collect()
     }
 
@@ -138,7 +165,7 @@ impl Faults {
             rng,
             injected,
         } = &mut *s;
-        for (r, set_at) in rules.iter() {
+        for (r, set_at, set_real) in rules.iter() {
             if r.service.as_deref().is_some_and(|x| x != service) {
                 continue;
             }
@@ -151,6 +178,11 @@ impl Faults {
                     continue;
                 }
             }
+            if let Some(secs) = r.duration_real_seconds
+                && set_real.elapsed().as_secs_f64() > secs
+            {
+                continue;
+            }
             d.latency += Duration::from_millis(r.latency_ms);
             if d.fault.is_none() {
                 let x: f64 = rng.random();
@@ -160,6 +192,8 @@ impl Faults {
                     Some(Fault::Unavailable)
                 } else if x < r.throttle + r.unavailable + r.reset {
                     Some(Fault::Reset)
+                } else if x < r.throttle + r.unavailable + r.reset + r.lost_response {
+                    Some(Fault::LostResponse)
                 } else {
                     None
                 };
@@ -175,6 +209,46 @@ impl Faults {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn real_time_windows_end_on_the_wall_clock_whatever_the_simulated_time() {
+        let f = Faults::new(1);
+        let now = SystemTime::now();
+        f.set(
+            FaultConfig {
+                seed: None,
+                rules: vec![FaultRule {
+                    unavailable: 1.0,
+                    duration_real_seconds: Some(0.2),
+                    ..Default::default()
+                }],
+            },
+            now,
+        )
+        .unwrap();
+        // Simulated time far ahead: still in the (real-time) window.
+        let later = now + Duration::from_secs(86_400);
+        assert_eq!(
+            f.decide("codedeploy", "X", later).fault,
+            Some(Fault::Unavailable)
+        );
+        std::thread::sleep(Duration::from_millis(250));
+        assert_eq!(f.decide("codedeploy", "X", now).fault, None);
+        let e = f
+            .set(
+                FaultConfig {
+                    seed: None,
+                    rules: vec![FaultRule {
+                        lost_response: 0.7,
+                        reset: 0.4,
+                        ..Default::default()
+                    }],
+                },
+                now,
+            )
+            .unwrap_err();
+        assert!(e.contains("lostResponse"), "{e}");
+    }
 
     #[test]
     fn seeded_faults_are_reproducible_and_scoped() {

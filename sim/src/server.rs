@@ -214,7 +214,7 @@ async fn dispatch(sim: Arc<Sim>, req: Request) -> Result<Response<Body>, ResetCo
             ),
             true,
         ),
-        None => {
+        None | Some(Fault::LostResponse) => {
             let result = catch_handler_panic(&ctx, async {
                 match ctx.service.as_str() {
                     "s3" => s3::handle(&sim, &ctx, req).await,
@@ -229,10 +229,23 @@ async fn dispatch(sim: Arc<Sim>, req: Request) -> Result<Response<Body>, ResetCo
                 }
             })
             .await;
-            match result {
-                Ok(r) => (r, false),
-                Err(e) => (render_error(&ctx, &e), false),
+            let response = match result {
+                Ok(r) => r,
+                Err(e) => render_error(&ctx, &e),
+            };
+            if decision.fault == Some(Fault::LostResponse) {
+                // The call happened; its answer never leaves.
+                log(
+                    &sim,
+                    &ctx,
+                    response.status().as_u16(),
+                    Some("LostResponse".into()),
+                    true,
+                    now,
+                );
+                return Err(ResetConnection);
             }
+            (response, false)
         }
     };
     let error = if response.status().is_success() {

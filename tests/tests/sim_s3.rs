@@ -1764,3 +1764,61 @@ async fn hostile_requests_get_s3_errors_and_the_sim_keeps_answering() {
         .unwrap();
     assert_eq!(body_of(got).await, b"still here");
 }
+
+/// `lostResponse`: the call happens, its answer never arrives (the SDK sees
+/// a broken connection); the request log says so. Retries off, so the one
+/// attempt is what the test sees.
+#[tokio::test]
+async fn a_lost_response_performs_the_call_and_drops_the_answer() {
+    use aws_sim::faults::{FaultConfig, FaultRule};
+    let sim = e2e::start_sim(e2e::SimConfig::default()).await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk_config(&sim.endpoint()))
+            .force_path_style(true)
+            .retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled())
+            .build(),
+    );
+    s3.create_bucket().bucket("lost").send().await.unwrap();
+    sim.sim()
+        .faults
+        .set(
+            FaultConfig {
+                seed: Some(1),
+                rules: vec![FaultRule {
+                    service: Some("s3".into()),
+                    operation: Some("PutObject".into()),
+                    lost_response: 1.0,
+                    ..Default::default()
+                }],
+            },
+            sim.sim().clock.now(),
+        )
+        .unwrap();
+    let err = s3
+        .put_object()
+        .bucket("lost")
+        .key("k")
+        .body(b"written".to_vec().into())
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        !matches!(err, aws_sdk_s3::error::SdkError::ServiceError(_)),
+        "no answer, not an error answer: {err:?}"
+    );
+    let logged = sim.sim().log.query(0, Some("s3"), Some("PutObject"));
+    assert_eq!(
+        logged.last().unwrap().error.as_deref(),
+        Some("LostResponse")
+    );
+    assert_eq!(logged.last().unwrap().status, 200);
+    // It happened all the same.
+    let out = s3
+        .get_object()
+        .bucket("lost")
+        .key("k")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(body_of(out).await, b"written");
+}

@@ -75,8 +75,9 @@ impl Clock {
     }
 
     /// Changes the time scale from now on; simulated time does not jump.
+    /// Scale 0 freezes simulated time (see [`Clock::freeze`]).
     pub fn set_scale(&self, scale: f64) {
-        assert!(scale > 0.0 && scale.is_finite(), "time scale must be > 0");
+        assert!(scale >= 0.0 && scale.is_finite(), "time scale must be >= 0");
         let mut b = crate::lock(&self.inner);
         let now = b.at(Instant::now());
         *b = Base {
@@ -84,6 +85,19 @@ impl Clock {
             sim: now,
             scale,
         };
+    }
+
+    /// Stops simulated time where it is: nothing scheduled on it (traffic
+    /// steps, alarm evaluations, timeouts) happens until [`Clock::advance`]
+    /// or [`Clock::set_scale`] with a scale > 0. For tests that depend on
+    /// *when* something happens: freeze, act, advance.
+    pub fn freeze(&self) {
+        self.set_scale(0.0);
+    }
+
+    /// Whether simulated time stands still.
+    pub fn is_frozen(&self) -> bool {
+        self.scale() == 0.0
     }
 
     /// Moves simulated time forward by `d` at once.
@@ -95,9 +109,14 @@ impl Clock {
         }
     }
 
-    /// How long in real time a simulated duration lasts at the current scale.
+    /// How long in real time a simulated duration lasts at the current scale
+    /// (forever while frozen).
     pub fn to_real(&self, sim: Duration) -> Duration {
-        sim.div_f64(self.scale())
+        let scale = self.scale();
+        if scale == 0.0 {
+            return Duration::MAX;
+        }
+        sim.div_f64(scale)
     }
 }
 
@@ -149,6 +168,15 @@ mod tests {
         c.set_scale(1.0);
         assert_eq!(c.scale(), 1.0);
         assert_eq!(c.to_real(Duration::from_secs(2)), Duration::from_secs(2));
+        c.freeze();
+        let t2 = c.now();
+        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(c.now(), t2, "frozen");
+        c.advance(Duration::from_secs(60));
+        assert_eq!(c.now(), t2 + Duration::from_secs(60));
+        assert_eq!(c.to_real(Duration::from_secs(1)), Duration::MAX);
+        c.set_scale(10.0);
+        assert!(!c.is_frozen());
     }
 
     #[test]

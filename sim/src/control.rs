@@ -8,7 +8,7 @@
 //! | `GET /_sim/health` | `{"status":"ok","time":…,"timeScale":…}` |
 //! | `GET /_sim/requests?since=N&service=S&operation=O` | the AWS call log |
 //! | `GET/POST/DELETE /_sim/faults` | fault rules (`{"seed":1,"rules":[{…}]}`) |
-//! | `POST /_sim/clock` | `{"advanceSeconds":60}` and/or `{"timeScale":600}` |
+//! | `POST /_sim/clock` | `{"advanceSeconds":60}` and/or `{"timeScale":600}` (0 freezes simulated time) |
 //! | `POST /_sim/push` | a GitHub push into CodeStarSourceConnection pipelines |
 //! | `POST /_sim/traffic` | simulated traffic rate, overall or per function, or off |
 //! | `PUT/GET/DELETE /_sim/iam/policies/{accessKeyId}` | an access key's identity policy (`iam`) |
@@ -107,11 +107,11 @@ pub async fn handle(sim: &Arc<Sim>, req: Request) -> Response<Body> {
             };
             if let Some(s) = v.get("timeScale") {
                 match s.as_f64() {
-                    Some(x) if x > 0.0 && x <= MAX_SCALE => sim.clock.set_scale(x),
+                    Some(x) if (0.0..=MAX_SCALE).contains(&x) => sim.clock.set_scale(x),
                     _ => {
                         return reply(
                             StatusCode::BAD_REQUEST,
-                            json!({"error": format!("timeScale must be a number > 0 and <= {MAX_SCALE}")}),
+                            json!({"error": format!("timeScale must be a number >= 0 (0 freezes simulated time) and <= {MAX_SCALE}")}),
                         );
                     }
                 }

@@ -729,6 +729,11 @@ async fn restart_mid_shift_then_alarm_rollback_then_retry_succeeds() {
     run_preflight(&w, &preflight_plan(&plan))
         .await
         .expect("pre-flight");
+    // The shift must still run when the alarm fires: a simulated minute
+    // lasts a real second until then (the 9-minute schedule cannot end
+    // within the five jobs below, whatever the machine's load).
+    let clock = &w.sim.sim().clock;
+    clock.set_scale(60.0);
     let first = run_shift(&w, &plan, ShiftState::default(), 2).await;
     assert!(matches!(first.decision, Decision::Continue(_)));
     // The worker dies; another one resumes from what the release record
@@ -746,7 +751,11 @@ async fn restart_mid_shift_then_alarm_rollback_then_retry_succeeds() {
             .sum::<usize>(),
         0
     );
-    // The alarm fires for a moment (until its next evaluation).
+    // The alarm fires for a moment: until its next evaluation, at the next
+    // simulated minute. Simulated time stands still until the worker has
+    // looked once (it sees the alarm and starts rolling back), so the
+    // moment cannot slip by between two looks.
+    clock.freeze();
     w.cw.set_alarm_state()
         .alarm_name("collect-5xx")
         .state_value(cw::types::StateValue::Alarm)
@@ -754,7 +763,10 @@ async fn restart_mid_shift_then_alarm_rollback_then_retry_succeeds() {
         .send()
         .await
         .unwrap();
-    let third = run_shift(&w, &plan, second.state, 1000).await;
+    let seen = run_shift(&w, &plan, second.state, 1).await;
+    assert!(seen.state.is_rolling_back(), "{:?}", seen.decision);
+    clock.set_scale(600.0);
+    let third = run_shift(&w, &plan, seen.state, 1000).await;
     let Decision::Fail { message, .. } = &third.decision else {
         panic!("{:?}", third.decision)
     };

@@ -444,3 +444,117 @@ async fn an_alarm_mid_shift_puts_the_release_back_within_one_watch_tick() {
         watch.as_millis()
     );
 }
+
+/// CodeDeploy and CloudWatch answer 503 for longer than any retry budget
+/// (real seconds, whatever the time scale) while three functions shift
+/// and one of them trips its alarm: the release is paused, never failed,
+/// while nothing can be observed; once the calls go through, the worker
+/// sees the alarm and puts **every** function back on its previous version,
+/// and the job fails naming the alarm. (The job used to fail with
+/// SystemUnavailable at the first read past its retries, leaving the
+/// functions whose deployments had finished on their new version.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outage_longer_than_every_retry_budget_while_an_alarm_fires_ends_all_back() {
+    let r = ReleaseEnv::new(e2e::SimConfig {
+        time_scale: 60.0,
+        ..canary_sim_config()
+    })
+    .await;
+    let names = functions(&r, 3).await;
+    r.upload_source(release(&names, Some(&names[2]))).await;
+    r.pipeline(PIPELINE, false, None, &[]).await;
+    let since = r.seq();
+    let w = r.worker(r.canary_options(Duration::from_millis(100), Duration::from_secs(2)));
+    let id = r.env.start(PIPELINE).await;
+    let sim = r.env.sim.sim().clone();
+    let until = Instant::now() + Duration::from_secs(30);
+    while r.ok_calls(since, "codedeploy", "CreateDeployment") < names.len() {
+        assert!(Instant::now() < until, "never mid-shift");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // 15 real seconds: the canary adapter's own retries give up after
+    // about 6; the 9-minute shift (9 s real) finishes inside the outage.
+    sim.faults
+        .set(
+            FaultConfig {
+                seed: Some(16),
+                rules: ["codedeploy", "monitoring"]
+                    .iter()
+                    .map(|s| FaultRule {
+                        service: Some(s.to_string()),
+                        unavailable: 1.0,
+                        duration_real_seconds: Some(15.0),
+                        ..Default::default()
+                    })
+                    .collect(),
+            },
+            sim.clock.now(),
+        )
+        .unwrap();
+    let status = status_eventually(&r, &id, Duration::from_secs(90)).await;
+    let out = r.action_outcome(PIPELINE, &id).await;
+    w.stop().await;
+    let end = end_state(&r, &names, &id, &status).await;
+    eprintln!(
+        "{} faults injected; {end:?}; {:?}",
+        sim.faults.injected(),
+        out.error
+    );
+    assert!(sim.faults.injected() >= 10, "the outage was felt");
+    assert_eq!(status, PipelineExecutionStatus::Failed, "{out:?}");
+    let (kind, message) = out.error.expect("the failure");
+    assert_eq!(kind, "JobFailed", "{message}");
+    assert!(
+        message.contains(&format!("{}-errors", names[2])),
+        "{message}"
+    );
+    for n in &names {
+        assert_eq!(end.aliases[n], Some(("1".to_string(), None)), "{n} is back");
+    }
+}
+
+/// Every CreateDeployment's answer is lost (the deployment is created, the
+/// connection closes): the worker never sends it again blindly; it looks
+/// for the deployment by the release's description, attaches to it, and
+/// the release succeeds with exactly one deployment per function.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_create_deployment_answer_is_found_again_never_duplicated() {
+    let r = ReleaseEnv::new(canary_sim_config()).await;
+    let names = functions(&r, 3).await;
+    r.upload_source(release(&names, None)).await;
+    r.pipeline(PIPELINE, false, None, &[]).await;
+    let sim = r.env.sim.sim().clone();
+    sim.faults
+        .set(
+            FaultConfig {
+                seed: Some(2),
+                rules: vec![FaultRule {
+                    service: Some("codedeploy".into()),
+                    operation: Some("CreateDeployment".into()),
+                    lost_response: 1.0,
+                    ..Default::default()
+                }],
+            },
+            sim.clock.now(),
+        )
+        .unwrap();
+    let w = r.worker(r.canary_options(Duration::from_millis(40), Duration::from_millis(300)));
+    let id = r.env.start(PIPELINE).await;
+    let status = status_eventually(&r, &id, Duration::from_secs(60)).await;
+    let out = r.action_outcome(PIPELINE, &id).await;
+    w.stop().await;
+    let lost = sim
+        .log
+        .query(0, Some("codedeploy"), Some("CreateDeployment"))
+        .iter()
+        .filter(|c| c.error.as_deref() == Some("LostResponse"))
+        .count();
+    let end = end_state(&r, &names, &id, &status).await;
+    eprintln!("{lost} CreateDeployment answers lost; {end:?}");
+    assert_eq!(lost, 3, "every create's answer was lost");
+    assert_eq!(status, PipelineExecutionStatus::Succeeded, "{out:?}");
+    for n in &names {
+        assert_eq!(end.deployments[n], 1, "{n}: exactly one deployment");
+        assert_eq!(end.aliases[n], Some(("2".to_string(), None)), "{n}");
+    }
+}

@@ -1520,7 +1520,7 @@ async fn hostile_timestamps_and_clock_inputs_get_errors_and_the_sim_keeps_answer
     for bad in [
         serde_json::json!({"timeScale": 1e300}),
         serde_json::json!({"timeScale": 1_000_001.0}),
-        serde_json::json!({"timeScale": 0}),
+        serde_json::json!({"timeScale": -1}),
         serde_json::json!({"advanceSeconds": 1e20}),
         serde_json::json!({"advanceSeconds": 1e19}),
         serde_json::json!({"advanceSeconds": 316_000_000.0}),
@@ -1533,6 +1533,35 @@ async fn hostile_timestamps_and_clock_inputs_get_errors_and_the_sim_keeps_answer
     assert_eq!(sim.sim().clock.scale(), 1.0);
     let jumped = sim.sim().clock.now().duration_since(before).unwrap();
     assert!(jumped < Duration::from_secs(60), "{jumped:?}");
+    // Scale 0 freezes simulated time; an advance still moves it.
+    let (status, _) = raw_post(
+        &sim,
+        "/_sim/clock",
+        None,
+        &serde_json::json!({"timeScale": 0}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let frozen = sim.sim().clock.now();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(sim.sim().clock.now(), frozen);
+    let (status, _) = raw_post(
+        &sim,
+        "/_sim/clock",
+        None,
+        &serde_json::json!({"advanceSeconds": 30}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(sim.sim().clock.now(), frozen + Duration::from_secs(30));
+    let (status, _) = raw_post(
+        &sim,
+        "/_sim/clock",
+        None,
+        &serde_json::json!({"timeScale": 1}),
+    )
+    .await;
+    assert_eq!(status, 200);
     // The bounds themselves are accepted.
     let (status, body) = raw_post(
         &sim,

@@ -6,7 +6,7 @@
 //! This module knows outcome names, not jobs: it never sees job data, so it
 //! cannot leak credentials or secret configuration.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -99,6 +99,34 @@ pub struct Metrics {
     healthy: AtomicBool,
 }
 
+/// Releases whose shift is paused and whose rollback is stalled, by
+/// release id, as the release engine last decided (process-wide: the
+/// engine and the metrics endpoint meet here).
+static BLOCKED: Mutex<(BTreeSet<String>, BTreeSet<String>)> =
+    Mutex::new((BTreeSet::new(), BTreeSet::new()));
+
+/// Records whether release `id`'s shift is paused and its rollback
+/// stalled; true when either just began.
+pub fn release_blocked(id: &str, paused: bool, rollback_stalled: bool) -> bool {
+    let mut guard = BLOCKED.lock().unwrap_or_else(|e| e.into_inner());
+    let (p, s) = &mut *guard;
+    let mut began = false;
+    for (set, on) in [(p, paused), (s, rollback_stalled)] {
+        if on {
+            began |= set.insert(id.to_string());
+        } else {
+            set.remove(id);
+        }
+    }
+    began
+}
+
+/// How many releases are paused, and how many rollbacks stalled.
+pub fn releases_blocked() -> (usize, usize) {
+    let b = BLOCKED.lock().unwrap_or_else(|e| e.into_inner());
+    (b.0.len(), b.1.len())
+}
+
 #[derive(Debug, Default)]
 struct Histogram {
     counts: [u64; DURATION_BUCKETS.len()],
@@ -166,7 +194,14 @@ impl Metrics {
         );
         let _ = writeln!(o, "# TYPE pipeline_canary_jobs_total counter");
         let outcomes = self.outcomes.lock().unwrap().clone();
-        for name in ["succeeded", "continued", "handed_back", "failed", "dropped"] {
+        for name in [
+            "succeeded",
+            "continued",
+            "handed_back",
+            "failed",
+            "dropped",
+            "abandoned",
+        ] {
             let _ = writeln!(
                 o,
                 "pipeline_canary_jobs_total{{outcome=\"{name}\"}} {}",
@@ -214,6 +249,15 @@ impl Metrics {
             o,
             "# HELP pipeline_canary_healthy 1 when the worker can poll its action type.\n# TYPE pipeline_canary_healthy gauge\npipeline_canary_healthy {}",
             u8::from(self.is_healthy())
+        );
+        let (paused, stalled) = releases_blocked();
+        let _ = writeln!(
+            o,
+            "# HELP pipeline_canary_releases_paused Releases this worker holds whose shift cannot observe or act (an AWS outage, a missing permission).\n# TYPE pipeline_canary_releases_paused gauge\npipeline_canary_releases_paused {paused}"
+        );
+        let _ = writeln!(
+            o,
+            "# HELP pipeline_canary_rollback_stalled Releases this worker holds whose rollback cannot proceed (its calls fail); the job summary and the log say why.\n# TYPE pipeline_canary_rollback_stalled gauge\npipeline_canary_rollback_stalled {stalled}"
         );
         let h = self.durations.lock().unwrap();
         let _ = writeln!(

@@ -69,6 +69,9 @@ pub struct ShiftState {
     rolling_back: bool,
     /// What made the release roll back.
     cause: Option<String>,
+    /// Why the rollback could not proceed at its last step (failed
+    /// UpdateAlias / StopDeployment calls), if it could not.
+    stalled: Option<String>,
     /// This job's observations.
     seen: Option<Seen>,
     /// When the schedules say the deployments end, as of the last
@@ -108,6 +111,7 @@ impl ShiftState {
             discovered,
             rolling_back,
             cause,
+            stalled: None,
             seen: None,
             due: None,
         }
@@ -122,9 +126,15 @@ impl ShiftState {
             discovered: self.discovered,
             rolling_back: self.rolling_back,
             cause: self.cause.clone(),
+            stalled: None,
             seen: None,
             due: None,
         }
+    }
+
+    /// Why the rollback could not proceed at its last step, if it could not.
+    pub fn stalled(&self) -> Option<&str> {
+        self.stalled.as_deref()
     }
 
     /// Whether this attempt looked for the release's running deployments.
@@ -178,6 +188,7 @@ struct Seen {
     alias_reads_sent: BTreeSet<usize>,
     alias_updates_sent: BTreeSet<usize>,
     alias_update_failures: Vec<String>,
+    stop_failures: Vec<String>,
 }
 
 fn fingerprint(plan: &ShiftPlan) -> String {
@@ -323,8 +334,12 @@ fn merge(
                 } else if what.starts_with("UpdateAlias") {
                     seen.alias_update_failures
                         .push(format!("{f}: UpdateAlias failed: {code}: {message}"));
+                } else if what.starts_with("StopDeployment") {
+                    // The next tick observes and stops again; meanwhile the
+                    // rollback says why it is not done.
+                    seen.stop_failures
+                        .push(format!("{what} failed: {code}: {message}"));
                 }
-                // Stop failures: the next tick observes and stops again.
             }
             CanaryObservation::Alias {
                 index: Some(i),
@@ -712,12 +727,33 @@ fn rollback(
         .cause
         .clone()
         .unwrap_or_else(|| "unknown cause".to_string());
+    let failures: Vec<&String> = seen
+        .alias_update_failures
+        .iter()
+        .chain(&seen.stop_failures)
+        .collect();
+    state.stalled = (!failures.is_empty()).then(|| {
+        clip(
+            &failures
+                .iter()
+                .map(|f| f.as_str())
+                .collect::<Vec<_>>()
+                .join("; "),
+            CAUSE_MAX,
+        )
+    });
     if u.unsettled {
         let mut p = progress(plan, state, Some(seen), now);
+        let stalled = state
+            .stalled
+            .as_deref()
+            .map(|s| format!(" The rollback is STALLED, the worker keeps trying: {s}"))
+            .unwrap_or_default();
         p.summary = clip(
             &format!(
-                "Release {} is ROLLING BACK every function to its previous version: {cause}",
-                plan.release.release_id
+                "Release {} is ROLLING BACK every function to its previous version: {}.{stalled}",
+                plan.release.release_id,
+                cause.trim_end().trim_end_matches('.')
             ),
             SUMMARY_MAX,
         );

@@ -132,6 +132,12 @@ pub struct JobScratch {
     pub watching_since: Option<SystemTime>,
     /// The decision to return once pruning is done.
     pub after_prune: Option<Decision<Action>>,
+    /// The last canary call that failed after its retries (this decision).
+    pub canary_error: Option<EngineError>,
+    /// Canary calls that failed in a row in this job (the pause's backoff).
+    pub canary_failures: u32,
+    /// The shift's last progress in this job (percent), for a pause's summary.
+    pub last_percent: Option<i32>,
 }
 
 /// What [`decide`] needs of the engine's options.
@@ -233,6 +239,10 @@ pub enum Observation {
     OutputWritten,
     Discarded,
     Canary(Vec<CanaryObservation>),
+    /// A canary call could not be carried out after its retries: what was
+    /// observed before it, and the error. Before anything shifted this
+    /// fails the release; after, it pauses it (never a failure).
+    CanaryFailed(Vec<CanaryObservation>, EngineError),
     /// Prune ran (how many versions it deleted; failures are only logged).
     Pruned(usize),
 }
@@ -351,7 +361,15 @@ pub fn decide(
                     return d;
                 }
             }
-            Observation::Canary(v) => canary_observed.extend(v),
+            Observation::Canary(v) => {
+                state.job.canary_failures = 0;
+                canary_observed.extend(v);
+            }
+            Observation::CanaryFailed(v, e) => {
+                state.job.canary_failures += 1;
+                state.job.canary_error = Some(e);
+                canary_observed.extend(v);
+            }
             Observation::Pruned(_) => {
                 if let Some(d) = state.job.after_prune.take() {
                     return d;

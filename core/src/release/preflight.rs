@@ -43,6 +43,11 @@ pub fn decide(
     flow: Flow,
     now: SystemTime,
 ) -> Decision<Action> {
+    if let Some(e) = state.job.canary_error.take() {
+        // Nothing is published yet: a pre-flight read that cannot be made
+        // fails the release, naming the call.
+        return settle::fail_before_shift(state, e, now);
+    }
     let Some(record) = &state.job.record else {
         return settle::fail_before_shift(state, internal("pre-flight without a record"), now);
     };

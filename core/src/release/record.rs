@@ -231,6 +231,13 @@ pub struct ShiftFlags {
     /// What made the release roll back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cause: Option<String>,
+    /// Since when (RFC 3339) the shift cannot observe or act (an AWS
+    /// outage, a missing permission); the release is paused meanwhile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused_since: Option<String>,
+    /// Why the shift is paused, or why its rollback cannot proceed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stalled: Option<String>,
 }
 
 /// A rollback of the whole release after it ended (`pipeline-canary rollback`).

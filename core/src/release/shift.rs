@@ -19,8 +19,9 @@
 
 use std::time::SystemTime;
 
-use super::record::{FunctionEntry, ReleaseRecord};
+use super::record::{self, FunctionEntry, ReleaseRecord};
 use super::{Action, Flow, ReleaseState, finish, internal, settle, watch, with_record, write};
+use crate::canary::shift::Slot;
 use crate::canary::{
     self, CanaryAction, CanaryObservation, FunctionShift, FunctionTarget, ReleaseSettings,
     ShiftPlan, ShiftState,
@@ -147,6 +148,9 @@ pub fn decide(
     if state.job.prepared.is_some() && !state.job.discarded {
         return Decision::Perform(vec![Action::Discard]);
     }
+    if let Some(e) = state.job.canary_error.take() {
+        return paused(state, observed, e, flow, now);
+    }
     let plan = match shift_plan(record, flow.foreign_wait) {
         Ok(p) => p,
         Err(e) => {
@@ -169,13 +173,15 @@ pub fn decide(
             record.shift.cause.clone(),
         )
     });
+    let looked = !observed.is_empty();
     let decision = strategy.decide(&plan, shift, observed, now);
-    let (slots, discovered, rolling_back, cause, due) = (
+    let (slots, discovered, rolling_back, cause, due, stalled) = (
         shift.slots().to_vec(),
         shift.discovered(),
         shift.is_rolling_back(),
         shift.cause().map(str::to_string),
         shift.due(),
+        shift.stalled().map(str::to_string),
     );
     if let Some(r) = &mut state.job.record {
         for (f, slot) in r.functions.iter_mut().zip(&slots) {
@@ -184,10 +190,17 @@ pub fn decide(
         r.shift.discovered = discovered;
         r.shift.rolling_back = rolling_back;
         r.shift.cause = cause;
+        // The calls went through: not paused; stalled only if the
+        // rollback's own calls failed.
+        if looked {
+            r.shift.paused_since = None;
+            r.shift.stalled = stalled;
+        }
     }
     match decision {
         Decision::Perform(a) => with_record(state, now, vec![Action::Canary(a)]),
         Decision::Continue(progress) | Decision::Wait { progress, .. } => {
+            state.job.last_percent = progress.percent_complete;
             let since = *state.job.watching_since.get_or_insert(now);
             let held = now.duration_since(since).unwrap_or_default();
             let d = if held < flow.hold_job
@@ -210,4 +223,89 @@ pub fn decide(
         } => settle::rolled_back(state, kind, message, external_execution_id, now),
         Decision::Abandon(r) => Decision::Abandon(r),
     }
+}
+
+/// A canary call failed after its retries while the release shifts or
+/// rolls back (an AWS outage, a missing permission): the release is
+/// paused, never failed. What the calls before the failure did is
+/// recorded; the job looks again with backoff (the watch interval,
+/// doubling per failure in a row, at most a minute) and is handed back
+/// after `hold_job`; the record says since when and why, and every look
+/// tries again. CodeDeploy keeps shifting what it started meanwhile: when
+/// the calls go through, the worker sees what happened and rolls the whole
+/// release back if anything went wrong.
+fn paused(
+    state: &mut ReleaseState,
+    observed: Vec<CanaryObservation>,
+    e: EngineError,
+    flow: Flow,
+    now: SystemTime,
+) -> Decision<Action> {
+    let Some(r) = &mut state.job.record else {
+        return Decision::Perform(vec![]);
+    };
+    for o in &observed {
+        match o {
+            CanaryObservation::DeploymentCreated {
+                index,
+                deployment_id,
+            } => {
+                if let Some(f) = r.functions.get_mut(*index) {
+                    f.set_slot(&Slot::Deployment(deployment_id.clone()));
+                }
+            }
+            CanaryObservation::AliasCreated { index, .. } => {
+                if let Some(f) = r.functions.get_mut(*index) {
+                    f.set_slot(&Slot::AliasCreated);
+                }
+            }
+            _ => {}
+        }
+    }
+    let since = r
+        .shift
+        .paused_since
+        .get_or_insert_with(|| record::timestamp(now))
+        .clone();
+    r.shift.stalled = Some(canary::clip(&e.message, canary::shift::CAUSE_MAX));
+    let paused_for = now
+        .duration_since(
+            std::time::UNIX_EPOCH + std::time::Duration::from_millis(record::millis_of(&since)),
+        )
+        .unwrap_or_default();
+    let at = state
+        .job
+        .last_percent
+        .map(|p| format!(" at {p} %"))
+        .unwrap_or_default();
+    let summary = if r.shift.rolling_back {
+        format!(
+            "Release {} is ROLLING BACK, paused for {}: {}. The worker resumes rolling back every function as soon as the call goes through.",
+            r.release_id,
+            canary::human(paused_for),
+            e.message.trim_end_matches('.')
+        )
+    } else {
+        format!(
+            "Release {} paused{at} for {}: {}. CodeDeploy keeps shifting what it started; the worker resumes watching (and rolls the whole release back if anything went wrong meanwhile) as soon as the call goes through.",
+            r.release_id,
+            canary::human(paused_for),
+            e.message.trim_end_matches('.')
+        )
+    };
+    let p = super::progress(summary, state.job.last_percent, &r.release_id.clone());
+    // Rebuilt from the record at the next look.
+    state.job.shift = None;
+    let failures = state.job.canary_failures.max(1);
+    let delay = (flow.watch_interval * 2u32.saturating_pow(failures - 1).min(64))
+        .min(std::time::Duration::from_secs(60))
+        .max(flow.watch_interval);
+    let since = *state.job.watching_since.get_or_insert(now);
+    let held = now.duration_since(since).unwrap_or_default();
+    let d = if held < flow.hold_job {
+        Decision::Wait { delay, progress: p }
+    } else {
+        finish(state, Decision::Continue(p))
+    };
+    write(state, now, Some(d))
 }

@@ -739,3 +739,64 @@ impl Observation {
         matches!(self, Observation::RecordConflict)
     }
 }
+
+/// A canary read that fails after its retries while the release shifts
+/// pauses it: the job waits with backoff, then hands back, the record says
+/// since when and why; never a failure. The first successful look clears it.
+#[test]
+fn a_failing_read_while_shifting_pauses_the_release_and_never_fails_it() {
+    let j = job(None);
+    let mut l = Ledger::default();
+    let mut s = ReleaseState::default();
+    to_shift(&mut l, &mut s, &j);
+    let down = || {
+        Observation::CanaryFailed(
+            vec![],
+            EngineError::new(
+                FailureKind::SystemUnavailable,
+                "CodeDeploy BatchGetDeployments failed: ServiceUnavailableException (HTTP 503)",
+            ),
+        )
+    };
+    let d = decide(&j, &mut s, vec![down()], flow(), t0());
+    let obs = ledger_only(&mut l, d, "L1");
+    let r = l.record(&release_id(&j));
+    assert!(r.shift.paused_since.is_some());
+    assert!(
+        r.shift
+            .stalled
+            .as_deref()
+            .unwrap()
+            .contains("BatchGetDeployments")
+    );
+    let Decision::Wait { delay, progress } = decide(&j, &mut s, obs, flow(), t0()) else {
+        panic!()
+    };
+    assert_eq!(delay, Duration::from_secs(5), "the watch interval first");
+    assert!(progress.summary.contains("paused"), "{}", progress.summary);
+    assert!(
+        progress.summary.contains("ServiceUnavailableException"),
+        "{}",
+        progress.summary
+    );
+    // Again and again: the delay doubles; past hold_job, a hand-back.
+    let d = decide(&j, &mut s, vec![], flow(), t0());
+    assert!(
+        matches!(&d, Decision::Perform(a) if matches!(&a[0], Action::Canary(_))),
+        "{d:?}"
+    );
+    let Decision::Wait { delay, .. } = decide(&j, &mut s, vec![down()], flow(), t0()) else {
+        panic!()
+    };
+    assert_eq!(delay, Duration::from_secs(10));
+    decide(&j, &mut s, vec![], flow(), t0());
+    let late = t0() + Duration::from_secs(120);
+    let Decision::Continue(p) = decide(&j, &mut s, vec![down()], flow(), late) else {
+        panic!()
+    };
+    assert!(
+        p.summary.contains("paused") && p.summary.contains("2 min"),
+        "{}",
+        p.summary
+    );
+}

@@ -204,11 +204,27 @@ fn traffic_routing_config(c: &DeploymentConfig) -> cd::types::TrafficRoutingConf
 }
 
 impl CanaryAdapters {
+    /// Clients with the SDK's own retries off: every retry of these calls is
+    /// this module's (a CreateDeployment is never sent again blindly after an
+    /// answer that may have been lost; see `perform_one`).
     pub fn new(sdk: &SdkConfig) -> Self {
+        let no_retries = aws_config::retry::RetryConfig::disabled();
         CanaryAdapters::from_clients(
-            cd::Client::new(sdk),
-            cw::Client::new(sdk),
-            lambda::Client::new(sdk),
+            cd::Client::from_conf(
+                cd::config::Builder::from(sdk)
+                    .retry_config(no_retries.clone())
+                    .build(),
+            ),
+            cw::Client::from_conf(
+                cw::config::Builder::from(sdk)
+                    .retry_config(no_retries.clone())
+                    .build(),
+            ),
+            lambda::Client::from_conf(
+                lambda::config::Builder::from(sdk)
+                    .retry_config(no_retries)
+                    .build(),
+            ),
         )
     }
 
@@ -260,7 +276,35 @@ impl CanaryAdapters {
     }
 
     /// One SDK call, retried on throttling/5xx/transport errors.
-    async fn call<T, E, F, Fut>(&self, mut f: F) -> Result<T, CallError>
+    async fn call<T, E, F, Fut>(&self, f: F) -> Result<T, CallError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        self.call_retrying(f, true).await
+    }
+
+    /// A call that must take effect at most once (CreateDeployment): retried
+    /// only when the service **answered** that it did not perform it
+    /// (throttling, 5xx). A timeout, a reset or an unreadable answer may
+    /// hide a call that happened: it comes back as a transient failure at
+    /// once, and the caller looks for what it may have done before trying
+    /// again.
+    async fn call_at_most_once<T, E, F, Fut>(&self, f: F) -> Result<T, CallError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        self.call_retrying(f, false).await
+    }
+
+    async fn call_retrying<T, E, F, Fut>(
+        &self,
+        mut f: F,
+        ambiguous_too: bool,
+    ) -> Result<T, CallError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
@@ -271,8 +315,10 @@ impl CanaryAdapters {
             match f().await {
                 Ok(v) => return Ok(v),
                 Err(e) => {
+                    let answered = matches!(e, SdkError::ServiceError(_));
                     let c = classify(&e);
                     if let CallError::Transient(_) = c
+                        && (answered || ambiguous_too)
                         && let Some(d) = delays.next()
                     {
                         tracing::debug!(error = %c, delay_ms = d.as_millis() as u64, "retrying AWS call");
@@ -290,11 +336,27 @@ impl CanaryAdapters {
         &self,
         actions: Vec<CanaryAction>,
     ) -> Result<Vec<CanaryObservation>, EngineError> {
+        match self.perform_partial(actions).await {
+            (out, None) => Ok(out),
+            (_, Some(e)) => Err(e),
+        }
+    }
+
+    /// Performs `actions` in order until one cannot be carried out (after
+    /// its retries): what was observed until then, and that error. Nothing
+    /// observed is lost (a deployment created before a failing read is
+    /// reported).
+    pub async fn perform_partial(
+        &self,
+        actions: Vec<CanaryAction>,
+    ) -> (Vec<CanaryObservation>, Option<EngineError>) {
         let mut out = Vec::new();
         for a in actions {
-            self.perform_one(a, &mut out).await?;
+            if let Err(e) = self.perform_one(a, &mut out).await {
+                return (out, Some(e));
+            }
         }
-        Ok(out)
+        (out, None)
     }
 
     async fn perform_one(
@@ -594,7 +656,7 @@ impl CanaryAdapters {
                     )
                     .build();
                 let r = self
-                    .call(|| {
+                    .call_at_most_once(|| {
                         let mut req = self
                             .codedeploy
                             .create_deployment()

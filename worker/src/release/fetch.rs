@@ -72,13 +72,23 @@ pub fn s3_client(
         None,
         "codepipeline-job",
     );
+    // Reads and the output upload are idempotent: the SDK's own retries
+    // serve, with more attempts than its default 3 (a throttled or
+    // unavailable S3 before the shift would fail the whole release).
     aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(sdk)
             .credentials_provider(c)
             .force_path_style(path_style)
+            .retry_config(
+                aws_sdk_s3::config::retry::RetryConfig::standard()
+                    .with_max_attempts(ARTIFACT_ATTEMPTS),
+            )
             .build(),
     )
 }
+
+/// Attempts of one artifact request (throttling, 5xx, transport errors).
+const ARTIFACT_ATTEMPTS: u32 = 6;
 
 /// Everything an artifact transfer needs.
 pub struct ArtifactStore<'a> {

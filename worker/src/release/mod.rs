@@ -474,7 +474,15 @@ impl LambdaReleaseEngine {
                 self.discard(job_id);
                 Ok(Observation::Discarded)
             }
-            Action::Canary(actions) => Ok(Observation::Canary(self.canary.perform(actions).await?)),
+            // The core decides what a failing canary call means (before
+            // anything shifted: a failure; after: a pause, never a failure).
+            Action::Canary(actions) => match self.canary.perform_partial(actions).await {
+                (obs, None) => Ok(Observation::Canary(obs)),
+                (obs, Some(e)) => {
+                    tracing::warn!(error = %e.message, "a canary call failed after its retries");
+                    Ok(Observation::CanaryFailed(obs, e))
+                }
+            },
             Action::Prune { functions, keep } => {
                 let Some(ledger) = &self.ledger else {
                     return Ok(Observation::Pruned(0));
@@ -537,7 +545,7 @@ impl Decide for LambdaReleaseEngine {
     ) -> Decision<Action> {
         let now = self.options.clock.as_ref().map_or(now, |c| (c.0)());
         let time_scale = self.clock_rate.map_or(1.0, |r| r.scale(now));
-        decide(
+        let d = decide(
             job,
             state,
             observed,
@@ -550,7 +558,23 @@ impl Decide for LambdaReleaseEngine {
                 prune_keep: self.options.prune_keep,
             },
             now,
-        )
+        );
+        if let Some(r) = &state.job.record {
+            let open = !r.outcome.is_terminal();
+            let (paused, stalled) = (
+                open && r.shift.paused_since.is_some(),
+                open && r.shift.rolling_back && r.shift.stalled.is_some(),
+            );
+            if crate::telemetry::release_blocked(&r.release_id, paused, stalled) {
+                let reason = r.shift.stalled.as_deref().unwrap_or("");
+                if stalled {
+                    tracing::warn!(release_id = %r.release_id, reason, "the release's rollback cannot proceed; it keeps trying");
+                } else {
+                    tracing::warn!(release_id = %r.release_id, reason, "the release is paused: its shift cannot be observed; it keeps trying");
+                }
+            }
+        }
+        d
     }
 
     fn records_only(&self, action: &Action) -> bool {

@@ -872,3 +872,61 @@ async fn a_foreign_deployment_is_waited_for_then_named_before_publishing() {
         "waited over several jobs (continuation tokens)"
     );
 }
+
+/// The defaults the action definition, the README and `--help` document
+/// hold: a manifest naming no alias and no deployment config, under an
+/// action with no `Alias` and no `DeploymentConfig` property, releases on
+/// `live` with Linear10PercentEvery1Minute (and no `MaxParallel`: all at
+/// once).
+#[tokio::test]
+async fn documented_defaults_hold_when_neither_manifest_nor_action_name_them() {
+    let r = ReleaseEnv::new(canary_sim_config()).await;
+    let names = functions(&r, 2).await;
+    let manifest = serde_json::json!({
+        "version": 1,
+        "functions": names
+            .iter()
+            .map(|n| serde_json::json!({"name": n, "package": format!("dist/{n}.zip")}))
+            .collect::<Vec<_>>(),
+    });
+    let bundles: Vec<(String, TestBundle)> = names
+        .iter()
+        .map(|n| {
+            (
+                n.clone(),
+                TestBundle::Package(function_zip(None, &format!("{n}-v2"))),
+            )
+        })
+        .collect();
+    r.upload_source(artifact_with_manifest(&manifest.to_string(), &bundles))
+        .await;
+    // The harness's pipeline sets no Alias, DeploymentConfig or MaxParallel.
+    r.pipeline(PIPELINE, false, None, &[]).await;
+    let w = r.worker(r.options());
+    let (id, status) = r.run(PIPELINE, Duration::from_secs(30)).await;
+    let out = r.action_outcome(PIPELINE, &id).await;
+    w.stop().await;
+    assert_eq!(status.as_str(), "Succeeded", "{out:?}");
+    let cd = aws_sdk_codedeploy::Client::new(&r.env.conf);
+    for n in &names {
+        assert_eq!(r.alias_state(n).await, Some(("2".into(), None)), "{n}");
+        let ids = cd
+            .list_deployments()
+            .application_name("collect")
+            .deployment_group_name(n)
+            .send()
+            .await
+            .unwrap();
+        let d = cd
+            .get_deployment()
+            .deployment_id(&ids.deployments()[0])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            d.deployment_info().unwrap().deployment_config_name(),
+            Some("CodeDeployDefault.LambdaLinear10PercentEvery1Minute"),
+            "{n}"
+        );
+    }
+}

@@ -224,10 +224,11 @@ struct PlanArgs {
     /// Path of the manifest inside the artifact (the action's Manifest).
     #[arg(long, env = "PIPELINE_CANARY_MANIFEST")]
     manifest: Option<String>,
-    /// Default alias (the action's Alias).
+    /// Default alias (the action's Alias; default `live`).
     #[arg(long, env = "PIPELINE_CANARY_ALIAS")]
     alias: Option<String>,
-    /// Default deployment config (the action's DeploymentConfig).
+    /// Default deployment config (the action's DeploymentConfig; default
+    /// `Linear10PercentEvery1Minute`).
     #[arg(long, env = "PIPELINE_CANARY_DEPLOYMENT_CONFIG")]
     deployment_config: Option<String>,
     /// Alarms guarding every function, comma-separated (the action's Alarms).
@@ -262,10 +263,10 @@ struct ReleaseArgs {
     /// Path of the manifest inside the artifact.
     #[arg(long, env = "PIPELINE_CANARY_MANIFEST")]
     manifest: Option<String>,
-    /// Default alias.
+    /// Default alias (default `live`).
     #[arg(long, env = "PIPELINE_CANARY_ALIAS")]
     alias: Option<String>,
-    /// Default deployment config.
+    /// Default deployment config (default `Linear10PercentEvery1Minute`).
     #[arg(long, env = "PIPELINE_CANARY_DEPLOYMENT_CONFIG")]
     deployment_config: Option<String>,
     /// Alarms guarding every function, comma-separated.

@@ -38,6 +38,12 @@ pub const MAX_ALARMS_PER_FUNCTION: usize = 10;
 /// The manifest version this worker reads.
 pub const MANIFEST_VERSION: u64 = 1;
 
+/// The action's `Alias` when it sets none (the action definition, the
+/// README and `--help` document it).
+pub const DEFAULT_ALIAS: &str = "live";
+/// The action's `DeploymentConfig` when it sets none (documented likewise).
+pub const DEFAULT_DEPLOYMENT_CONFIG: &str = "Linear10PercentEvery1Minute";
+
 /// What the action configuration contributes (the lowest precedence).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ActionDefaults {
@@ -49,6 +55,31 @@ pub struct ActionDefaults {
     pub deployment_config: Option<String>,
     /// Alarms guarding every function when the manifest has no `defaults.alarms`.
     pub alarms: Vec<String>,
+}
+
+impl ActionDefaults {
+    /// The action's properties as configured (empty = not set), with the
+    /// documented defaults filled in: `Alias` [`DEFAULT_ALIAS`],
+    /// `DeploymentConfig` [`DEFAULT_DEPLOYMENT_CONFIG`].
+    pub fn of(
+        function_prefix: &str,
+        alias: Option<&str>,
+        deployment_config: Option<&str>,
+        alarms: Vec<String>,
+    ) -> ActionDefaults {
+        let set = |v: Option<&str>, default: &str| {
+            v.map(str::trim)
+                .filter(|s| !s.is_empty())
+                .unwrap_or(default)
+                .to_string()
+        };
+        ActionDefaults {
+            function_prefix: function_prefix.to_string(),
+            alias: Some(set(alias, DEFAULT_ALIAS)),
+            deployment_config: Some(set(deployment_config, DEFAULT_DEPLOYMENT_CONFIG)),
+            alarms,
+        }
+    }
 }
 
 /// A release: every function to release, fully resolved.

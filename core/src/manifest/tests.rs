@@ -942,3 +942,18 @@ fn a_huge_build_machine_path_resolves_in_linear_time() {
         Bundle::Package(dir.path().join(".serverless/quotePrice.zip"))
     );
 }
+
+#[test]
+fn the_documented_action_defaults_fill_what_the_action_leaves_empty() {
+    let d = ActionDefaults::of("c-", None, Some("  "), vec![]);
+    assert_eq!(d.alias.as_deref(), Some(DEFAULT_ALIAS));
+    assert_eq!(d.alias.as_deref(), Some("live"));
+    assert_eq!(
+        d.deployment_config.as_deref(),
+        Some("Linear10PercentEvery1Minute")
+    );
+    let d = ActionDefaults::of("c-", Some("prod"), Some("AllAtOnce"), vec!["a".into()]);
+    assert_eq!(d.alias.as_deref(), Some("prod"));
+    assert_eq!(d.deployment_config.as_deref(), Some("AllAtOnce"));
+    assert!(DeploymentConfig::parse(DEFAULT_DEPLOYMENT_CONFIG).is_ok());
+}

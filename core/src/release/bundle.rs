@@ -29,27 +29,21 @@ use crate::report::FailureKind;
 use super::plan::{PreparedFunction, PreparedRelease};
 
 /// The action configuration's share of the manifest settings:
-/// `FunctionPrefix`, `Alias`, `DeploymentConfig`, `Alarms` (comma-separated).
+/// `FunctionPrefix`, `Alias`, `DeploymentConfig`, `Alarms` (comma-separated),
+/// with the documented defaults where the action sets none.
 pub fn action_defaults(c: &ActionConfiguration) -> ActionDefaults {
-    ActionDefaults {
-        function_prefix: c.get("FunctionPrefix").unwrap_or_default().to_string(),
-        alias: c
-            .get("Alias")
-            .filter(|s| !s.trim().is_empty())
-            .map(str::to_string),
-        deployment_config: c
-            .get("DeploymentConfig")
-            .filter(|s| !s.trim().is_empty())
-            .map(str::to_string),
-        alarms: c
-            .get("Alarms")
+    ActionDefaults::of(
+        c.get("FunctionPrefix").unwrap_or_default(),
+        c.get("Alias"),
+        c.get("DeploymentConfig"),
+        c.get("Alarms")
             .unwrap_or_default()
             .split(',')
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(str::to_string)
             .collect(),
-    }
+    )
 }
 
 fn manifest_failure(e: &ManifestErrors) -> EngineError {

@@ -62,12 +62,12 @@ pub async fn plan(
                 format!("temporary directory: {e}"),
             )
         })?;
-    let defaults = ActionDefaults {
-        function_prefix: opts.function_prefix.clone(),
-        alias: opts.alias.clone(),
-        deployment_config: opts.deployment_config.clone(),
-        alarms: opts.alarms.clone(),
-    };
+    let defaults = ActionDefaults::of(
+        &opts.function_prefix,
+        opts.alias.as_deref(),
+        opts.deployment_config.as_deref(),
+        opts.alarms.clone(),
+    );
     let artifact = artifact.to_path_buf();
     let manifest = opts.manifest.clone();
     let work_path = work.path().to_path_buf();

@@ -930,3 +930,41 @@ async fn documented_defaults_hold_when_neither_manifest_nor_action_name_them() {
         );
     }
 }
+
+/// A release whose shift cannot end within the action's time limit is
+/// refused before anything is published, naming the figures and the fix.
+#[tokio::test]
+async fn a_release_longer_than_the_action_may_run_is_refused_before_publishing() {
+    let r = ReleaseEnv::new(canary_sim_config()).await;
+    let names = functions(&r, 3).await;
+    let all: Vec<&str> = names.iter().map(String::as_str).collect();
+    r.upload_source(canary_artifact(
+        "Linear10PercentEvery10Minutes",
+        &spec(&names, &all, None, "v2"),
+        None,
+    ))
+    .await;
+    r.pipeline(PIPELINE, false, None, &[("MaxParallel", "1")])
+        .await;
+    let mut options = r.options();
+    // 3 × 90 minutes one after another: 4 h 30 min, over a 4-hour limit.
+    options.max_release_duration = Duration::from_secs(4 * 3600);
+    let since = r.seq();
+    let w = r.worker(options);
+    let (id, status) = r.run(PIPELINE, Duration::from_secs(30)).await;
+    let out = r.action_outcome(PIPELINE, &id).await;
+    w.stop().await;
+    assert_eq!(status.as_str(), "Failed", "{out:?}");
+    let (code, message) = out.error.unwrap();
+    assert_eq!(code, "ConfigurationError", "{message}");
+    assert!(
+        message.contains(
+            "would shift for 4 h 30 min (3 changed functions, at most 1 shifting at a time)"
+        ),
+        "{message}"
+    );
+    assert!(message.contains("after 4 h 0 min"), "{message}");
+    assert_eq!(r.lambda_calls(since, "UpdateFunctionCode").len(), 0);
+    assert_eq!(r.lambda_calls(since, "PublishVersion").len(), 0);
+    assert_eq!(r.ok_calls(since, "codedeploy", "CreateDeployment"), 0);
+}

@@ -175,6 +175,10 @@ struct RunArgs {
     /// alias and none of the last N releases need (default: never prune).
     #[arg(long, env = "PIPELINE_CANARY_PRUNE_KEEP")]
     prune_keep: Option<usize>,
+    /// How long CodePipeline lets the action run: a release whose shift
+    /// cannot end within it is refused before anything is published.
+    #[arg(long, env = "PIPELINE_CANARY_MAX_RELEASE_DURATION", default_value = "24h", value_parser = parse_duration)]
+    max_release_duration: Duration,
     /// Value of the queryable property (Stage) this fleet serves, e.g. prod.
     #[arg(long, env = "PIPELINE_CANARY_STAGE")]
     stage: Option<String>,
@@ -452,6 +456,7 @@ async fn cmd_run(mut def: ActionTypeDefinition, a: RunArgs) -> ExitCode {
         watch_interval: a.watch_interval,
         hold_job: a.hold_job,
         prune_keep: a.prune_keep,
+        max_release_duration: a.max_release_duration,
         ..Default::default()
     };
     if let Some(d) = a.work_dir {

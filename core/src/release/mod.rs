@@ -154,6 +154,8 @@ pub struct Flow {
     /// After a release succeeds, prune its functions' versions, keeping
     /// those of the last this-many releases (`run --prune-keep N`).
     pub prune_keep: Option<usize>,
+    /// How long CodePipeline lets the action run ([`plan::check_duration`]).
+    pub max_duration: Duration,
 }
 
 impl Default for Flow {
@@ -165,6 +167,7 @@ impl Default for Flow {
             foreign_wait: crate::canary::DEFAULT_FOREIGN_WAIT,
             time_scale: 1.0,
             prune_keep: None,
+            max_duration: plan::DEFAULT_MAX_RELEASE_DURATION,
         }
     }
 }

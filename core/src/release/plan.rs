@@ -321,9 +321,10 @@ pub fn hook_names(prepared: &PreparedRelease) -> Vec<String> {
     set.into_iter().collect()
 }
 
-/// Expected time to shift every changed function: all shift together, in
-/// waves of `max_parallel` when capped; each wave lasts as long as its
-/// slowest schedule. New aliases and break-glass releases take no time.
+/// Expected time to shift every changed function: all shift together, or
+/// in rolling waves of `max_parallel` when capped (a function starts as
+/// soon as a slot frees, in manifest order, as the shift does). New
+/// aliases and break-glass releases take no time.
 pub fn expected_duration(plan: &Plan, max_parallel: Option<usize>) -> Duration {
     // A new alias is created on its version at once (nothing to shift
     // from); a break-glass release shifts AllAtOnce.
@@ -337,10 +338,62 @@ pub fn expected_duration(plan: &Plan, max_parallel: Option<usize>) -> Duration {
         })
         .collect();
     let cap = max_parallel.filter(|n| *n > 0).unwrap_or(usize::MAX);
-    durations
-        .chunks(cap.min(durations.len().max(1)))
-        .map(|wave| wave.iter().copied().max().unwrap_or_default())
-        .sum()
+    // Each slot's end; the next function takes the slot that frees first.
+    let mut slots: Vec<Duration> = Vec::new();
+    for d in durations {
+        if slots.len() < cap {
+            slots.push(d);
+        } else if let Some(first) = slots.iter_mut().min() {
+            *first += d;
+        }
+    }
+    slots.into_iter().max().unwrap_or_default()
+}
+
+/// How long CodePipeline lets a custom action run, all its continuation
+/// jobs together, unless the worker is told otherwise: 24 hours. BRIEF §3
+/// ("custom-action jobs time out after 24 h"); the CodePipeline quotas page
+/// gives the same 24 hours for an invoke action that keeps answering
+/// "in progress" with continuation tokens
+/// (https://docs.aws.amazon.com/codepipeline/latest/userguide/limits.html,
+/// "Length of time before an action times out"), and
+/// `ActionTypeExecutor.jobTimeout` caps a single job at 12 hours
+/// (https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_ActionTypeExecutor.html).
+pub const DEFAULT_MAX_RELEASE_DURATION: Duration = Duration::from_secs(24 * 3600);
+
+/// Refuses a release whose shift cannot end within `max` (the action's
+/// time limit), before anything is published: a release CodePipeline times
+/// out mid-shift would be left to CodeDeploy, unwatched and not all or
+/// nothing. Headroom: a tenth of `max`, at most an hour, for publishing,
+/// hand-backs and a rollback.
+pub fn check_duration(
+    plan: &Plan,
+    max_parallel: Option<usize>,
+    max: Duration,
+) -> Result<(), EngineError> {
+    let expected = expected_duration(plan, max_parallel);
+    let headroom = (max / 10).min(Duration::from_secs(3600));
+    let budget = max.saturating_sub(headroom);
+    if expected <= budget {
+        return Ok(());
+    }
+    let changed = plan.changed().count();
+    let waves = match max_parallel {
+        Some(n) if n > 0 && changed > n => {
+            format!(" ({changed} changed functions, at most {n} shifting at a time)")
+        }
+        _ => format!(" ({changed} changed functions shifting together)"),
+    };
+    Err(EngineError::new(
+        FailureKind::ConfigurationError,
+        format!(
+            "{}: the release would shift for {}{waves}, and CodePipeline ends a custom action after {} (the worker keeps {} of it for publishing, hand-backs and a rollback); nothing was published: raise MaxParallel, choose shorter deployment configs, or split the release",
+            plan.source,
+            minutes(expected),
+            minutes(max),
+            minutes(headroom)
+        ),
+    ))
 }
 
 /// `9 min`, `1 h 30 min`, `0 min`.
@@ -704,15 +757,28 @@ mod tests {
         let obs: Vec<_> = fs.iter().map(|f| seen(&f.name, "1", "old")).collect();
         let plan = validate(&release(fs), &obs, &[], false).unwrap();
         assert_eq!(expected_duration(&plan, None), Duration::from_secs(30 * 60));
-        // Waves of 2: [30, 9], [9, 9], [9] minutes.
+        // Rolling waves of 2: the 30-minute canary holds one slot while the
+        // other runs the four 9-minute shifts one after another (36 min).
         assert_eq!(
             expected_duration(&plan, Some(2)),
-            Duration::from_secs((30 + 9 + 9) * 60)
+            Duration::from_secs(36 * 60)
         );
         assert!(
             render(&plan, Some(2))
-                .contains("Expected total time: 48 min (5 changed functions in waves of 2)")
+                .contains("Expected total time: 36 min (5 changed functions in waves of 2)")
         );
+        // Within CodePipeline's limit, or refused naming the fix.
+        assert!(check_duration(&plan, Some(2), DEFAULT_MAX_RELEASE_DURATION).is_ok());
+        let e = check_duration(&plan, Some(1), Duration::from_secs(3600)).unwrap_err();
+        assert_eq!(e.kind, FailureKind::ConfigurationError);
+        assert!(
+            e.message.contains(
+                "shift for 1 h 6 min (5 changed functions, at most 1 shifting at a time)"
+            ),
+            "{}",
+            e.message
+        );
+        assert!(e.message.contains("raise MaxParallel"), "{}", e.message);
         assert_eq!(minutes(Duration::from_secs(5400)), "1 h 30 min");
         let d = version_description("r-1", "e-1", Some("abc123"), Some("41"));
         assert_eq!(

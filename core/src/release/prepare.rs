@@ -125,7 +125,7 @@ pub fn decide(
         }]);
     };
     match phase {
-        None => record_release(job, state, now),
+        None => record_release(job, state, flow, now),
         Some(Phase::Planned)
             if state
                 .job
@@ -168,7 +168,12 @@ pub fn shifted_earlier(plan: &Plan, release_id: &str) -> Vec<(String, String, Op
 
 /// Records the planned release: a new record, or a new attempt of the
 /// ended one this job found (a stage retry). Then decides again.
-fn record_release(job: &JobInput, state: &mut ReleaseState, now: SystemTime) -> Decision<Action> {
+fn record_release(
+    job: &JobInput,
+    state: &mut ReleaseState,
+    flow: Flow,
+    now: SystemTime,
+) -> Decision<Action> {
     let rid = release_id(job);
     let Some(plan) = &state.job.plan else {
         return settle::fail_before_shift(state, internal("recording without a plan"), now);
@@ -178,6 +183,9 @@ fn record_release(job: &JobInput, state: &mut ReleaseState, now: SystemTime) -> 
         Err(e) => return settle::fail_before_shift(state, e, now),
     };
     settings.break_glass = plan.break_glass.as_ref().map(|b| b.reason.clone());
+    if let Err(e) = plan::check_duration(plan, settings.max_parallel, flow.max_duration) {
+        return settle::fail_before_shift(state, e, now);
+    }
     let shifted = shifted_earlier(plan, &rid);
     let holder = Holder {
         job_id: job.job_id.clone(),

@@ -86,6 +86,9 @@ pub struct ReleaseOptions {
     /// After a release succeeds, prune its functions' versions, keeping the
     /// last this-many releases' (`run --prune-keep N`; `None`: never).
     pub prune_keep: Option<usize>,
+    /// How long CodePipeline lets the action run: a release whose shift
+    /// cannot end in time is refused before anything is published.
+    pub max_release_duration: Duration,
     /// The time `decide` is given instead of the runtime's (`None`: the
     /// runtime's). For simulated clocks: CodeDeploy's deployment times and
     /// the ETA/weights computed from them must share one clock.
@@ -138,6 +141,7 @@ impl Default for ReleaseOptions {
             hold_job: Duration::from_secs(5 * 60),
             foreign_wait: canary::DEFAULT_FOREIGN_WAIT,
             prune_keep: None,
+            max_release_duration: plan::DEFAULT_MAX_RELEASE_DURATION,
             clock: None,
         }
     }
@@ -556,6 +560,7 @@ impl Decide for LambdaReleaseEngine {
                 foreign_wait: self.options.foreign_wait,
                 time_scale,
                 prune_keep: self.options.prune_keep,
+                max_duration: self.options.max_release_duration,
             },
             now,
         );

@@ -92,6 +92,25 @@ pub trait Decide {
         now: SystemTime,
     ) -> Decision<Self::Action>;
 
+    /// The adapters could not perform the last actions (after their own
+    /// retries): what now. The default fails the job with the error; an
+    /// engine whose state forbids a failure at this point (a release that
+    /// has shifted and is not at rest) decides otherwise: wait, hand back,
+    /// or report how the release already ended.
+    fn on_error(
+        &self,
+        _job: &JobInput,
+        _state: &mut Self::State,
+        err: EngineError,
+        _now: SystemTime,
+    ) -> Decision<Self::Action> {
+        Decision::Fail {
+            kind: err.kind,
+            message: err.message,
+            external_execution_id: None,
+        }
+    }
+
     /// Whether `action` only records what was already done (or tidies up
     /// locally), so that a job handed back at shutdown performs it first:
     /// the next job then knows what this one did instead of finding out

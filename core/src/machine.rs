@@ -106,6 +106,33 @@ impl<E: Decide> JobMachine<E> {
             ));
         };
         let decision = self.engine.decide(&self.job, &mut env.state, observed, now);
+        self.apply(decision, stopping)
+    }
+
+    /// The adapters failed to perform the last actions: the engine decides
+    /// what that means ([`Decide::on_error`]: by default the job fails with
+    /// the error's type; a release that has shifted waits or hands back).
+    pub fn failed(&mut self, err: EngineError, now: SystemTime, stopping: bool) -> Step<E::Action> {
+        let Phase::Running(env) = &mut self.phase else {
+            self.phase = Phase::Done;
+            return Step::Report(JobReport::Fail {
+                kind: err.kind,
+                message: err.message,
+                external_execution_id: self.progress.external_execution_id.clone(),
+            });
+        };
+        let mut decision = self.engine.on_error(&self.job, &mut env.state, err, now);
+        if let Decision::Fail {
+            external_execution_id: id @ None,
+            ..
+        } = &mut decision
+        {
+            id.clone_from(&self.progress.external_execution_id);
+        }
+        self.apply(decision, stopping)
+    }
+
+    fn apply(&mut self, decision: Decision<E::Action>, stopping: bool) -> Step<E::Action> {
         match decision {
             Decision::Succeed {
                 progress,
@@ -149,17 +176,6 @@ impl<E: Decide> JobMachine<E> {
                 self.progress = progress;
                 Step::Sleep(delay)
             }
-        }
-    }
-
-    /// The adapters failed to perform the last actions: the job fails with
-    /// the error's type.
-    pub fn error(&mut self, err: EngineError) -> JobReport {
-        self.phase = Phase::Done;
-        JobReport::Fail {
-            kind: err.kind,
-            message: err.message,
-            external_execution_id: self.progress.external_execution_id.clone(),
         }
     }
 
@@ -471,17 +487,21 @@ mod tests {
             m.next(vec![], UNIX_EPOCH, false),
             Step::Perform(_)
         ));
-        let r = m.error(EngineError::new(
-            FailureKind::PermissionError,
-            "AccessDenied on lambda:PublishVersion",
-        ));
+        let r = m.failed(
+            EngineError::new(
+                FailureKind::PermissionError,
+                "AccessDenied on lambda:PublishVersion",
+            ),
+            UNIX_EPOCH,
+            false,
+        );
         assert_eq!(
             r,
-            JobReport::Fail {
+            Step::Report(JobReport::Fail {
                 kind: FailureKind::PermissionError,
                 message: "AccessDenied on lambda:PublishVersion".into(),
                 external_execution_id: None
-            }
+            })
         );
         assert!(m.is_done());
         // A finished machine never produces a second result-worthy step silently.

@@ -12,7 +12,16 @@
 //!   again, as `release_canary`'s console-retry test expects);
 //! - every job CodePipeline created is terminal (none left in progress) and
 //!   no job got a second result (no `InvalidJobStateException` on
-//!   PutJob*Result).
+//!   PutJob*Result);
+//! - the outcome matches the release: Succeeded only with every function on
+//!   its new version and no faulty function; Failed only with a faulty
+//!   function and every function back on its old version.
+//!
+//! Besides the kills, a trial may lose answers to the calls that change
+//! something (CreateDeployment, PublishVersion, UpdateAlias, the ledger's
+//! PutObject: the service acts, the connection closes) and may take
+//! CodeDeploy and CloudWatch down for 1–4 real seconds once its first
+//! deployment exists (a release that has shifted pauses, never fails).
 //!
 //! A job acknowledged by a killed worker is redelivered by CodePipeline
 //! only through its timeout: when a trial stalls, the test advances the
@@ -37,6 +46,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use aws_sdk_codepipeline::types::{PipelineExecutionStatus, StageRetryMode};
+use aws_sim::faults::{FaultConfig, FaultRule};
 use e2e::canary::{errors_alarm, function_zip};
 use e2e::release::*;
 use e2e::{ACCOUNT_KEY, ACCOUNT_SECRET, REGION};
@@ -101,7 +111,10 @@ impl WorkerProcess {
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("AWS_CONFIG_FILE", "/dev/null")
             .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-            .env("RUST_LOG", "info")
+            .env(
+                "RUST_LOG",
+                std::env::var("CHAOS_RUST_LOG").unwrap_or_else(|_| "info".into()),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::from(out.try_clone().unwrap()))
             .stderr(Stdio::from(out))
@@ -159,6 +172,39 @@ struct Tally {
     failed: usize,
     outcome_mismatch: Vec<String>,
     violations: Vec<String>,
+    /// Trials with lost answers to mutating calls.
+    lost_trials: usize,
+    /// Trials with a CodeDeploy and CloudWatch outage while shifting, and
+    /// its total length in real seconds.
+    outage_trials: usize,
+    outage_seconds: f64,
+    /// Faults the sim injected (lost answers, 503s).
+    injected: u64,
+}
+
+/// Lost answers to the calls that change something: the service performs
+/// the call, then the connection closes without its answer.
+fn lost_responses() -> Vec<FaultRule> {
+    [
+        ("codedeploy", "CreateDeployment", 0.5),
+        ("lambda", "PublishVersion", 0.3),
+        ("lambda", "UpdateAlias", 0.3),
+        ("s3", "PutObject", 0.2),
+    ]
+    .into_iter()
+    .map(|(service, operation, p)| FaultRule {
+        service: Some(service.into()),
+        operation: Some(operation.into()),
+        lost_response: p,
+        ..FaultRule::default()
+    })
+    .collect()
+}
+
+fn set_faults(sim: &aws_sim::Sim, rules: Vec<FaultRule>) {
+    sim.faults
+        .set(FaultConfig { seed: None, rules }, sim.clock.now())
+        .expect("fault rules");
 }
 
 /// Trials per sim.
@@ -339,6 +385,41 @@ async fn kill_9_at_random_points_never_leaves_a_release_mixed_or_a_job_unanswere
             let p = format!("chaos-{k}");
             r.pipeline(&p, false, None, &[]).await;
             let since = r.seq();
+            // Faults of the trial: lost answers to the calls that mutate
+            // (the service acts, the worker never hears), and an outage of
+            // CodeDeploy and CloudWatch on the wall clock that starts once
+            // the first deployment exists (the release has shifted: from
+            // then on nothing may fail it).
+            let lost = rng.random_bool(0.3).then(lost_responses);
+            let outage = rng.random_bool(0.25).then(|| rng.random_range(1.0..4.0f64));
+            if let Some(rules) = &lost {
+                set_faults(&sim, rules.clone());
+                t.lost_trials += 1;
+            }
+            let injector = outage.map(|secs| {
+                t.outage_trials += 1;
+                t.outage_seconds += secs;
+                let (sim, mut rules) = (sim.clone(), lost.clone().unwrap_or_default());
+                tokio::spawn(async move {
+                    while !sim
+                        .log
+                        .query(since, Some("codedeploy"), Some("CreateDeployment"))
+                        .iter()
+                        .any(|c| c.status == 200)
+                    {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    for service in ["codedeploy", "monitoring"] {
+                        rules.push(FaultRule {
+                            service: Some(service.into()),
+                            unavailable: 1.0,
+                            duration_real_seconds: Some(secs),
+                            ..FaultRule::default()
+                        });
+                    }
+                    set_faults(&sim, rules);
+                })
+            });
             let id = r.env.start(&p).await;
 
             // Kill -9 at a random point (sometimes twice), restart after a pause.
@@ -401,10 +482,21 @@ async fn kill_9_at_random_points_never_leaves_a_release_mixed_or_a_job_unanswere
                 }
             }
             let released = trial_started.elapsed();
+            // The faults end before the checks: they would hit the test's
+            // own calls too.
+            if let Some(task) = injector {
+                task.abort();
+            }
+            set_faults(&sim, Vec::new());
             for w in workers.iter_mut() {
                 if !w.alive() {
-                    t.violations
-                        .push(format!("trial {k}: a worker process exited on its own"));
+                    let status = w.child.try_wait().ok().flatten();
+                    let log = std::fs::read_to_string(&w.log).unwrap_or_default();
+                    let tail: Vec<&str> = log.lines().rev().take(8).collect();
+                    t.violations.push(format!(
+                        "trial {k}: a worker process exited on its own ({status:?}); its last lines, newest first:\n    {}",
+                        tail.join("\n    ")
+                    ));
                     *w = WorkerProcess::spawn(&endpoint, &work, dir.path());
                 }
             }
@@ -498,14 +590,25 @@ async fn kill_9_at_random_points_never_leaves_a_release_mixed_or_a_job_unanswere
                         t.outcome_mismatch
                             .push(format!("trial {k}: Succeeded but {versions:?}"));
                     }
+                    if let Some(f) = &faulty {
+                        t.outcome_mismatch.push(format!(
+                            "trial {k} ({config}, kills {kills}): Succeeded although {f} trips its alarm"
+                        ));
+                    }
                 }
                 PipelineExecutionStatus::Failed => {
                     t.failed += 1;
                     if faulty.is_none() {
                         t.outcome_mismatch.push(format!(
-                        "trial {k} ({config}, kills {kills}): Failed without a faulty function: {:?}",
-                        out.error
-                    ));
+                            "trial {k} ({config}, kills {kills}, lost answers {}, outage {outage:?}): Failed without a faulty function: {:?}\n{}",
+                            lost.is_some(),
+                            out.error,
+                            stall_report(&r, &p, &orphans, &phases, dir.path()).await
+                        ));
+                    }
+                    if !all_old {
+                        t.outcome_mismatch
+                            .push(format!("trial {k}: Failed but {versions:?}"));
                     }
                 }
                 other => t.violations.push(format!(
@@ -535,6 +638,7 @@ async fn kill_9_at_random_points_never_leaves_a_release_mixed_or_a_job_unanswere
                 ));
             }
         }
+        t.injected += sim.faults.injected();
         // Every job CodePipeline ever created is terminal.
         for (id, st) in sim.codepipeline.job_ids(REGION) {
             if !matches!(st.as_str(), "Succeeded" | "Failed" | "TimedOut") {
@@ -596,9 +700,15 @@ async fn kill_9_at_random_points_never_leaves_a_release_mixed_or_a_job_unanswere
     for m in &t.redeployed {
         eprintln!("  {m}");
     }
-    for m in &t.outcome_mismatch {
-        eprintln!("  mismatch: {m}");
-    }
+    eprintln!(
+        "faults: {} trials with lost answers, {} with an outage while shifting ({:.1} real s in all), {} faults injected",
+        t.lost_trials, t.outage_trials, t.outage_seconds, t.injected
+    );
+    t.violations.extend(
+        t.outcome_mismatch
+            .iter()
+            .map(|m| format!("outcome mismatch: {m}")),
+    );
     if !t.violations.is_empty() {
         let tail: String = last_log
             .lines()

@@ -558,3 +558,69 @@ async fn a_lost_create_deployment_answer_is_found_again_never_duplicated() {
         assert_eq!(end.aliases[n], Some(("2".to_string(), None)), "{n}");
     }
 }
+
+/// Half the ledger writes lose their answer (S3 stores the record, the
+/// connection closes; seed 1 loses the answer to the write that ends the
+/// release, which used to plan a second attempt and fail the job with
+/// every function on its new version): the worker's retry meets its own write (412), reads
+/// the record back, finds exactly what it wrote and goes on. The release
+/// succeeds once: one version and one deployment per function, never a
+/// second attempt planned over a release this job already ended.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_answers_to_ledger_writes_are_recognised_never_a_second_attempt() {
+    let r = ReleaseEnv::new(canary_sim_config()).await;
+    let names = functions(&r, 3).await;
+    r.upload_source(release(&names, None)).await;
+    r.pipeline(PIPELINE, false, None, &[]).await;
+    let sim = r.env.sim.sim().clone();
+    let since = r.seq();
+    sim.faults
+        .set(
+            FaultConfig {
+                seed: Some(1),
+                rules: vec![FaultRule {
+                    service: Some("s3".into()),
+                    operation: Some("PutObject".into()),
+                    lost_response: 0.5,
+                    ..Default::default()
+                }],
+            },
+            sim.clock.now(),
+        )
+        .unwrap();
+    let w = r.worker(r.canary_options(Duration::from_millis(40), Duration::from_millis(300)));
+    let id = r.env.start(PIPELINE).await;
+    let status = status_eventually(&r, &id, Duration::from_secs(60)).await;
+    let out = r.action_outcome(PIPELINE, &id).await;
+    w.stop().await;
+    sim.faults
+        .set(
+            FaultConfig {
+                seed: None,
+                rules: vec![],
+            },
+            sim.clock.now(),
+        )
+        .unwrap();
+    let lost = sim
+        .log
+        .query(since, Some("s3"), Some("PutObject"))
+        .iter()
+        .filter(|c| c.error.as_deref() == Some("LostResponse"))
+        .count();
+    let published = sim
+        .log
+        .query(since, Some("lambda"), Some("PublishVersion"))
+        .iter()
+        .filter(|c| c.status == 201)
+        .count();
+    let end = end_state(&r, &names, &id, &status).await;
+    eprintln!("{lost} PutObject answers lost; {published} versions published; {end:?}");
+    assert!(lost >= 4, "only {lost} ledger writes lost their answer");
+    assert_eq!(status, PipelineExecutionStatus::Succeeded, "{out:?}");
+    assert_eq!(published, 3, "one version per function");
+    for n in &names {
+        assert_eq!(end.deployments[n], 1, "{n}: exactly one deployment");
+        assert_eq!(end.aliases[n], Some(("2".to_string(), None)), "{n}");
+    }
+}

@@ -774,3 +774,44 @@ async fn a_record_holds_what_a_release_changed_and_how_it_ended() {
     let ids = ledger(&r).list(Some(PIPELINE), 10).await.unwrap();
     assert_eq!(ids, [release_id(&e)]);
 }
+
+/// The start-up probe meets a blip (the first answers to its write are
+/// lost: S3 stored the probe, the connection closed): it retries as every
+/// ledger call does, and its retry's 412 means the probe is there. A worker
+/// used to exit 2 at start-up on one lost answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_start_up_probe_rides_out_a_blip() {
+    use aws_sim::faults::{FaultConfig, FaultRule};
+    let r = ReleaseEnv::new(canary_sim_config()).await;
+    let sim = r.env.sim.sim().clone();
+    sim.faults
+        .set(
+            FaultConfig {
+                seed: Some(1),
+                rules: ["ListObjectsV2", "PutObject", "GetObject"]
+                    .into_iter()
+                    .map(|op| FaultRule {
+                        service: Some("s3".into()),
+                        operation: Some(op.into()),
+                        lost_response: 1.0,
+                        duration_real_seconds: Some(0.15),
+                        ..Default::default()
+                    })
+                    .collect(),
+            },
+            sim.clock.now(),
+        )
+        .unwrap();
+    let since = r.seq();
+    ledger(&r)
+        .probe()
+        .await
+        .expect("the probe rides out the blip");
+    let lost = sim
+        .log
+        .query(since, Some("s3"), None)
+        .iter()
+        .filter(|c| c.error.as_deref() == Some("LostResponse"))
+        .count();
+    assert!(lost >= 1, "no answer was lost");
+}

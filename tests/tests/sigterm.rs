@@ -14,7 +14,12 @@ use e2e::{ACCOUNT_KEY, ACCOUNT_SECRET, REGION};
 /// `target/debug/pipeline-canary` (built by `cargo test --workspace`).
 fn worker_binary() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    let bin = exe.parent().unwrap().parent().unwrap().join("pipeline-canary");
+    let bin = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("pipeline-canary");
     assert!(
         bin.exists(),
         "{} is missing: run `cargo build -p pipeline-canary` first",
@@ -42,8 +47,12 @@ async fn sigterm_mid_shift_hands_the_job_back_and_another_worker_finishes() {
         .collect();
     // 90 simulated minutes: 9 s at ×600, so the shift runs when the
     // signal comes.
-    r.upload_source(canary_artifact("Linear10PercentEvery10Minutes", &spec, None))
-        .await;
+    r.upload_source(canary_artifact(
+        "Linear10PercentEvery10Minutes",
+        &spec,
+        None,
+    ))
+    .await;
     r.pipeline(PIPELINE, false, None, &[]).await;
     let work = tempfile::tempdir().unwrap();
     let log = work.path().join("worker.log");
@@ -113,9 +122,13 @@ async fn sigterm_mid_shift_hands_the_job_back_and_another_worker_finishes() {
     eprintln!("exited {exit:?} {took:?} after SIGTERM");
     // Handed back: a success result with a continuation token, never a failure.
     assert!(
-        r.env.sim.sim().codepipeline.reported_texts().iter().any(|(at, t)| {
-            at.ends_with("continuation token") && !t.is_empty()
-        }),
+        r.env
+            .sim
+            .sim()
+            .codepipeline
+            .reported_texts()
+            .iter()
+            .any(|(at, t)| { at.ends_with("continuation token") && !t.is_empty() }),
         "the job was handed back with a token"
     );
     assert_eq!(r.ok_calls(since, "codepipeline", "PutJobFailureResult"), 0);

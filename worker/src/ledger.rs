@@ -177,7 +177,21 @@ impl Ledger {
             .await;
         let new_etag = match r {
             Ok(t) => t,
-            Err(e) if conflict(&e) => return Err(WriteError::Conflict),
+            Err(e) if conflict(&e) => {
+                // An earlier attempt may have written this very body and
+                // lost its answer: the record then holds exactly these
+                // bytes (they name this run's lease and time), and the
+                // write went through.
+                match self.read(relative).await {
+                    Ok(Some((stored, etag))) if stored == body.as_bytes() => {
+                        tracing::info!(
+                            "the release record already holds this write (its answer was lost)"
+                        );
+                        etag
+                    }
+                    _ => return Err(WriteError::Conflict),
+                }
+            }
             Err(e) => return Err(WriteError::Failed(e)),
         };
         for i in index {
@@ -282,16 +296,22 @@ impl Ledger {
     pub async fn probe(&self) -> Result<(), String> {
         let loc = &self.location;
         let bucket = &loc.bucket;
-        if let Err(e) = self
-            .s3
-            .list_objects_v2()
-            .bucket(bucket)
-            .prefix(loc.key(""))
-            .max_keys(1)
-            .send()
-            .await
-        {
-            let e = AwsError::from_sdk("ListObjectsV2", &e);
+        // Transient errors (throttling, 5xx, a lost answer) are retried as
+        // every ledger call is: a blip at start-up is no reason to exit.
+        let listed = self
+            .retrying(|| async {
+                self.s3
+                    .list_objects_v2()
+                    .bucket(bucket)
+                    .prefix(loc.key(""))
+                    .max_keys(1)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| AwsError::from_sdk("ListObjectsV2", &e))
+            })
+            .await;
+        if let Err(e) = listed {
             return Err(if e.is("NoSuchBucket") {
                 format!(
                     "the ledger bucket {bucket} does not exist: create it (pipeline.yaml does, with versioning and encryption) or fix --ledger"
@@ -308,16 +328,20 @@ impl Ledger {
         }
         let probe = loc.key(".writable");
         let put = self
-            .s3
-            .put_object()
-            .bucket(bucket)
-            .key(&probe)
-            .if_none_match("*")
-            .body(ByteStream::from_static(b""))
-            .send()
+            .retrying(|| async {
+                self.s3
+                    .put_object()
+                    .bucket(bucket)
+                    .key(&probe)
+                    .if_none_match("*")
+                    .body(ByteStream::from_static(b""))
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| AwsError::from_sdk("PutObject", &e))
+            })
             .await;
         if let Err(e) = put {
-            let e = AwsError::from_sdk("PutObject", &e);
             if !conflict(&e) {
                 return Err(
                     if e.failure_kind() == crate::report::FailureKind::PermissionError {
@@ -332,8 +356,19 @@ impl Ledger {
                 );
             }
         }
-        if let Err(e) = self.s3.get_object().bucket(bucket).key(&probe).send().await {
-            let e = AwsError::from_sdk("GetObject", &e);
+        let got = self
+            .retrying(|| async {
+                self.s3
+                    .get_object()
+                    .bucket(bucket)
+                    .key(&probe)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| AwsError::from_sdk("GetObject", &e))
+            })
+            .await;
+        if let Err(e) = got {
             return Err(
                 if e.failure_kind() == crate::report::FailureKind::PermissionError {
                     format!(

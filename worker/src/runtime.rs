@@ -384,38 +384,45 @@ pub async fn drive<E: ReleaseEngine>(
     mut on_wait: impl FnMut(&crate::report::Progress) + Send,
 ) -> JobReport {
     let mut machine = JobMachine::new(engine.clone(), ctx.input.clone());
-    let mut observed = Vec::new();
     let mut empty_decisions = 0u32;
+    let mut step = machine.next(Vec::new(), SystemTime::now(), shutdown.is_shutdown());
     loop {
-        match machine.next(
-            std::mem::take(&mut observed),
-            SystemTime::now(),
-            shutdown.is_shutdown(),
-        ) {
+        step = match step {
             Step::Report(r) => return r,
             Step::Perform(actions) if actions.is_empty() => {
                 // Nothing to perform: decide again, but never spin: after a
                 // few empty decisions in a row, pause briefly; an engine that
-                // keeps deciding nothing fails the job instead of a core.
+                // keeps deciding nothing gets an internal error to decide on
+                // (a release that has shifted hands back, never fails).
                 empty_decisions += 1;
                 if empty_decisions > MAX_EMPTY_DECISIONS {
-                    return machine.error(EngineError::new(
-                        FailureKind::JobFailed,
-                        "internal error: the release engine made no progress (it kept deciding to do nothing)",
-                    ));
-                }
-                if empty_decisions > 3 {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    empty_decisions = 0;
+                    machine.failed(
+                        EngineError::new(
+                            FailureKind::JobFailed,
+                            "internal error: the release engine made no progress (it kept deciding to do nothing)",
+                        ),
+                        SystemTime::now(),
+                        shutdown.is_shutdown(),
+                    )
                 } else {
-                    tokio::task::yield_now().await;
+                    if empty_decisions > 3 {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    } else {
+                        tokio::task::yield_now().await;
+                    }
+                    machine.next(Vec::new(), SystemTime::now(), shutdown.is_shutdown())
                 }
             }
             Step::Perform(actions) => {
                 empty_decisions = 0;
                 tracing::debug!(?actions, "performing");
                 match engine.perform(&ctx, actions).await {
-                    Ok(o) => observed = o,
-                    Err(e) => return machine.error(e),
+                    Ok(o) => machine.next(o, SystemTime::now(), shutdown.is_shutdown()),
+                    Err(e) => {
+                        tracing::warn!(error = %e.message, "an action failed after its retries");
+                        machine.failed(e, SystemTime::now(), shutdown.is_shutdown())
+                    }
                 }
             }
             Step::Sleep(d) => {
@@ -424,8 +431,9 @@ pub async fn drive<E: ReleaseEngine>(
                     _ = tokio::time::sleep(d) => {}
                     _ = shutdown.recv() => {}
                 }
+                machine.next(Vec::new(), SystemTime::now(), shutdown.is_shutdown())
             }
-        }
+        };
     }
 }
 

@@ -262,6 +262,21 @@ pub fn release_id(job: &JobInput) -> String {
     )
 }
 
+/// The adapters could not perform the last actions (see [`settle::failed`]):
+/// a release that has shifted and is not at rest is never failed.
+pub fn on_error(
+    job: &JobInput,
+    state: &mut ReleaseState,
+    e: EngineError,
+    flow: Flow,
+    now: SystemTime,
+) -> Decision<Action> {
+    if state.release_id.is_empty() {
+        state.release_id = release_id(job);
+    }
+    settle::failed(job, state, e, flow, now)
+}
+
 /// The pure decision of the release engine (see the module doc).
 pub fn decide(
     job: &JobInput,
@@ -345,11 +360,11 @@ pub fn decide(
             Observation::Prepared(Ok(p)) => state.job.prepared = Some(p),
             Observation::Prepared(Err(e)) => {
                 state.job.discarded = true;
-                return settle::fail_before_shift(state, e, now);
+                return settle::fail_before_shift(state, flow, e, now);
             }
             Observation::Inspected { functions, hooks } => {
                 if let Err(e) = prepare::inspected(state, &functions, &hooks, flow) {
-                    return settle::fail_before_shift(state, e, now);
+                    return settle::fail_before_shift(state, flow, e, now);
                 }
             }
             Observation::Published(list) => publish::published(state, list, now),
@@ -419,10 +434,20 @@ pub fn decide(
     };
     let (outcome, phase) = (record.outcome, record.phase);
     if outcome.is_terminal() {
-        if job.continuation_token.is_some() {
-            // The release ended in an earlier job whose report was lost:
-            // report it again.
+        let ours = record.holder.job_id == job.job_id;
+        if job.continuation_token.is_some() || (ours && state.job.claimed) {
+            // The release ended in an earlier job whose report was lost, or
+            // in this very job (its last write went through although its
+            // answer was lost): report how it ended.
             return settle::report_ended(state, job);
+        }
+        if ours {
+            // Another run of this same job ended it; that run reports.
+            let d = Decision::Abandon(format!(
+                "another run of job {} ended release {rid}; this run stops without a result",
+                job.job_id
+            ));
+            return finish(state, d);
         }
         // A stage retry of an ended release: a new attempt, planned afresh.
         return prepare::decide(job, state, canary_observed, flow, now);

@@ -46,10 +46,15 @@ pub fn decide(
     if let Some(e) = state.job.canary_error.take() {
         // Nothing is published yet: a pre-flight read that cannot be made
         // fails the release, naming the call.
-        return settle::fail_before_shift(state, e, now);
+        return settle::fail_before_shift(state, flow, e, now);
     }
     let Some(record) = &state.job.record else {
-        return settle::fail_before_shift(state, internal("pre-flight without a record"), now);
+        return settle::fail_before_shift(
+            state,
+            flow,
+            internal("pre-flight without a record"),
+            now,
+        );
     };
     let release = shift::release_settings(record, flow.foreign_wait);
     let mut functions = Vec::new();
@@ -60,7 +65,7 @@ pub fn decide(
     {
         match shift::target(f) {
             Ok(t) => functions.push(t),
-            Err(e) => return settle::fail_before_shift(state, e, now),
+            Err(e) => return settle::fail_before_shift(state, flow, e, now),
         }
     }
     let pf = PreflightPlan { release, functions };
@@ -96,9 +101,12 @@ pub fn decide(
             write(state, now, Some(d))
         }
         Preflight::Next(Decision::Abandon(r)) => Decision::Abandon(r),
-        Preflight::Next(Decision::Succeed { .. }) => {
-            settle::fail_before_shift(state, internal("pre-flight ended with a success"), now)
-        }
+        Preflight::Next(Decision::Succeed { .. }) => settle::fail_before_shift(
+            state,
+            flow,
+            internal("pre-flight ended with a success"),
+            now,
+        ),
     }
 }
 

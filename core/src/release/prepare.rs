@@ -103,6 +103,12 @@ pub fn decide(
     flow: Flow,
     now: SystemTime,
 ) -> Decision<Action> {
+    if state.job.discarded {
+        // The workspace is gone (an action failed, or the release ended in
+        // this job before a stage retry of it): prepare it again.
+        state.job.discarded = false;
+        state.job.prepared = None;
+    }
     let Some(prepared) = &state.job.prepared else {
         return Decision::Perform(vec![Action::Prepare]);
     };
@@ -139,9 +145,10 @@ pub fn decide(
             let plan = plan.clone();
             preflight::decide(job, state, &plan, observed, flow, now)
         }
-        Some(Phase::Publishing) => publish::decide(job, state, now),
+        Some(Phase::Publishing) => publish::decide(job, state, flow, now),
         Some(Phase::Shifting | Phase::Done) => settle::fail_before_shift(
             state,
+            flow,
             internal("the artifact was prepared for a release that is already shifting"),
             now,
         ),
@@ -176,15 +183,15 @@ fn record_release(
 ) -> Decision<Action> {
     let rid = release_id(job);
     let Some(plan) = &state.job.plan else {
-        return settle::fail_before_shift(state, internal("recording without a plan"), now);
+        return settle::fail_before_shift(state, flow, internal("recording without a plan"), now);
     };
     let mut settings = match settings(job) {
         Ok(s) => s,
-        Err(e) => return settle::fail_before_shift(state, e, now),
+        Err(e) => return settle::fail_before_shift(state, flow, e, now),
     };
     settings.break_glass = plan.break_glass.as_ref().map(|b| b.reason.clone());
     if let Err(e) = plan::check_duration(plan, settings.max_parallel, flow.max_duration) {
-        return settle::fail_before_shift(state, e, now);
+        return settle::fail_before_shift(state, flow, e, now);
     }
     let shifted = shifted_earlier(plan, &rid);
     let holder = Holder {

@@ -12,7 +12,7 @@ use std::time::SystemTime;
 
 use super::plan;
 use super::record::{FunctionState, Phase};
-use super::{Action, ReleaseState, internal, release_id, settle, write};
+use super::{Action, Flow, ReleaseState, internal, release_id, settle, write};
 use crate::engine::Decision;
 use crate::job::JobInput;
 
@@ -41,10 +41,15 @@ pub struct Published {
 }
 
 /// The next publishing step.
-pub fn decide(job: &JobInput, state: &mut ReleaseState, now: SystemTime) -> Decision<Action> {
+pub fn decide(
+    job: &JobInput,
+    state: &mut ReleaseState,
+    flow: Flow,
+    now: SystemTime,
+) -> Decision<Action> {
     let rid = release_id(job);
     let (Some(record), Some(plan)) = (&state.job.record, &state.job.plan) else {
-        return settle::fail_before_shift(state, internal("publishing without a plan"), now);
+        return settle::fail_before_shift(state, flow, internal("publishing without a plan"), now);
     };
     let mut requests = Vec::new();
     for e in record
@@ -55,6 +60,7 @@ pub fn decide(job: &JobInput, state: &mut ReleaseState, now: SystemTime) -> Deci
         let Some(f) = plan.functions.iter().find(|f| f.function.name == e.name) else {
             return settle::fail_before_shift(
                 state,
+                flow,
                 internal(&format!(
                     "the release recorded {}, which the artifact no longer has; retry the stage",
                     e.name

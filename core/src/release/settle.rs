@@ -14,7 +14,7 @@ use std::time::SystemTime;
 use serde_json::json;
 
 use super::record::{FunctionState, Outcome, Phase, ReleaseRecord};
-use super::{Action, Flow, ReleaseState, fail, finish, progress, release_id, write};
+use super::{Action, Flow, ReleaseState, fail, finish, progress, release_id, shift, write};
 use crate::engine::{Decision, EngineError};
 use crate::job::JobInput;
 use crate::report::{FailureKind, MESSAGE_MAX, Progress};
@@ -190,13 +190,36 @@ pub fn refused(
 
 /// A failure before anything shifted: the record (if the release has one
 /// and it is still open) says so, then the job fails.
+///
+/// Once the record says `Shifting`, aliases may be moving: the release is
+/// paused instead (see [`shift::paused`]), never failed; a job that does not
+/// hold the record hands back for the next one to claim it.
 pub fn fail_before_shift(
     state: &mut ReleaseState,
+    flow: Flow,
     e: EngineError,
     now: SystemTime,
 ) -> Decision<Action> {
     let id = state.release_id.clone();
     let d = fail(e.clone(), &id);
+    if let Some(r) = &state.job.record
+        && !r.outcome.is_terminal()
+        && r.phase == Phase::Shifting
+    {
+        if state.job.claimed {
+            state.job.canary_failures += 1;
+            return shift::paused(state, Vec::new(), e, flow, now);
+        }
+        let p = progress(
+            format!(
+                "Release {id} is shifting; this job could not take it over ({}). The next job continues it.",
+                e.message.trim_end_matches('.')
+            ),
+            state.job.last_percent,
+            &id,
+        );
+        return finish(state, Decision::Continue(p));
+    }
     match &mut state.job.record {
         Some(r) if !r.outcome.is_terminal() && r.phase != Phase::Shifting && state.job.claimed => {
             r.finish(
@@ -208,6 +231,34 @@ pub fn fail_before_shift(
             write(state, now, Some(d))
         }
         _ => finish(state, d),
+    }
+}
+
+/// The adapters could not perform an action after their own retries (the
+/// workspace is gone with it). A release this job ended reports how it
+/// ended; one that is shifting or rolling back pauses; before anything
+/// shifted the job fails, naming the error.
+pub fn failed(
+    job: &JobInput,
+    state: &mut ReleaseState,
+    e: EngineError,
+    flow: Flow,
+    now: SystemTime,
+) -> Decision<Action> {
+    state.job.discarded = true;
+    state.job.pending = None;
+    state.job.after_write = None;
+    state.job.after_prune = None;
+    // What the ledger holds is what happened (write-ahead): changes not
+    // yet written announced nothing.
+    state.job.record.clone_from(&state.job.stored);
+    match &state.job.record {
+        Some(r)
+            if r.outcome.is_terminal() && state.job.claimed && r.holder.job_id == job.job_id =>
+        {
+            report_ended(state, job)
+        }
+        _ => fail_before_shift(state, flow, e, now),
     }
 }
 

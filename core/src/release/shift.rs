@@ -234,7 +234,7 @@ pub fn decide(
 /// tries again. CodeDeploy keeps shifting what it started meanwhile: when
 /// the calls go through, the worker sees what happened and rolls the whole
 /// release back if anything went wrong.
-fn paused(
+pub(super) fn paused(
     state: &mut ReleaseState,
     observed: Vec<CanaryObservation>,
     e: EngineError,

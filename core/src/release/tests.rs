@@ -800,3 +800,74 @@ fn a_failing_read_while_shifting_pauses_the_release_and_never_fails_it() {
         p.summary
     );
 }
+
+#[test]
+fn an_action_failing_while_shifting_pauses_the_release_and_never_fails_it() {
+    let j = job(None);
+    let mut l = Ledger::default();
+    let mut s = ReleaseState::default();
+    to_shift(&mut l, &mut s, &j);
+    // e.g. the output artifact cannot be written, or the workspace is gone.
+    let e = EngineError::new(
+        FailureKind::SystemUnavailable,
+        "the job's workspace is gone (internal error); retry the action",
+    );
+    let d = on_error(&j, &mut s, e, flow(), t0());
+    let obs = ledger_only(&mut l, d, "L1");
+    let r = l.record(&release_id(&j));
+    assert_eq!(r.outcome, Outcome::InProgress);
+    assert!(r.shift.paused_since.is_some());
+    assert!(r.shift.stalled.as_deref().unwrap().contains("workspace"));
+    let Decision::Wait { progress, .. } = decide(&j, &mut s, obs, flow(), t0()) else {
+        panic!()
+    };
+    assert!(progress.summary.contains("paused"), "{}", progress.summary);
+    // The next look observes the shift again.
+    let d = decide(&j, &mut s, vec![], flow(), t0());
+    assert!(
+        matches!(&d, Decision::Perform(a) if matches!(&a[0], Action::Canary(_))),
+        "{d:?}"
+    );
+}
+
+#[test]
+fn an_action_failing_before_anything_shifted_fails_the_release_naming_it() {
+    let j = job(None);
+    let mut l = Ledger::default();
+    let mut s = ReleaseState::default();
+    to_preflight(&mut l, &mut s, &j);
+    let e = EngineError::new(
+        FailureKind::PermissionError,
+        "Lambda PublishVersion was denied: grant lambda:PublishVersion",
+    );
+    let d = on_error(&j, &mut s, e, flow(), t0());
+    let obs = ledger_only(&mut l, d, "L1");
+    let r = l.record(&release_id(&j));
+    assert_eq!(r.outcome, Outcome::Failed);
+    let Decision::Fail { kind, message, .. } = decide(&j, &mut s, obs, flow(), t0()) else {
+        panic!()
+    };
+    assert_eq!(kind, FailureKind::PermissionError);
+    assert!(message.contains("PublishVersion"), "{message}");
+}
+
+/// The write that ended the release went through but its answer was lost:
+/// the re-read finds the release ended by this very job, which reports how
+/// it ended instead of planning a second attempt.
+#[test]
+fn a_release_this_job_ended_is_reported_never_attempted_again() {
+    let j = job(None);
+    let mut l = Ledger::default();
+    let mut s = ReleaseState::default();
+    to_shift(&mut l, &mut s, &j);
+    let rid = release_id(&j);
+    let mut r = l.record(&rid);
+    r.finish(Outcome::Succeeded, None, t0());
+    l.overwrite(&r);
+    // The job re-reads (a conflict) and finds its own ending.
+    let d = decide(&j, &mut s, vec![Observation::RecordConflict], flow(), t0());
+    let obs = ledger_only(&mut l, d, "L1");
+    let d = decide(&j, &mut s, obs, flow(), t0());
+    assert!(matches!(d, Decision::Succeed { .. }), "{d:?}");
+    assert_eq!(l.record(&rid).attempt, 1);
+}

@@ -547,23 +547,51 @@ impl Decide for LambdaReleaseEngine {
         observed: Vec<Observation>,
         now: SystemTime,
     ) -> Decision<Action> {
+        let (flow, now) = self.flow(now);
+        let d = decide(job, state, observed, flow, now);
+        Self::report_blocked(state);
+        d
+    }
+
+    fn on_error(
+        &self,
+        job: &JobInput,
+        state: &mut ReleaseState,
+        err: EngineError,
+        now: SystemTime,
+    ) -> Decision<Action> {
+        let (flow, now) = self.flow(now);
+        let d = pipeline_canary_core::release::on_error(job, state, err, flow, now);
+        Self::report_blocked(state);
+        d
+    }
+
+    fn records_only(&self, action: &Action) -> bool {
+        Self::bookkeeping(action)
+    }
+}
+
+impl LambdaReleaseEngine {
+    /// The decision's settings, and the time it is taken at (the
+    /// engine's own clock when it has one).
+    fn flow(&self, now: SystemTime) -> (Flow, SystemTime) {
         let now = self.options.clock.as_ref().map_or(now, |c| (c.0)());
         let time_scale = self.clock_rate.map_or(1.0, |r| r.scale(now));
-        let d = decide(
-            job,
-            state,
-            observed,
-            Flow {
-                staging: self.staging(),
-                watch_interval: self.options.watch_interval,
-                hold_job: self.options.hold_job,
-                foreign_wait: self.options.foreign_wait,
-                time_scale,
-                prune_keep: self.options.prune_keep,
-                max_duration: self.options.max_release_duration,
-            },
-            now,
-        );
+        let flow = Flow {
+            staging: self.staging(),
+            watch_interval: self.options.watch_interval,
+            hold_job: self.options.hold_job,
+            foreign_wait: self.options.foreign_wait,
+            time_scale,
+            prune_keep: self.options.prune_keep,
+            max_duration: self.options.max_release_duration,
+        };
+        (flow, now)
+    }
+
+    /// Tells the log and the metrics when a release is paused or its
+    /// rollback stalled (once per change).
+    fn report_blocked(state: &ReleaseState) {
         if let Some(r) = &state.job.record {
             let open = !r.outcome.is_terminal();
             let (paused, stalled) = (
@@ -579,15 +607,8 @@ impl Decide for LambdaReleaseEngine {
                 }
             }
         }
-        d
     }
 
-    fn records_only(&self, action: &Action) -> bool {
-        Self::bookkeeping(action)
-    }
-}
-
-impl LambdaReleaseEngine {
     /// The record write and the workspace's removal: done even when the
     /// worker is stopping (see [`Decide::records_only`]).
     fn bookkeeping(action: &Action) -> bool {

@@ -341,20 +341,20 @@ impl Ledger {
                     .map_err(|e| AwsError::from_sdk("PutObject", &e))
             })
             .await;
-        if let Err(e) = put {
-            if !conflict(&e) {
-                return Err(
-                    if e.failure_kind() == crate::report::FailureKind::PermissionError {
-                        format!(
-                            "the worker may not write to the ledger {loc} ({}): allow s3:PutObject on {}",
-                            e.cause(),
-                            loc.arn()
-                        )
-                    } else {
-                        format!("the ledger {loc} cannot be written: {e}")
-                    },
-                );
-            }
+        if let Err(e) = put
+            && !conflict(&e)
+        {
+            return Err(
+                if e.failure_kind() == crate::report::FailureKind::PermissionError {
+                    format!(
+                        "the worker may not write to the ledger {loc} ({}): allow s3:PutObject on {}",
+                        e.cause(),
+                        loc.arn()
+                    )
+                } else {
+                    format!("the ledger {loc} cannot be written: {e}")
+                },
+            );
         }
         let got = self
             .retrying(|| async {

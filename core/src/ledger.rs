@@ -436,6 +436,7 @@ mod tests {
             foreign_wait_since: None,
             output_written: true,
             rollback: None,
+            rolls_back_to: None,
         }
     }
 

@@ -192,6 +192,20 @@ impl ReleaseEnv {
         kms_key: Option<&str>,
         extra: &[(&str, &str)],
     ) {
+        self.pipeline_on_failure(name, output, kms_key, extra, None)
+            .await
+    }
+
+    /// [`Self::pipeline`] whose Deploy stage has `on_failure` (V2 stage
+    /// rollback or automatic retry).
+    pub async fn pipeline_on_failure(
+        &self,
+        name: &str,
+        output: bool,
+        kms_key: Option<&str>,
+        extra: &[(&str, &str)],
+        on_failure: Option<aws_sdk_codepipeline::types::FailureConditions>,
+    ) {
         let source = ActionDeclaration::builder()
             .name("Source")
             .action_type_id(
@@ -262,6 +276,7 @@ impl ReleaseEnv {
                 StageDeclaration::builder()
                     .name("Deploy")
                     .actions(deploy.build().unwrap())
+                    .set_on_failure(on_failure)
                     .build()
                     .unwrap(),
             )

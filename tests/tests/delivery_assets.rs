@@ -307,6 +307,7 @@ fn worker_policy_json_is_the_task_role_policy_and_grants_s3_only_on_the_ledger_a
         "codepipeline:GetJobDetails",
         "codepipeline:PutJobSuccessResult",
         "codepipeline:PutJobFailureResult",
+        "codepipeline:GetPipelineExecution",
         "codepipeline:ListActionTypes",
         "codepipeline:CreateCustomActionType",
         "lambda:GetFunction",

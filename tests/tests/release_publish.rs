@@ -868,6 +868,7 @@ async fn adapters_flow_against_the_sim_and_moto() {
                 Some("1"),
             ),
             release_id: "r-flow".into(),
+            reuse_earlier: false,
         };
         let p = api
             .publish(&req)

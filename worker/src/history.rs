@@ -111,14 +111,21 @@ pub fn table(records: &[ReleaseRecord]) -> String {
                 r.unchanged.len()
             ),
             short(
-                r.rollback
-                    .as_ref()
-                    .map(|m| m.reason.as_str())
-                    .or(r.reason.as_deref())
-                    .unwrap_or("")
-                    .lines()
-                    .next()
-                    .unwrap_or(""),
+                &[
+                    r.rolls_back_to
+                        .as_ref()
+                        .map(|to| format!("stage rollback to {}", to.release_id)),
+                    r.rollback
+                        .as_ref()
+                        .map(|m| m.reason.as_str())
+                        .or(r.reason.as_deref())
+                        .and_then(|t| t.lines().next())
+                        .map(str::to_string),
+                ]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join("; "),
                 70,
             ),
         ]);
@@ -159,6 +166,15 @@ pub fn describe(r: &ReleaseRecord) -> String {
             .map(|e| format!("ended {e}"))
             .unwrap_or_else(|| "not ended".into()),
     );
+    if let Some(to) = &r.rolls_back_to {
+        out.push_str(&format!(
+            "  a stage rollback ({}) to release {} (execution {}, commit {})\n",
+            to.trigger,
+            to.release_id,
+            to.execution_id,
+            to.commit.as_deref().unwrap_or("-")
+        ));
+    }
     if let Some(reason) = &r.reason {
         out.push_str(&format!("  reason: {reason}\n"));
     }

@@ -66,6 +66,7 @@ use crate::report::{FailureKind, Progress};
 
 use plan::{ObservedFunction, ObservedHook, Plan, PreparedRelease};
 pub use publish::{PublishRequest, Published};
+pub use record::RollsBackTo;
 use record::{Holder, ReleaseRecord};
 
 /// Name of the file in the output artifact.
@@ -138,6 +139,9 @@ pub struct JobScratch {
     pub canary_failures: u32,
     /// The shift's last progress in this job (percent), for a pause's summary.
     pub last_percent: Option<i32>,
+    /// What this job's pipeline execution rolls back to (`Some(None)`: it
+    /// is no rollback), looked up once before a new record is created.
+    pub rollback_of: Option<Option<RollsBackTo>>,
 }
 
 /// What [`decide`] needs of the engine's options.
@@ -211,6 +215,12 @@ pub enum Action {
     /// Delete versions of `functions` that no alias and none of the last
     /// `keep` releases need (after a release succeeded; best effort).
     Prune { functions: Vec<String>, keep: usize },
+    /// Whether the job's pipeline execution is a stage rollback
+    /// (GetPipelineExecution: trigger `ManualRollback` or
+    /// `AutomatedRollback`, `rollbackMetadata`) and, if so, the record of
+    /// the release it rolls back to (its commit). Best effort: a lookup
+    /// that fails is an ordinary release.
+    GetPipelineExecution,
 }
 
 /// What the adapters observed.
@@ -248,6 +258,9 @@ pub enum Observation {
     CanaryFailed(Vec<CanaryObservation>, EngineError),
     /// Prune ran (how many versions it deleted; failures are only logged).
     Pruned(usize),
+    /// What the pipeline execution rolls back to (`None`: no rollback, or
+    /// the lookup failed).
+    PipelineExecution(Option<RollsBackTo>),
 }
 
 /// The release's id: the canary's [`crate::canary::release_id`] (pipeline,
@@ -388,6 +401,7 @@ pub fn decide(
                 state.job.canary_error = Some(e);
                 canary_observed.extend(v);
             }
+            Observation::PipelineExecution(of) => state.job.rollback_of = Some(of),
             Observation::Pruned(_) => {
                 if let Some(d) = state.job.after_prune.take() {
                     return d;
@@ -552,6 +566,21 @@ fn finish(state: &mut ReleaseState, d: Decision<Action>) -> Decision<Action> {
     }
     state.job.pending = Some(d);
     Decision::Perform(vec![Action::Discard])
+}
+
+/// `text` as the console shows it for `record`: a stage rollback says so
+/// first ("Rollback to release r-… (commit abc1234): …").
+fn titled(record: Option<&ReleaseRecord>, text: &str) -> String {
+    match record.and_then(|r| r.rolls_back_to.as_ref()) {
+        Some(to) => {
+            let mut t = text.to_string();
+            if let Some(c) = t.get(..1) {
+                t.replace_range(..1, &c.to_lowercase());
+            }
+            format!("{}: {t}", to.headline())
+        }
+        None => text.to_string(),
+    }
 }
 
 /// A progress line for the console.

@@ -176,6 +176,48 @@ pub fn published_by(description: &str, release_id: &str) -> bool {
         && description.contains(&format!("pipeline-canary release {release_id} "))
 }
 
+/// What the version picker needs of one version of a function (or of
+/// `$LATEST`): its number, code hash, description and a fingerprint of the
+/// configuration a version snapshots (runtime, handler, memory,
+/// environment, layers, …; the adapter builds it, equal strings mean equal
+/// configurations).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionFacts {
+    pub version: String,
+    pub code_sha256: String,
+    pub description: String,
+    pub configuration: String,
+}
+
+/// The existing version a release can use for `code_sha256` instead of
+/// publishing one: the version this release already published (a retry),
+/// else the newest version with the same code **and** the configuration
+/// `$LATEST` has now (a rollback or a revert to earlier code: publishing
+/// would only duplicate it). A version with other settings is never
+/// reused: the release would silently bring back old configuration.
+pub fn reusable_version(
+    latest: &VersionFacts,
+    versions: &[VersionFacts],
+    code_sha256: &str,
+    release_id: &str,
+) -> Option<String> {
+    let number = |v: &VersionFacts| v.version.parse::<u64>().ok();
+    let same_code = || {
+        versions
+            .iter()
+            .filter(|v| number(v).is_some() && v.code_sha256 == code_sha256)
+    };
+    same_code()
+        .filter(|v| published_by(&v.description, release_id))
+        .max_by_key(|v| number(v))
+        .or_else(|| {
+            same_code()
+                .filter(|v| v.configuration == latest.configuration)
+                .max_by_key(|v| number(v))
+        })
+        .map(|v| v.version.clone())
+}
+
 /// Validates the release against Lambda and plans it. Every problem is
 /// reported together (one message, ≤ 5000 characters, one line per
 /// function): a missing function or hook is a ConfigurationError, an
@@ -557,6 +599,60 @@ pub fn release_json(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn facts(version: &str, sha: &str, description: &str, config: &str) -> VersionFacts {
+        VersionFacts {
+            version: version.into(),
+            code_sha256: sha.into(),
+            description: description.into(),
+            configuration: config.into(),
+        }
+    }
+
+    #[test]
+    fn an_earlier_version_with_the_same_code_and_settings_is_reused_never_one_with_other_settings()
+    {
+        let latest = facts("$LATEST", "B", "", "mem=128");
+        let versions = [
+            facts("$LATEST", "B", "", "mem=128"),
+            facts(
+                "1",
+                "A",
+                "pipeline-canary release r-a previous 0 commit x",
+                "mem=128",
+            ),
+            facts(
+                "2",
+                "B",
+                "pipeline-canary release r-b previous 1 commit y",
+                "mem=128",
+            ),
+            facts("3", "A", "by hand", "mem=256"),
+        ];
+        // A rollback to A's code: version 1 (3 has other settings).
+        assert_eq!(
+            reusable_version(&latest, &versions, "A", "r-c").as_deref(),
+            Some("1")
+        );
+        // This release's own version wins, whatever its settings.
+        let mut mine = versions.to_vec();
+        mine.push(facts(
+            "4",
+            "A",
+            "pipeline-canary release r-c previous 2 commit z",
+            "mem=512",
+        ));
+        assert_eq!(
+            reusable_version(&latest, &mine, "A", "r-c").as_deref(),
+            Some("4")
+        );
+        // New code, or only versions with other settings: publish.
+        assert_eq!(reusable_version(&latest, &versions, "C", "r-c"), None);
+        let changed = facts("$LATEST", "B", "", "mem=1024");
+        assert_eq!(reusable_version(&changed, &versions, "A", "r-c"), None);
+        // Never $LATEST itself.
+        assert_eq!(reusable_version(&latest, &versions[..1], "B", "r-c"), None);
+    }
 
     fn func(name: &str, sha: &str) -> PreparedFunction {
         PreparedFunction {

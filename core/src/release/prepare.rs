@@ -131,6 +131,10 @@ pub fn decide(
         }]);
     };
     match phase {
+        // A new release: first, is its pipeline execution a stage rollback?
+        None if state.job.record.is_none() && state.job.rollback_of.is_none() => {
+            Decision::Perform(vec![Action::GetPipelineExecution])
+        }
         None => record_release(job, state, flow, now),
         Some(Phase::Planned)
             if state
@@ -206,7 +210,7 @@ fn record_release(
             r.settings = settings;
         }
         None => {
-            state.job.record = Some(record::new_record(
+            let mut r = record::new_record(
                 NewRecord {
                     release_id: &rid,
                     job,
@@ -216,7 +220,9 @@ fn record_release(
                 },
                 plan,
                 &shifted,
-            ));
+            );
+            r.rolls_back_to = state.job.rollback_of.clone().flatten();
+            state.job.record = Some(r);
         }
     }
     write(state, now, None)

@@ -27,6 +27,12 @@ pub struct PublishRequest {
     pub description: String,
     /// Versions whose description names this release id are this release's.
     pub release_id: String,
+    /// Look for an earlier version with this code and the function's
+    /// current settings before publishing (a stage rollback: the older
+    /// code has versions already). Costs one ListVersionsByFunction, so
+    /// ordinary releases do not (a version of this release is always
+    /// looked for when `$LATEST` already holds the code).
+    pub reuse_earlier: bool,
 }
 
 /// How one function ended up with its version.
@@ -80,6 +86,7 @@ pub fn decide(
                 e.previous_version.as_deref(),
             ),
             release_id: rid.clone(),
+            reuse_earlier: record.rolls_back_to.is_some(),
         });
     }
     if !requests.is_empty() {

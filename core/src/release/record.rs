@@ -248,6 +248,38 @@ pub struct ManualRollback {
     pub reason: String,
 }
 
+/// The release a stage rollback (CodePipeline V2 `RollbackStage`, or a
+/// stage's `onFailure` ROLLBACK) puts back: the pipeline execution it
+/// rolls back to, and that execution's release as the ledger holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RollsBackTo {
+    /// `ManualRollback` (the console's "Start rollback") or
+    /// `AutomatedRollback` (the stage's `onFailure`).
+    pub trigger: String,
+    /// `rollbackMetadata.rollbackTargetPipelineExecutionId`.
+    pub execution_id: String,
+    /// The target execution's release id.
+    pub release_id: String,
+    /// Its commit, when the ledger has its record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+}
+
+impl RollsBackTo {
+    /// "Rollback to release r-… (commit abc1234)".
+    pub fn headline(&self) -> String {
+        match &self.commit {
+            Some(c) => format!(
+                "Rollback to release {} (commit {})",
+                self.release_id,
+                c.get(..7).unwrap_or(c)
+            ),
+            None => format!("Rollback to release {}", self.release_id),
+        }
+    }
+}
+
 /// One release, as the ledger holds it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -289,6 +321,9 @@ pub struct ReleaseRecord {
     pub output_written: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback: Option<ManualRollback>,
+    /// This release is a stage rollback to an earlier one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rolls_back_to: Option<RollsBackTo>,
 }
 
 /// RFC 3339 (UTC, milliseconds) of `t`.
@@ -484,6 +519,7 @@ pub fn new_record(
         foreign_wait_since: None,
         output_written: false,
         rollback: None,
+        rolls_back_to: None,
     }
 }
 
@@ -569,6 +605,7 @@ mod tests {
             foreign_wait_since: None,
             output_written: false,
             rollback: None,
+            rolls_back_to: None,
         }
     }
 

@@ -14,7 +14,7 @@ use std::time::SystemTime;
 use serde_json::json;
 
 use super::record::{FunctionState, Outcome, Phase, ReleaseRecord};
-use super::{Action, Flow, ReleaseState, fail, finish, progress, release_id, shift, write};
+use super::{Action, Flow, ReleaseState, fail, finish, progress, release_id, shift, titled, write};
 use crate::engine::{Decision, EngineError};
 use crate::job::JobInput;
 use crate::report::{FailureKind, MESSAGE_MAX, Progress};
@@ -109,6 +109,10 @@ pub fn succeed(
     }
     progress.percent_complete = Some(100);
     progress.external_execution_id = Some(release_id(job));
+    progress.summary = crate::canary::clip(
+        &titled(Some(r), &progress.summary),
+        crate::report::SUMMARY_MAX,
+    );
     r.finish(Outcome::Succeeded, None, now);
     let d = Decision::Succeed {
         progress,
@@ -161,6 +165,7 @@ pub fn rolled_back(
         return Decision::Perform(vec![]);
     };
     let id = r.release_id.clone();
+    let message = titled(Some(r), &message);
     r.finish(
         Outcome::Failed,
         Some(crate::canary::clip(&message, MESSAGE_MAX)),

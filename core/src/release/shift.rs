@@ -199,7 +199,11 @@ pub fn decide(
     }
     match decision {
         Decision::Perform(a) => with_record(state, now, vec![Action::Canary(a)]),
-        Decision::Continue(progress) | Decision::Wait { progress, .. } => {
+        Decision::Continue(mut progress) | Decision::Wait { mut progress, .. } => {
+            progress.summary = crate::canary::clip(
+                &super::titled(state.job.record.as_ref(), &progress.summary),
+                crate::report::SUMMARY_MAX,
+            );
             state.job.last_percent = progress.percent_complete;
             let since = *state.job.watching_since.get_or_insert(now);
             let held = now.duration_since(since).unwrap_or_default();

@@ -202,6 +202,8 @@ impl Ledger {
                 }
                 Observation::RecordWritten { etag }
             }
+            // An ordinary pipeline execution (no stage rollback).
+            Action::GetPipelineExecution => Observation::PipelineExecution(None),
             other => panic!("not a ledger action: {other:?}"),
         }
     }
@@ -244,8 +246,19 @@ fn to_preflight(l: &mut Ledger, s: &mut ReleaseState, j: &JobInput) -> Vec<Actio
         matches!(&a[..], [Action::Inspect { aliases: true, .. }]),
         "{a:?}"
     );
+    // A new release asks whether its execution is a stage rollback.
+    let mut a = actions(decide(j, s, vec![inspected(3, &[1, 2])], flow(), t0()));
+    if s.job.record.is_none() {
+        assert_eq!(a, [Action::GetPipelineExecution]);
+        a = actions(decide(
+            j,
+            s,
+            vec![Observation::PipelineExecution(None)],
+            flow(),
+            t0(),
+        ));
+    }
     // The record is created before anything is mutated.
-    let a = actions(decide(j, s, vec![inspected(3, &[1, 2])], flow(), t0()));
     let [Action::WriteRecord { etag, index, .. }] = &a[..] else {
         panic!("{a:?}")
     };
@@ -547,8 +560,19 @@ fn two_runs_of_one_job_racing_to_create_the_record_end_with_one() {
             t0(),
         );
     }
-    let wa = actions(decide(&j, &mut a, vec![inspected(3, &[1])], flow(), t0()));
-    let wb = actions(decide(&j, &mut b, vec![inspected(3, &[1])], flow(), t0()));
+    let create = |s: &mut ReleaseState| {
+        let a = actions(decide(&j, s, vec![inspected(3, &[1])], flow(), t0()));
+        assert_eq!(a, [Action::GetPipelineExecution]);
+        actions(decide(
+            &j,
+            s,
+            vec![Observation::PipelineExecution(None)],
+            flow(),
+            t0(),
+        ))
+    };
+    let wa = create(&mut a);
+    let wb = create(&mut b);
     assert!(matches!(
         l.answer(&wa[0], "LA"),
         Observation::RecordWritten { .. }
@@ -638,6 +662,8 @@ fn nothing_changed_is_recorded_as_a_success() {
         t0(),
     );
     let d = decide(&j, &mut s, vec![inspected(2, &[])], flow(), t0());
+    let obs = ledger_only(&mut l, d, "L1"); // GetPipelineExecution
+    let d = decide(&j, &mut s, obs, flow(), t0());
     let obs = ledger_only(&mut l, d, "L1");
     let d = decide(&j, &mut s, obs, flow(), t0());
     let obs = ledger_only(&mut l, d, "L1");
@@ -870,4 +896,51 @@ fn a_release_this_job_ended_is_reported_never_attempted_again() {
     let d = decide(&j, &mut s, obs, flow(), t0());
     assert!(matches!(d, Decision::Succeed { .. }), "{d:?}");
     assert_eq!(l.record(&rid).attempt, 1);
+}
+
+/// A stage rollback (RollbackStage, or `onFailure` ROLLBACK): the record
+/// names the release it puts back, and the console says so first.
+#[test]
+fn a_stage_rollback_is_recorded_as_one_and_titled_so() {
+    let j = job(None);
+    let mut l = Ledger::default();
+    let mut s = ReleaseState::default();
+    let d = decide(&j, &mut s, vec![], flow(), t0());
+    let obs = ledger_only(&mut l, d, "L1");
+    decide(&j, &mut s, obs, flow(), t0());
+    decide(
+        &j,
+        &mut s,
+        vec![Observation::Prepared(Ok(prepared(3)))],
+        flow(),
+        t0(),
+    );
+    let a = actions(decide(
+        &j,
+        &mut s,
+        vec![inspected(3, &[1, 2])],
+        flow(),
+        t0(),
+    ));
+    assert_eq!(a, [Action::GetPipelineExecution]);
+    let to = RollsBackTo {
+        trigger: "ManualRollback".into(),
+        execution_id: "e-A".into(),
+        release_id: "r-00000000000000aa".into(),
+        commit: Some("abc1234def".into()),
+    };
+    let d = decide(
+        &j,
+        &mut s,
+        vec![Observation::PipelineExecution(Some(to.clone()))],
+        flow(),
+        t0(),
+    );
+    ledger_only(&mut l, d, "L1");
+    let r = l.record(&release_id(&j));
+    assert_eq!(r.rolls_back_to, Some(to));
+    assert_eq!(
+        super::titled(Some(&r), "Release r-1 succeeded."),
+        "Rollback to release r-00000000000000aa (commit abc1234): release r-1 succeeded."
+    );
 }

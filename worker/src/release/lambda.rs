@@ -5,9 +5,11 @@
 //! InProgress (Failed → JobFailed with Lambda's reason), `PublishVersion`
 //! with the `CodeSha256` and `RevisionId` preconditions and a description
 //! naming the commit and the pipeline execution. A function whose `$LATEST`
-//! already holds the new code is not updated again, and a version this
-//! release already published (same CodeSha256, description naming this
-//! pipeline execution) is reused, so retries never publish duplicates.
+//! already holds the new code is not updated again, and an existing version
+//! is used instead of publishing one: the one this release already
+//! published (a retry), and for a stage rollback (`reuse_earlier`,
+//! `plan::reusable_version`) the newest with the same CodeSha256 and
+//! `$LATEST`'s configuration, so a rollback publishes no duplicates.
 //!
 //! Every call goes through the shared [`Limiter`]s (GetFunction through the
 //! read limiter, everything else through the control-plane one); the SDK's
@@ -31,7 +33,8 @@ use tokio::time::Instant;
 
 use super::limiter::{Limiter, LimiterConfig};
 use super::plan::{
-    DIRECT_UPLOAD_MAX_BYTES, Existence, ObservedAlias, ObservedFunction, ObservedHook, published_by,
+    DIRECT_UPLOAD_MAX_BYTES, Existence, ObservedAlias, ObservedFunction, ObservedHook,
+    VersionFacts, published_by, reusable_version,
 };
 use crate::aws_error::AwsError;
 use crate::engine::EngineError;
@@ -422,15 +425,19 @@ impl LambdaApi {
         }
     }
 
-    /// A version of `name` with this code, published by this release.
-    async fn find_published(
+    /// An existing version of `name` the release can use for this code
+    /// instead of publishing one: this release's own, and with `earlier`
+    /// ([`reusable_version`]) else the newest with the same code and
+    /// `$LATEST`'s configuration.
+    async fn find_reusable(
         &self,
         name: &str,
         code_sha256: &str,
         release_id: &str,
+        earlier: bool,
     ) -> Result<Option<String>, EngineError> {
         let mut marker: Option<String> = None;
-        let mut found = None;
+        let mut versions = Vec::new();
         loop {
             let page = self
                 .control
@@ -446,20 +453,27 @@ impl LambdaApi {
                 })
                 .await
                 .map_err(|e| failed(e.failure_kind(), format!("{name}: {e}")))?;
-            for v in page.versions() {
-                let version = v.version().unwrap_or_default();
-                if version != "$LATEST"
-                    && v.code_sha256() == Some(code_sha256)
-                    && published_by(v.description().unwrap_or_default(), release_id)
-                {
-                    found = Some(version.to_string());
-                }
-            }
+            versions.extend(page.versions().iter().map(version_facts));
             match page.next_marker() {
                 Some(m) if !m.is_empty() => marker = Some(m.to_string()),
-                _ => return Ok(found),
+                _ => break,
             }
         }
+        let Some(latest) = versions.iter().find(|v| v.version == "$LATEST") else {
+            return Ok(None);
+        };
+        if !earlier {
+            // Only this release's own version (a retry).
+            return Ok(versions
+                .iter()
+                .filter(|v| {
+                    v.code_sha256 == code_sha256 && published_by(&v.description, release_id)
+                })
+                .filter_map(|v| v.version.parse::<u64>().ok())
+                .max()
+                .map(|v| v.to_string()));
+        }
+        Ok(reusable_version(latest, &versions, code_sha256, release_id))
     }
 
     /// Uploads the bundle to the staging bucket (the worker's credentials):
@@ -547,19 +561,27 @@ impl LambdaApi {
         let name = req.function.as_str();
         let mut updated = false;
         let latest = self.latest(name).await?;
-        if latest.code_sha256 == req.code_sha256 {
-            if let Some(version) = self
-                .find_published(name, &req.code_sha256, &req.release_id)
+        let look = req.reuse_earlier || latest.code_sha256 == req.code_sha256;
+        let found = if look {
+            self.find_reusable(name, &req.code_sha256, &req.release_id, req.reuse_earlier)
                 .await?
-            {
-                return Ok(Published {
-                    function: name.into(),
-                    version,
-                    updated: false,
-                    reused: true,
-                });
-            }
         } else {
+            None
+        };
+        if let Some(version) = found {
+            tracing::info!(
+                function = name,
+                version,
+                "an existing version holds this code and configuration; reused"
+            );
+            return Ok(Published {
+                function: name.into(),
+                version,
+                updated: false,
+                reused: true,
+            });
+        }
+        if latest.code_sha256 != req.code_sha256 {
             self.update_code(req).await?;
             updated = true;
         }
@@ -684,6 +706,41 @@ impl LambdaApi {
             ));
         }
         Err(failed(kind, msg))
+    }
+}
+
+/// What [`reusable_version`] needs of a listed version: the settings a
+/// version snapshots, as one comparable string (`Debug` of each setting;
+/// equal strings mean equal settings). Not part of it: what differs between
+/// versions by nature (number, ARN, time, revision, state, description).
+fn version_facts(c: &FunctionConfiguration) -> VersionFacts {
+    let configuration = format!(
+        "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
+        c.runtime(),
+        c.role(),
+        c.handler(),
+        c.timeout(),
+        c.memory_size(),
+        c.environment()
+            .and_then(|e| e.variables())
+            .map(|v| v.iter().collect::<std::collections::BTreeMap<_, _>>()),
+        c.layers().iter().map(|l| l.arn()).collect::<Vec<_>>(),
+        c.architectures(),
+        c.ephemeral_storage().map(|e| e.size()),
+        c.tracing_config().and_then(|t| t.mode()),
+        c.vpc_config()
+            .map(|v| (v.subnet_ids(), v.security_group_ids())),
+        c.dead_letter_config().and_then(|d| d.target_arn()),
+        c.kms_key_arn(),
+        c.file_system_configs(),
+        c.package_type(),
+        c.logging_config(),
+    );
+    VersionFacts {
+        version: c.version().unwrap_or_default().to_string(),
+        code_sha256: c.code_sha256().unwrap_or_default().to_string(),
+        description: c.description().unwrap_or_default().to_string(),
+        configuration,
     }
 }
 

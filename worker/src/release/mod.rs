@@ -26,8 +26,8 @@ pub mod limiter;
 pub mod oneshot;
 
 pub use pipeline_canary_core::release::{
-    Action, Flow, Observation, PublishRequest, Published, RELEASE_JSON, ReleaseState, bundle,
-    decide, plan, record, release_id, settle, shift, watch,
+    Action, Flow, Observation, PublishRequest, Published, RELEASE_JSON, ReleaseState, RollsBackTo,
+    bundle, decide, plan, record, release_id, settle, shift, watch,
 };
 
 use std::collections::HashMap;
@@ -162,6 +162,8 @@ pub struct LambdaReleaseEngine {
     lambda: LambdaApi,
     canary: CanaryAdapters,
     ledger: Option<Ledger>,
+    /// GetPipelineExecution: is a job's execution a stage rollback?
+    codepipeline: aws_sdk_codepipeline::Client,
     /// One-shot mode: the artifact is this local zip or directory.
     local_artifact: Option<PathBuf>,
     workspaces: Mutex<HashMap<String, Arc<Workspace>>>,
@@ -200,6 +202,7 @@ impl LambdaReleaseEngine {
                 .clone()
                 .map(|l| Ledger::new(sdk, l, options.s3_force_path_style)),
             local_artifact: None,
+            codepipeline: aws_sdk_codepipeline::Client::new(sdk),
             sdk: sdk.clone(),
             clock_rate: options.clock.as_ref().map(|c| ClockRate::new((c.0)())),
             options,
@@ -487,6 +490,9 @@ impl LambdaReleaseEngine {
                     Ok(Observation::CanaryFailed(obs, e))
                 }
             },
+            Action::GetPipelineExecution => Ok(Observation::PipelineExecution(
+                self.rolls_back_to(&ctx.input).await,
+            )),
             Action::Prune { functions, keep } => {
                 let Some(ledger) = &self.ledger else {
                     return Ok(Observation::Pruned(0));
@@ -511,6 +517,64 @@ impl LambdaReleaseEngine {
                 }
             }
         }
+    }
+
+    /// What the job's pipeline execution rolls back to, when it is a stage
+    /// rollback (GetPipelineExecution: trigger and `rollbackMetadata`; the
+    /// target's record in the ledger gives its commit). Best effort: the
+    /// release is the same either way, only its title depends on it, so a
+    /// lookup that fails is logged and the release goes on as an ordinary one.
+    async fn rolls_back_to(&self, job: &JobInput) -> Option<RollsBackTo> {
+        if self.local_artifact.is_some() {
+            return None; // the one-shot `release` command: no pipeline.
+        }
+        let out = match self
+            .codepipeline
+            .get_pipeline_execution()
+            .pipeline_name(&job.pipeline_name)
+            .pipeline_execution_id(&job.pipeline_execution_id)
+            .send()
+            .await
+        {
+            Ok(o) => o,
+            Err(e) => {
+                let e = crate::aws_error::AwsError::from_sdk("GetPipelineExecution", &e);
+                tracing::warn!(error = %e, "cannot tell whether this pipeline execution is a stage rollback (the worker needs codepipeline:GetPipelineExecution); releasing it as an ordinary release");
+                return None;
+            }
+        };
+        let exec = out.pipeline_execution()?;
+        let trigger = exec.trigger()?.trigger_type()?.as_str().to_string();
+        if !matches!(trigger.as_str(), "ManualRollback" | "AutomatedRollback") {
+            return None;
+        }
+        let target = exec
+            .rollback_metadata()?
+            .rollback_target_pipeline_execution_id()?
+            .to_string();
+        let release_id = canary::release_id(
+            &job.pipeline_name,
+            &job.stage_name,
+            &job.action_name,
+            &target,
+        );
+        let commit = match &self.ledger {
+            Some(l) => match l.record(&release_id).await {
+                Ok(found) => found.and_then(|(r, _)| r.commit),
+                Err(e) => {
+                    tracing::warn!(error = %e, "the record of the release this rollback puts back cannot be read");
+                    None
+                }
+            },
+            None => None,
+        };
+        tracing::info!(trigger, target_execution = %target, target_release = %release_id, "this pipeline execution is a stage rollback");
+        Some(RollsBackTo {
+            trigger,
+            execution_id: target,
+            release_id,
+            commit,
+        })
     }
 
     /// Whether changed functions over 50 MB can be uploaded.

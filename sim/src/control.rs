@@ -11,7 +11,7 @@
 //! | `POST /_sim/clock` | `{"advanceSeconds":60}` and/or `{"timeScale":600}` (0 freezes simulated time) |
 //! | `POST /_sim/push` | a GitHub push into CodeStarSourceConnection pipelines |
 //! | `POST /_sim/traffic` | simulated traffic rate, overall or per function, or off |
-//! | `GET/POST /_sim/lambda/quota` | Lambda's request-rate quotas, and what each caller spent |
+//! | `GET/POST /_sim/lambda/quota` | Lambda's request-rate quotas, CodeDeploy's Lambda calls, and what each caller spent |
 //! | `PUT/GET/DELETE /_sim/iam/policies/{accessKeyId}` | an access key's identity policy (`iam`) |
 
 use std::sync::Arc;
@@ -171,12 +171,15 @@ pub async fn handle(sim: &Arc<Sim>, req: Request) -> Response<Body> {
     }
 }
 
-/// `GET /_sim/lambda/quota`: the quota settings (`null` when off), the
-/// time scale, and what each caller spent and was throttled since the
-/// quota was last set. `POST` with quota fields (`enabled`,
-/// `controlPlane`, `getFunction`, `getPolicy`, `burstSeconds`; `{}` =
-/// AWS's figures) sets the quota (buckets full, counts from zero).
-/// Answers as GET.
+/// `GET /_sim/lambda/quota`: the quota settings (`null` when off),
+/// CodeDeploy's Lambda calls, the time scale, and what each caller spent
+/// and was throttled since the quota was last set. `POST` with quota fields
+/// (`enabled`, `controlPlane`, `getFunction`, `getPolicy`, `burstSeconds`;
+/// `{}` = AWS's figures) sets the quota (buckets full, counts from zero);
+/// with `codeDeploy` (`callsPerStep`, `retryBaseSeconds`,
+/// `retryMaxBackoffSeconds`, `retryWindowSeconds`) changes CodeDeploy's
+/// calls, leaving the quota as it is unless quota fields come too. Both
+/// are checked before either is applied. Answers as GET.
 pub fn lambda_quota(sim: &Sim, method: &Method, body: &[u8]) -> (StatusCode, serde_json::Value) {
     let bad = |e: String| (StatusCode::BAD_REQUEST, json!({ "error": e }));
     match *method {
@@ -190,12 +193,29 @@ pub fn lambda_quota(sim: &Sim, method: &Method, body: &[u8]) -> (StatusCode, ser
                     Err(e) => return bad(format!("body is not JSON: {e}")),
                 }
             };
-            let Some(obj) = v.as_object() else {
+            let Some(mut obj) = v.as_object().cloned() else {
                 return bad("body must be a JSON object".into());
             };
-            match crate::lambda::quota_settings(obj) {
-                Ok(q) => sim.lambda.set_request_quota(q),
-                Err(e) => return bad(e),
+            let calls = match obj.remove("codeDeploy") {
+                Some(c) => match sim.codedeploy.lambda_calls().patched(&c) {
+                    Ok(c) => Some(c),
+                    Err(e) => return bad(e),
+                },
+                None => None,
+            };
+            let quota = if calls.is_none() || !obj.is_empty() {
+                match crate::lambda::quota_settings(&obj) {
+                    Ok(q) => Some(q),
+                    Err(e) => return bad(e),
+                }
+            } else {
+                None
+            };
+            if let Some(c) = calls {
+                sim.codedeploy.set_lambda_calls(c);
+            }
+            if let Some(q) = quota {
+                sim.lambda.set_request_quota(q);
             }
         }
         _ => {
@@ -209,6 +229,7 @@ pub fn lambda_quota(sim: &Sim, method: &Method, body: &[u8]) -> (StatusCode, ser
         StatusCode::OK,
         json!({
             "quota": sim.lambda.request_quota(),
+            "codeDeploy": sim.codedeploy.lambda_calls().to_json(),
             "timeScale": sim.clock.scale(),
             "callers": sim.lambda.quota_report(),
         }),
@@ -237,7 +258,7 @@ mod tests {
     use crate::Config;
 
     #[test]
-    fn the_lambda_quota_route_sets_the_quota_and_reports() {
+    fn the_lambda_quota_route_sets_the_quota_and_codedeploys_calls() {
         let sim = Sim::new(Config::default()).unwrap();
         let post = |b: &str| lambda_quota(&sim, &Method::POST, b.as_bytes());
         let (s, v) = post(r#"{"enabled": false}"#);
@@ -247,10 +268,24 @@ mod tests {
         assert_eq!(s, StatusCode::OK);
         assert_eq!(v["quota"]["controlPlane"], 5.0);
         assert_eq!(v["quota"]["getFunction"], 100.0);
+        assert_eq!(v["codeDeploy"]["callsPerStep"], 3);
         assert_eq!(v["callers"], json!([]));
-        let (s, v) = post(r#"{"controlPlane": -1}"#);
+        // CodeDeploy's calls alone leave the quota as it is.
+        let (s, v) = post(r#"{"codeDeploy": {"callsPerStep": 2, "retryWindowSeconds": 5}}"#);
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(v["quota"]["controlPlane"], 5.0);
+        assert_eq!(v["codeDeploy"]["callsPerStep"], 2);
+        assert_eq!(v["codeDeploy"]["retryWindowSeconds"], 5.0);
+        assert_eq!(sim.codedeploy.lambda_calls().calls_per_step, 2);
+        // Nothing is applied when one part is bad.
+        let (s, v) = post(r#"{"controlPlane": 7, "codeDeploy": {"callsPerStep": 0}}"#);
+        assert_eq!(s, StatusCode::BAD_REQUEST);
+        assert!(v["error"].as_str().unwrap().contains("callsPerStep"), "{v}");
+        let (s, v) = post(r#"{"controlPlane": -1, "codeDeploy": {"callsPerStep": 4}}"#);
         assert_eq!(s, StatusCode::BAD_REQUEST);
         assert!(v["error"].as_str().unwrap().contains("controlPlane"), "{v}");
+        assert_eq!(sim.codedeploy.lambda_calls().calls_per_step, 2);
+        assert_eq!(sim.lambda.request_quota().unwrap().control_plane, 5.0);
         let (s, _) = post(r#"{"enabled": "no"}"#);
         assert_eq!(s, StatusCode::BAD_REQUEST);
         let (s, _) = post("[1]");

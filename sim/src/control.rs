@@ -11,6 +11,7 @@
 //! | `POST /_sim/clock` | `{"advanceSeconds":60}` and/or `{"timeScale":600}` (0 freezes simulated time) |
 //! | `POST /_sim/push` | a GitHub push into CodeStarSourceConnection pipelines |
 //! | `POST /_sim/traffic` | simulated traffic rate, overall or per function, or off |
+//! | `GET/POST /_sim/lambda/quota` | Lambda's request-rate quotas, CodeDeploy's Lambda calls, and what each caller spent |
 //! | `PUT/GET/DELETE /_sim/iam/policies/{accessKeyId}` | an access key's identity policy (`iam`) |
 
 use std::sync::Arc;
@@ -156,7 +157,7 @@ pub async fn handle(sim: &Arc<Sim>, req: Request) -> Response<Body> {
             }
         }
         (method, "/_sim/lambda/quota") => {
-            let (status, out) = crate::lambda::quota_control(sim, &method, &body);
+            let (status, out) = lambda_quota(sim, &method, &body);
             reply(status, out)
         }
         (method, p) if p.starts_with("/_sim/iam/") => {
@@ -168,6 +169,71 @@ pub async fn handle(sim: &Arc<Sim>, req: Request) -> Response<Body> {
             json!({ "error": format!("no control route {path}") }),
         ),
     }
+}
+
+/// `GET /_sim/lambda/quota`: the quota settings (`null` when off),
+/// CodeDeploy's Lambda calls, the time scale, and what each caller spent
+/// and was throttled since the quota was last set. `POST` with quota fields
+/// (`enabled`, `controlPlane`, `getFunction`, `getPolicy`, `burstSeconds`;
+/// `{}` = AWS's figures) sets the quota (buckets full, counts from zero);
+/// with `codeDeploy` (`callsPerStep`, `retryBaseSeconds`,
+/// `retryMaxBackoffSeconds`, `retryWindowSeconds`) changes CodeDeploy's
+/// calls, leaving the quota as it is unless quota fields come too. Both
+/// are checked before either is applied. Answers as GET.
+pub fn lambda_quota(sim: &Sim, method: &Method, body: &[u8]) -> (StatusCode, serde_json::Value) {
+    let bad = |e: String| (StatusCode::BAD_REQUEST, json!({ "error": e }));
+    match *method {
+        Method::GET => {}
+        Method::POST => {
+            let v: serde_json::Value = if body.is_empty() {
+                json!({})
+            } else {
+                match serde_json::from_slice(body) {
+                    Ok(v) => v,
+                    Err(e) => return bad(format!("body is not JSON: {e}")),
+                }
+            };
+            let Some(mut obj) = v.as_object().cloned() else {
+                return bad("body must be a JSON object".into());
+            };
+            let calls = match obj.remove("codeDeploy") {
+                Some(c) => match sim.codedeploy.lambda_calls().patched(&c) {
+                    Ok(c) => Some(c),
+                    Err(e) => return bad(e),
+                },
+                None => None,
+            };
+            let quota = if calls.is_none() || !obj.is_empty() {
+                match crate::lambda::quota_settings(&obj) {
+                    Ok(q) => Some(q),
+                    Err(e) => return bad(e),
+                }
+            } else {
+                None
+            };
+            if let Some(c) = calls {
+                sim.codedeploy.set_lambda_calls(c);
+            }
+            if let Some(q) = quota {
+                sim.lambda.set_request_quota(q);
+            }
+        }
+        _ => {
+            return (
+                StatusCode::METHOD_NOT_ALLOWED,
+                json!({ "error": "use GET or POST" }),
+            );
+        }
+    }
+    (
+        StatusCode::OK,
+        json!({
+            "quota": sim.lambda.request_quota(),
+            "codeDeploy": sim.codedeploy.lambda_calls().to_json(),
+            "timeScale": sim.clock.scale(),
+            "callers": sim.lambda.quota_report(),
+        }),
+    )
 }
 
 fn reply(status: StatusCode, v: serde_json::Value) -> Response<Body> {
@@ -184,4 +250,57 @@ pub(crate) fn internal_error() -> Response<Body> {
         StatusCode::INTERNAL_SERVER_ERROR,
         json!({"error": "internal error in the control API (see the sim log)"}),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Config;
+
+    #[test]
+    fn the_lambda_quota_route_sets_the_quota_and_codedeploys_calls() {
+        let sim = Sim::new(Config::default()).unwrap();
+        let post = |b: &str| lambda_quota(&sim, &Method::POST, b.as_bytes());
+        let (s, v) = post(r#"{"enabled": false}"#);
+        assert_eq!((s, &v["quota"]), (StatusCode::OK, &serde_json::Value::Null));
+        assert_eq!(sim.lambda.request_quota(), None);
+        let (s, v) = post(r#"{"controlPlane": 5}"#);
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(v["quota"]["controlPlane"], 5.0);
+        assert_eq!(v["quota"]["getFunction"], 100.0);
+        assert_eq!(v["codeDeploy"]["callsPerStep"], 3);
+        assert_eq!(v["callers"], json!([]));
+        // CodeDeploy's calls alone leave the quota as it is.
+        let (s, v) = post(r#"{"codeDeploy": {"callsPerStep": 2, "retryWindowSeconds": 5}}"#);
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(v["quota"]["controlPlane"], 5.0);
+        assert_eq!(v["codeDeploy"]["callsPerStep"], 2);
+        assert_eq!(v["codeDeploy"]["retryWindowSeconds"], 5.0);
+        assert_eq!(sim.codedeploy.lambda_calls().calls_per_step, 2);
+        // Nothing is applied when one part is bad.
+        let (s, v) = post(r#"{"controlPlane": 7, "codeDeploy": {"callsPerStep": 0}}"#);
+        assert_eq!(s, StatusCode::BAD_REQUEST);
+        assert!(v["error"].as_str().unwrap().contains("callsPerStep"), "{v}");
+        let (s, v) = post(r#"{"controlPlane": -1, "codeDeploy": {"callsPerStep": 4}}"#);
+        assert_eq!(s, StatusCode::BAD_REQUEST);
+        assert!(v["error"].as_str().unwrap().contains("controlPlane"), "{v}");
+        assert_eq!(sim.codedeploy.lambda_calls().calls_per_step, 2);
+        assert_eq!(sim.lambda.request_quota().unwrap().control_plane, 5.0);
+        let (s, _) = post(r#"{"enabled": "no"}"#);
+        assert_eq!(s, StatusCode::BAD_REQUEST);
+        let (s, _) = post("[1]");
+        assert_eq!(s, StatusCode::BAD_REQUEST);
+        let (s, v) = lambda_quota(&sim, &Method::GET, b"");
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(v["quota"]["controlPlane"], 5.0);
+        assert_eq!(v["timeScale"], 1.0);
+        let (s, _) = post(r#"{"enabled": true}"#);
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(
+            sim.lambda.request_quota(),
+            Some(crate::lambda::quota::RequestQuota::default())
+        );
+        let (s, _) = lambda_quota(&sim, &Method::DELETE, b"");
+        assert_eq!(s, StatusCode::METHOD_NOT_ALLOWED);
+    }
 }

@@ -88,6 +88,10 @@ pub struct Config {
     pub alarm_poll: Duration,
     /// How long CodeDeploy waits for a lifecycle hook to report (simulated).
     pub hook_timeout: Duration,
+    /// The Lambda calls CodeDeploy makes at a deployment's start, at each
+    /// traffic step and at its end, against Lambda's request quota, and
+    /// how it retries a throttled one (simulated; undocumented in AWS).
+    pub codedeploy_lambda_calls: codedeploy::LambdaCalls,
 }
 
 impl Default for Config {
@@ -104,6 +108,7 @@ impl Default for Config {
             traffic_rate: 10.0,
             alarm_poll: Duration::from_secs(10),
             hook_timeout: Duration::from_secs(3600),
+            codedeploy_lambda_calls: codedeploy::LambdaCalls::default(),
         }
     }
 }

@@ -39,6 +39,14 @@ struct Args {
     /// Simulated seconds CodeDeploy waits for a lifecycle hook to report.
     #[arg(long, default_value_t = 3600.0)]
     hook_timeout: f64,
+    /// Lambda calls CodeDeploy makes per traffic step (reads, then UpdateAlias),
+    /// against Lambda's request quota.
+    #[arg(long, default_value_t = 3)]
+    codedeploy_calls_per_step: u32,
+    /// Simulated seconds CodeDeploy retries a throttled Lambda call before the
+    /// deployment fails with THROTTLED.
+    #[arg(long, default_value_t = 30.0)]
+    codedeploy_retry_window: f64,
     /// Directory for S3 objects (default: a temporary directory removed at exit).
     #[arg(long)]
     data_dir: Option<std::path::PathBuf>,
@@ -86,6 +94,18 @@ async fn main() {
         },
         alarm_poll: secs("alarm-poll", a.alarm_poll),
         hook_timeout: secs("hook-timeout", a.hook_timeout),
+        codedeploy_lambda_calls: {
+            let calls = aws_sim::codedeploy::LambdaCalls {
+                calls_per_step: a.codedeploy_calls_per_step,
+                retry_window: secs("codedeploy-retry-window", a.codedeploy_retry_window),
+                ..Default::default()
+            };
+            if let Err(e) = calls.validate() {
+                eprintln!("error: --codedeploy-calls-per-step: {e}");
+                std::process::exit(2);
+            }
+            calls
+        },
     };
     let handle = match aws_sim::start(config).await {
         Ok(h) => h,

@@ -4,18 +4,26 @@
 //! AfterAllowTraffic hook → Succeeded; or Failed / Stopped with
 //! `errorInformation`, possibly asking for a rollback deployment.
 //!
+//! Every Lambda call CodeDeploy makes (the start's reads, each step's reads
+//! and UpdateAlias, the end's read; `calls`) must get through Lambda's
+//! request quota first ([`Env::lambda_call`]); a throttled one is retried
+//! with backoff in simulated time for a bounded window, then fails the
+//! deployment with `THROTTLED`.
+//!
 //! Time is only ever passed in (`now`), and every event has a due time
-//! computed from timestamps, so [`advance`] catches up any number of steps
-//! in one call (a clock jump, a slow ticker) and records each at the
-//! simulated instant it was due. Lambda and CloudWatch are reached through
-//! the [`Env`] trait, so this module knows neither the wire nor `Sim`, and
-//! its unit tests run without either.
+//! computed from timestamps, so a deployment catches up any number of
+//! steps after a clock jump or a slow ticker, each recorded at the
+//! simulated instant it was due; [`next_due`] and [`step`] let the caller
+//! run many deployments' events together in time order. Lambda and
+//! CloudWatch are reached through the [`Env`] trait, so this module knows
+//! neither the wire nor `Sim`, and its unit tests run without either.
 
 use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 
 use super::appspec::{self, AppSpec};
+use super::calls::{self, LambdaCalls};
 use super::configs::TrafficRouting;
 use crate::lambda::{AliasInfo, HookBehavior};
 
@@ -36,6 +44,9 @@ pub trait Env {
     /// Invokes a hook function (`name`, `name:qualifier` or ARN) and says how
     /// the invoked version behaves as a hook (`None`: it never reports itself).
     fn invoke_hook(&self, function_ref: &str) -> Result<Option<HookBehavior>, String>;
+    /// Makes one Lambda call `operation` at simulated instant `at` against
+    /// Lambda's request quota: false when it is throttled.
+    fn lambda_call(&self, operation: &'static str, at: SystemTime) -> bool;
 }
 
 /// The sim's timing knobs for deployments (simulated durations).
@@ -47,6 +58,10 @@ pub struct Timing {
     pub hook_timeout: Duration,
     /// How long a hook function with a `hook` behaviour takes to report.
     pub hook_report_delay: Duration,
+    /// Which Lambda calls each moment makes, and how throttled ones are retried.
+    pub calls: LambdaCalls,
+    /// Seed of the retries' jitter.
+    pub seed: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,10 +185,43 @@ pub struct HookRecord {
     pub outcome: Option<bool>,
 }
 
+/// Lambda calls in flight: each must get through Lambda's request quota
+/// before the next is made; once all have, `then` happens.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Calls {
+    pub ops: Vec<&'static str>,
+    /// The call being attempted.
+    pub next: usize,
+    pub then: AfterCalls,
+    /// When the call being attempted was first made: its retries end
+    /// `retry_window` later.
+    pub first_attempt: SystemTime,
+    /// Retries of it so far.
+    pub retries: u32,
+    /// When it is attempted next.
+    pub due: SystemTime,
+}
+
+/// What follows a moment's Lambda calls.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum AfterCalls {
+    /// The start's reads: the AppSpec is checked against Lambda (a rollback
+    /// goes to its one step).
+    Validate,
+    /// The schedule's step `next` of a shift that began at `since`.
+    Step { since: SystemTime, next: usize },
+    /// A rollback's step: the alias back on 100 % of its version.
+    RollbackStep,
+    /// The end's read: AllowTraffic is done.
+    End,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Phase {
     /// Waiting to start (next tick).
     Created,
+    /// Making Lambda calls (retrying a throttled one).
+    Calling(Calls),
     BeforeHook(HookRun),
     /// Shifting since `since`; `next` indexes the config's schedule.
     Shifting {
@@ -212,6 +260,11 @@ pub struct RollbackRequest {
 #[derive(Debug, Clone)]
 pub struct Deployment {
     pub id: String,
+    /// Creation number within the sim: orders deployments due at the same
+    /// instant, and keys the jitter of their retries.
+    pub seq: u64,
+    /// The deployment group's service role: the caller Lambda throttles.
+    pub service_role_arn: String,
     pub region: String,
     pub application_name: String,
     pub group_name: String,
@@ -244,12 +297,15 @@ pub struct Deployment {
     /// True once the AppSpec and alias passed validation: only then does a
     /// failure or stop roll back (before it nothing was touched).
     pub validated: bool,
+    /// Lambda calls attempted so far (admitted or throttled).
+    pub lambda_attempts: u64,
 }
 
 impl Deployment {
     fn phase_due(&self) -> Option<SystemTime> {
         match &self.phase {
             Phase::Created => Some(self.create_time),
+            Phase::Calling(c) => Some(c.due),
             Phase::BeforeHook(h) | Phase::AfterHook(h) => Some(match h.report {
                 Some((_, at)) if at < h.deadline => at,
                 _ => h.deadline,
@@ -264,10 +320,11 @@ impl Deployment {
     }
 
     fn alarm_due(&self) -> Option<SystemTime> {
-        let watching = matches!(
-            self.phase,
-            Phase::BeforeHook(_) | Phase::Shifting { .. } | Phase::AfterHook(_)
-        );
+        let watching = match self.phase {
+            Phase::BeforeHook(_) | Phase::Shifting { .. } | Phase::AfterHook(_) => true,
+            Phase::Calling(_) => self.validated,
+            _ => false,
+        };
         (self.status == Status::InProgress
             && watching
             && self.alarms.enabled
@@ -545,8 +602,30 @@ impl Deployment {
             // Nothing to shift between: the alias goes (stays) on the version at once.
             self.routing = TrafficRouting::AllAtOnce;
         }
+        self.lambda_calls(
+            t,
+            timing.calls.at_start(),
+            AfterCalls::Validate,
+            env,
+            timing,
+        )
+    }
+
+    /// After the start's reads: a rollback goes to its step; a deployment
+    /// is checked against Lambda and its alarms, then its hook or shift.
+    fn validate(
+        &mut self,
+        t: SystemTime,
+        env: &dyn Env,
+        timing: &Timing,
+    ) -> Option<RollbackRequest> {
+        // Parsed at start: the same text parses again.
+        let spec = match appspec::parse(&self.appspec_content) {
+            Ok(s) => s,
+            Err(e) => return self.finish(t, Status::Failed, "INVALID_REVISION", e, false),
+        };
         if self.creator == Creator::CodeDeployRollback {
-            return self.start_rollback(t, &spec, env);
+            return self.start_rollback(t, env, timing);
         }
         if let Err((code, msg)) = validate_against_lambda(&spec, env) {
             return self.finish(t, Status::Failed, code, msg, false);
@@ -574,39 +653,126 @@ impl Deployment {
         }
     }
 
-    /// A rollback deployment: the alias straight back, no hooks, no alarms.
+    /// A rollback deployment: the alias straight back in one step, no
+    /// hooks, no alarms.
     fn start_rollback(
         &mut self,
         t: SystemTime,
-        spec: &AppSpec,
         env: &dyn Env,
+        timing: &Timing,
     ) -> Option<RollbackRequest> {
         self.set_event(BEFORE, "Skipped", t);
         self.set_event(ALLOW, "InProgress", t);
-        match env.set_alias_routing(&spec.function, &spec.alias, &spec.target_version, None) {
+        self.lambda_calls(
+            t,
+            timing.calls.step(),
+            AfterCalls::RollbackStep,
+            env,
+            timing,
+        )
+    }
+
+    fn apply_rollback_step(
+        &mut self,
+        t: SystemTime,
+        env: &dyn Env,
+        timing: &Timing,
+    ) -> Option<RollbackRequest> {
+        let tg = self.target.clone()?;
+        match env.set_alias_routing(&tg.function, &tg.alias, &tg.target_version, None) {
             Ok(()) => {
                 self.traffic_history.push((t, 1.0));
                 if let Some(tg) = self.target.as_mut() {
                     tg.weight = 1.0;
+                    tg.last_updated = t;
                 }
-                self.set_event(ALLOW, "Succeeded", t);
-                self.set_event(AFTER, "Skipped", t);
-                self.phase = Phase::Finishing {
-                    at: t + Duration::from_secs(1),
-                };
-                None
+                self.lambda_calls(t, timing.calls.at_end(), AfterCalls::End, env, timing)
             }
             Err(e) => self.finish(
                 t,
                 Status::Failed,
                 "INVALID_LAMBDA_FUNCTION",
-                format!(
-                    "The rollback could not update the alias {}: {e}",
-                    spec.alias
-                ),
+                format!("The rollback could not update the alias {}: {e}", tg.alias),
                 false,
             ),
         }
+    }
+
+    /// Starts a moment's Lambda calls at `t` (the first attempted at once).
+    fn lambda_calls(
+        &mut self,
+        t: SystemTime,
+        ops: Vec<&'static str>,
+        then: AfterCalls,
+        env: &dyn Env,
+        timing: &Timing,
+    ) -> Option<RollbackRequest> {
+        let calls = Calls {
+            ops,
+            next: 0,
+            then,
+            first_attempt: t,
+            retries: 0,
+            due: t,
+        };
+        self.attempt_calls(t, calls, env, timing)
+    }
+
+    /// Makes the calls still to make at `t`, in order, while Lambda admits
+    /// them. A throttled call is retried after
+    /// [`LambdaCalls::backoff`], never later than `retry_window` after its
+    /// first attempt; throttled at the end of its window, it fails the
+    /// deployment (`THROTTLED`, which rolls back like any failure once the
+    /// deployment was validated).
+    fn attempt_calls(
+        &mut self,
+        t: SystemTime,
+        mut c: Calls,
+        env: &dyn Env,
+        timing: &Timing,
+    ) -> Option<RollbackRequest> {
+        while let Some(&op) = c.ops.get(c.next) {
+            self.lambda_attempts += 1;
+            if env.lambda_call(op, t) {
+                c.next += 1;
+                c.retries = 0;
+                c.first_attempt = t;
+                continue;
+            }
+            let deadline = c.first_attempt + timing.calls.retry_window;
+            if t >= deadline {
+                let msg = self.throttled_message(op, timing);
+                return self.fail(t, "THROTTLED", msg);
+            }
+            let u = calls::draw(timing.seed, self.seq, self.lambda_attempts);
+            let wait = timing.calls.backoff(c.retries, u);
+            c.due = t.checked_add(wait).map_or(deadline, |at| at.min(deadline));
+            c.retries += 1;
+            self.phase = Phase::Calling(c);
+            return None;
+        }
+        match c.then {
+            AfterCalls::Validate => self.validate(t, env, timing),
+            AfterCalls::Step { since, next } => self.apply_step(t, since, next, env, timing),
+            AfterCalls::RollbackStep => self.apply_rollback_step(t, env, timing),
+            AfterCalls::End => self.end_traffic(t, env, timing),
+        }
+    }
+
+    /// `errorInformation.message` of a deployment whose call stayed throttled:
+    /// Lambda's words for a role over its request limit
+    /// (serverless-plugin-canary-deployments#159), then which call.
+    fn throttled_message(&self, op: &str, timing: &Timing) -> String {
+        let (function, alias) = self
+            .target
+            .as_ref()
+            .map(|t| (t.function.as_str(), t.alias.as_str()))
+            .unwrap_or_default();
+        format!(
+            "The number of requests by the IAM role {} exceeded the request limit for AWSLambda: {op} on the alias {alias} of {function} was throttled (TooManyRequestsException: Rate exceeded) and retried for {} seconds",
+            self.service_role_arn,
+            timing.calls.retry_window.as_secs_f64()
+        )
     }
 
     fn start_hook(
@@ -718,11 +884,25 @@ impl Deployment {
         }
     }
 
+    /// Step `next` is due: its Lambda calls, then [`Self::apply_step`].
     fn shift(
         &mut self,
         t: SystemTime,
         next: usize,
         since: SystemTime,
+        env: &dyn Env,
+        timing: &Timing,
+    ) -> Option<RollbackRequest> {
+        let then = AfterCalls::Step { since, next };
+        self.lambda_calls(t, timing.calls.step(), then, env, timing)
+    }
+
+    /// Step `next`'s UpdateAlias got through at `t`: the alias moves.
+    fn apply_step(
+        &mut self,
+        t: SystemTime,
+        since: SystemTime,
+        next: usize,
         env: &dyn Env,
         timing: &Timing,
     ) -> Option<RollbackRequest> {
@@ -761,7 +941,25 @@ impl Deployment {
             };
             return None;
         }
+        self.lambda_calls(t, timing.calls.at_end(), AfterCalls::End, env, timing)
+    }
+
+    /// The end's read got through: AllowTraffic succeeded; then the
+    /// AfterAllowTraffic hook, or the end (a rollback ends a second later).
+    fn end_traffic(
+        &mut self,
+        t: SystemTime,
+        env: &dyn Env,
+        timing: &Timing,
+    ) -> Option<RollbackRequest> {
         self.set_event(ALLOW, "Succeeded", t);
+        if self.creator == Creator::CodeDeployRollback {
+            self.set_event(AFTER, "Skipped", t);
+            self.phase = Phase::Finishing {
+                at: t + Duration::from_secs(1),
+            };
+            return None;
+        }
         // An AppSpec parsed at start is still the same text.
         let after = appspec::parse(&self.appspec_content)
             .ok()
@@ -784,6 +982,7 @@ impl Deployment {
     ) -> Option<RollbackRequest> {
         match std::mem::replace(&mut self.phase, Phase::Done) {
             Phase::Created => self.start(t, env, timing),
+            Phase::Calling(c) => self.attempt_calls(t, c, env, timing),
             Phase::BeforeHook(run) | Phase::AfterHook(run) => self.finish_hook(t, run, timing),
             Phase::Shifting { since, next } => self.shift(t, next, since, env, timing),
             Phase::Finishing { .. } => {
@@ -855,9 +1054,53 @@ fn new_hook_execution_id() -> String {
     )
 }
 
-/// Moves `d` forward to `now`, processing every due event in time order
-/// (an alarm check first when it is due with a step). Returns the rollback
-/// the deployment asks for, if it ended so.
+/// When `d`'s next event is due, and whether it is an alarm check (an
+/// alarm check due with a phase event comes first).
+fn next_event(d: &Deployment) -> Option<(SystemTime, bool)> {
+    if !d.status.is_active() {
+        return None;
+    }
+    match (d.phase_due(), d.alarm_due()) {
+        (Some(p), Some(a)) if a <= p => Some((a, true)),
+        (Some(p), _) => Some((p, false)),
+        (None, Some(a)) => Some((a, true)),
+        (None, None) => None,
+    }
+}
+
+/// When `d`'s next event is due (`None`: it waits for nothing, e.g. it ended).
+pub fn next_due(d: &Deployment) -> Option<SystemTime> {
+    next_event(d).map(|(t, _)| t)
+}
+
+/// The outcome of [`step`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stepped {
+    /// Nothing was due by `now`.
+    Idle,
+    /// One event ran; the deployment asks for this rollback, if any.
+    Ran(Option<RollbackRequest>),
+}
+
+/// Processes `d`'s next event if it is due by `now`, at the simulated
+/// instant it was due. A caller moving many deployments calls this for the
+/// one whose [`next_due`] is earliest, so their Lambda calls meet the shared
+/// quota in time order whatever the ticker's granularity.
+pub fn step(d: &mut Deployment, now: SystemTime, env: &dyn Env, timing: &Timing) -> Stepped {
+    let Some((t, is_alarm)) = next_event(d).filter(|(t, _)| *t <= now) else {
+        return Stepped::Idle;
+    };
+    Stepped::Ran(if is_alarm {
+        d.check_alarms(t, now, env, timing)
+    } else {
+        d.on_phase_due(t, env, timing)
+    })
+}
+
+/// Moves `d` alone forward to `now`, processing every due event in time
+/// order (an alarm check first when it is due with a step). Returns the
+/// rollback the deployment asks for, if it ended so.
+#[cfg(test)]
 pub fn advance(
     d: &mut Deployment,
     now: SystemTime,
@@ -865,27 +1108,16 @@ pub fn advance(
     timing: &Timing,
 ) -> Option<RollbackRequest> {
     let mut rollback = None;
-    // Bounded: each iteration completes an event or moves the alarm timer past `now`.
-    for _ in 0..10_000 {
-        if !d.status.is_active() {
-            break;
-        }
-        let (t, is_alarm) = match (d.phase_due(), d.alarm_due()) {
-            (Some(p), Some(a)) if a <= p => (a, true),
-            (Some(p), _) => (p, false),
-            (None, Some(a)) => (a, true),
-            (None, None) => break,
-        };
-        if t > now {
-            break;
-        }
-        let r = if is_alarm {
-            d.check_alarms(t, now, env, timing)
-        } else {
-            d.on_phase_due(t, env, timing)
-        };
-        if r.is_some() {
-            rollback = r;
+    // Bounded: each event completes a phase, retries a call later, or
+    // moves the alarm timer past `now`.
+    for _ in 0..100_000 {
+        match step(d, now, env, timing) {
+            Stepped::Idle => break,
+            Stepped::Ran(r) => {
+                if r.is_some() {
+                    rollback = r;
+                }
+            }
         }
     }
     rollback
@@ -905,6 +1137,10 @@ mod tests {
         alarms: RefCell<HashMap<String, String>>,
         hook: Option<HookBehavior>,
         invoked: RefCell<Vec<String>>,
+        /// Lambda calls attempted: (operation, when, admitted).
+        lambda: RefCell<Vec<(&'static str, SystemTime, bool)>>,
+        /// Calls (of this operation, or every one) before this instant are throttled.
+        throttle: RefCell<Option<(Option<&'static str>, SystemTime)>>,
     }
 
     impl Fake {
@@ -959,12 +1195,39 @@ mod tests {
             }
             Ok(self.hook)
         }
+        fn lambda_call(&self, op: &'static str, at: SystemTime) -> bool {
+            let refused = match *self.throttle.borrow() {
+                Some((only, until)) => at < until && only.is_none_or(|o| o == op),
+                None => false,
+            };
+            self.lambda.borrow_mut().push((op, at, !refused));
+            !refused
+        }
+    }
+
+    impl Fake {
+        /// Admitted calls: (operation, seconds after t0).
+        fn admitted(&self) -> Vec<(&'static str, u64)> {
+            self.lambda
+                .borrow()
+                .iter()
+                .filter(|c| c.2)
+                .map(|(op, at, _)| (*op, at.duration_since(t0()).unwrap().as_secs()))
+                .collect()
+        }
     }
 
     const T: Timing = Timing {
         alarm_poll: Duration::from_secs(10),
         hook_timeout: Duration::from_secs(3600),
         hook_report_delay: Duration::from_secs(1),
+        calls: LambdaCalls {
+            calls_per_step: 3,
+            retry_base: Duration::from_millis(500),
+            retry_max_backoff: Duration::from_secs(20),
+            retry_window: Duration::from_secs(30),
+        },
+        seed: 1,
     };
 
     fn t0() -> SystemTime {
@@ -984,6 +1247,8 @@ mod tests {
     fn deployment(routing: TrafficRouting, content: String) -> Deployment {
         Deployment {
             id: "d-TEST00001".into(),
+            seq: 0,
+            service_role_arn: "arn:aws:iam::123456789012:role/CodeDeployServiceRole".into(),
             region: "us-east-1".into(),
             application_name: "app".into(),
             group_name: "dg".into(),
@@ -1017,6 +1282,7 @@ mod tests {
             hooks: vec![],
             traffic_history: vec![],
             validated: false,
+            lambda_attempts: 0,
         }
     }
 
@@ -1266,5 +1532,200 @@ mod tests {
         assert_eq!(d.status, Status::InProgress);
         advance(&mut d, at(1), &env, &T);
         assert_eq!(d.status, Status::Succeeded);
+    }
+
+    fn linear_50() -> TrafficRouting {
+        TrafficRouting::TimeBasedLinear {
+            percentage: 50,
+            interval_minutes: 1,
+        }
+    }
+
+    use super::calls::{GET_ALIAS, GET_PROVISIONED_CONCURRENCY_CONFIG as GET_PCC, UPDATE_ALIAS};
+
+    #[test]
+    fn every_moment_makes_its_lambda_calls() {
+        let env = Fake::new("1");
+        env.alarms.borrow_mut().insert("errors".into(), "OK".into());
+        let mut d = deployment(linear_50(), appspec("1", ""));
+        advance(&mut d, at(0), &env, &T);
+        assert_eq!(
+            env.admitted(),
+            vec![
+                // The start's reads, then the first step.
+                (GET_ALIAS, 0),
+                (GET_PCC, 0),
+                (GET_ALIAS, 0),
+                (GET_PCC, 0),
+                (UPDATE_ALIAS, 0),
+            ]
+        );
+        advance(&mut d, at(100), &env, &T);
+        assert_eq!(d.status, Status::Succeeded);
+        assert_eq!(
+            env.admitted()[5..],
+            [
+                (GET_ALIAS, 60),
+                (GET_PCC, 60),
+                (UPDATE_ALIAS, 60),
+                // The end's read.
+                (GET_ALIAS, 60)
+            ]
+        );
+        assert_eq!(d.lambda_attempts, 9);
+        // Fewer calls per step: the start has no reads left.
+        let env = Fake::new("1");
+        env.alarms.borrow_mut().insert("errors".into(), "OK".into());
+        let one = Timing {
+            calls: LambdaCalls {
+                calls_per_step: 1,
+                ..T.calls
+            },
+            ..T
+        };
+        let mut d = deployment(TrafficRouting::AllAtOnce, appspec("1", ""));
+        advance(&mut d, at(0), &env, &one);
+        assert_eq!(d.status, Status::Succeeded);
+        assert_eq!(env.admitted(), vec![(UPDATE_ALIAS, 0), (GET_ALIAS, 0)]);
+    }
+
+    #[test]
+    fn a_step_throttled_for_less_than_the_window_happens_late() {
+        let env = Fake::new("1");
+        env.alarms.borrow_mut().insert("errors".into(), "OK".into());
+        let mut d = deployment(linear_50(), appspec("1", ""));
+        advance(&mut d, at(30), &env, &T);
+        *env.throttle.borrow_mut() = Some((Some(UPDATE_ALIAS), at(75)));
+        advance(&mut d, at(70), &env, &T);
+        assert!(matches!(d.phase, Phase::Calling(_)), "{:?}", d.phase);
+        assert_eq!(d.target.as_ref().unwrap().weight, 0.5);
+        advance(&mut d, at(200), &env, &T);
+        assert_eq!(d.status, Status::Succeeded);
+        let hist: Vec<(f64, f64)> = d
+            .traffic_history
+            .iter()
+            .map(|(t, w)| (t.duration_since(t0()).unwrap().as_secs_f64(), *w))
+            .collect();
+        // The second step waits for its UpdateAlias (due at 60 s, admitted
+        // from 75 s, within its 30 s window).
+        assert_eq!(hist.len(), 2);
+        assert_eq!(hist[0], (0.0, 0.5));
+        assert!(hist[1].0 >= 75.0 && hist[1].0 <= 90.0, "{hist:?}");
+        assert_eq!(hist[1].1, 1.0);
+        assert_eq!(d.complete_time, Some(d.traffic_history[1].0));
+        // Each retry waited longer (equal jitter doubles the cap).
+        let tries: Vec<f64> = env
+            .lambda
+            .borrow()
+            .iter()
+            .filter(|c| c.0 == UPDATE_ALIAS && !c.2)
+            .map(|c| c.1.duration_since(t0()).unwrap().as_secs_f64())
+            .collect();
+        let gaps: Vec<f64> = tries.windows(2).map(|w| w[1] - w[0]).collect();
+        assert!(gaps.len() >= 4, "{tries:?}");
+        for (i, g) in gaps.iter().enumerate() {
+            let cap = (0.5 * 2f64.powi(i as i32)).min(20.0);
+            assert!(*g >= cap / 2.0 - 1e-9 && *g <= cap + 1e-9, "{gaps:?}");
+        }
+    }
+
+    #[test]
+    fn a_step_throttled_for_its_whole_window_fails_throttled_and_rolls_back() {
+        let env = Fake::new("1");
+        env.alarms.borrow_mut().insert("errors".into(), "OK".into());
+        let mut d = deployment(linear_50(), appspec("1", ""));
+        advance(&mut d, at(30), &env, &T);
+        *env.throttle.borrow_mut() = Some((Some(UPDATE_ALIAS), at(1000)));
+        let rb = advance(&mut d, at(500), &env, &T).expect("a validated deployment rolls back");
+        assert_eq!(d.status, Status::Failed);
+        assert_eq!(d.complete_time, Some(at(90)), "the window's end");
+        let (code, msg) = d.error.clone().unwrap();
+        assert_eq!(code, "THROTTLED");
+        assert!(
+            msg.starts_with("The number of requests by the IAM role arn:aws:iam::123456789012:role/CodeDeployServiceRole exceeded the request limit for AWSLambda"),
+            "{msg}"
+        );
+        assert!(msg.contains("UpdateAlias on the alias live of fn"), "{msg}");
+        assert_eq!(
+            (rb.from_version.as_str(), rb.to_version.as_str()),
+            ("2", "1")
+        );
+        // The alias stays where the last admitted step put it.
+        let a = env.alias.borrow().clone().unwrap();
+        assert_eq!(a.additional_version, Some(("2".into(), 0.5)));
+        let last = env.lambda.borrow().last().map(|c| (c.0, c.1, c.2));
+        assert_eq!(last, Some((UPDATE_ALIAS, at(90), false)));
+        let ev: Vec<&str> = d
+            .target
+            .as_ref()
+            .unwrap()
+            .events
+            .iter()
+            .map(|e| e.status)
+            .collect();
+        assert_eq!(ev, vec!["Skipped", "Failed", "Skipped"]);
+    }
+
+    #[test]
+    fn throttled_before_validation_fails_without_rollback() {
+        let env = Fake::new("1");
+        env.alarms.borrow_mut().insert("errors".into(), "OK".into());
+        *env.throttle.borrow_mut() = Some((None, at(1000)));
+        let mut d = deployment(linear_50(), appspec("1", ""));
+        assert_eq!(advance(&mut d, at(500), &env, &T), None);
+        assert_eq!(d.status, Status::Failed);
+        assert_eq!(d.error.as_ref().unwrap().0, "THROTTLED");
+        assert!(d.error.as_ref().unwrap().1.contains("GetAlias"));
+        assert_eq!(d.complete_time, Some(at(30)));
+        assert!(!d.validated);
+        assert!(env.admitted().is_empty());
+        assert_eq!(
+            env.alias.borrow().as_ref().unwrap().additional_version,
+            None
+        );
+    }
+
+    #[test]
+    fn a_throttled_rollback_fails_and_leaves_the_alias() {
+        let env = Fake::new("1");
+        env.set_alias_routing("fn", "live", "1", Some(("2".into(), 0.4)))
+            .unwrap();
+        *env.throttle.borrow_mut() = Some((Some(UPDATE_ALIAS), at(1000)));
+        let mut d = deployment(
+            TrafficRouting::AllAtOnce,
+            appspec::rollback_content("fn", "live", "2", "1"),
+        );
+        d.creator = Creator::CodeDeployRollback;
+        d.alarms = AlarmConfig::default();
+        assert_eq!(
+            advance(&mut d, at(100), &env, &T),
+            None,
+            "no rollback of a rollback"
+        );
+        assert_eq!(d.status, Status::Failed);
+        assert_eq!(d.error.as_ref().unwrap().0, "THROTTLED");
+        let a = env.alias.borrow().clone().unwrap();
+        assert_eq!(a.additional_version, Some(("2".into(), 0.4)));
+        // Its reads were admitted: a rollback spends quota like any deployment.
+        assert_eq!(
+            env.admitted(),
+            vec![(GET_ALIAS, 0), (GET_PCC, 0), (GET_ALIAS, 0), (GET_PCC, 0)]
+        );
+    }
+
+    #[test]
+    fn step_runs_one_event_at_a_time() {
+        let env = Fake::new("1");
+        env.alarms.borrow_mut().insert("errors".into(), "OK".into());
+        let mut d = deployment(linear_50(), appspec("1", ""));
+        assert_eq!(next_due(&d), Some(at(0)));
+        assert!(matches!(step(&mut d, at(0), &env, &T), Stepped::Ran(None)));
+        // The start ran; the first step is due at once.
+        assert_eq!(next_due(&d), Some(at(0)));
+        assert!(matches!(step(&mut d, at(0), &env, &T), Stepped::Ran(None)));
+        assert_eq!(d.target.as_ref().unwrap().weight, 0.5);
+        // Next: the alarm check at 10 s, before the step at 60 s.
+        assert_eq!(next_due(&d), Some(at(10)));
+        assert_eq!(step(&mut d, at(9), &env, &T), Stepped::Idle);
     }
 }

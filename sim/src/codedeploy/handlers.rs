@@ -1082,6 +1082,8 @@ pub fn create_deployment(
     let id = new_deployment_id(st);
     let d = Deployment {
         id: id.clone(),
+        seq: st.order.len() as u64,
+        service_role_arn: g.service_role_arn.clone(),
         region: region.to_string(),
         application_name: app,
         group_name,
@@ -1108,6 +1110,7 @@ pub fn create_deployment(
         hooks: Vec::new(),
         traffic_history: Vec::new(),
         validated: false,
+        lambda_attempts: 0,
     };
     st.deployments.insert(id.clone(), d);
     st.order.push(id.clone());

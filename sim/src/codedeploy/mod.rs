@@ -1,10 +1,12 @@
 //! CodeDeploy (awsJson1_1, `X-Amz-Target: CodeDeploy_20141006.<Op>`) for
 //! computePlatform Lambda, with deployments that really run on the simulated
 //! clock: they shift a Lambda alias's weights step by step through
-//! [`crate::lambda::Lambda::set_alias_routing`], watch CloudWatch alarms,
-//! run lifecycle hooks, and roll back. This module is the wire and the
-//! shared state; `handlers` validates and answers each operation, `engine`
-//! moves deployments, `configs` knows the deployment configs and their
+//! [`crate::lambda::Lambda::set_alias_routing`], making the Lambda calls
+//! AWS's CodeDeploy makes against Lambda's request quota, watch CloudWatch
+//! alarms, run lifecycle hooks, and roll back. This module is the wire and
+//! the shared state; `handlers` validates and answers each operation,
+//! `engine` moves deployments, `calls` knows the Lambda calls of each moment
+//! and their retries, `configs` knows the deployment configs and their
 //! schedules, `appspec` parses AppSpecs. It reaches Lambda and CloudWatch
 //! only through their internal APIs, never over HTTP.
 //!
@@ -44,9 +46,28 @@
 //! - Rollback (autoRollbackConfiguration event DEPLOYMENT_FAILURE /
 //!   DEPLOYMENT_STOP_ON_ALARM, or StopDeployment with rollback): a new
 //!   deployment, creator `codeDeployRollback`, AppSpec with the versions
-//!   swapped, puts the alias back on 100 % CurrentVersion at once (no hooks,
-//!   no alarms) and succeeds 1 simulated second later; `rollbackInfo` links
-//!   both deployments.
+//!   swapped, puts the alias back on 100 % CurrentVersion in one step (no
+//!   hooks, no alarms) and succeeds 1 simulated second later; `rollbackInfo`
+//!   links both deployments.
+//! - Lambda calls (`calls`; what `AWSCodeDeployRoleForLambda` grants): the
+//!   start reads (GetAlias, GetProvisionedConcurrencyConfig) before it
+//!   validates; each traffic step reads the same, then UpdateAlias; the end
+//!   reads the alias once; a rollback makes the same calls for its one
+//!   step. `callsPerStep` (default 3) sets a step's count. Each call spends
+//!   Lambda's request quota as the account's other callers do, judged on
+//!   the simulated clock ([`crate::lambda::Lambda::admit_service_call`],
+//!   caller `CodeDeploy` in `GET /_sim/lambda/quota`); a throttled one is
+//!   retried with equal-jitter backoff (0.5 s doubling to 20 s) for 30
+//!   simulated seconds from its first attempt, then the deployment fails:
+//!   `Failed`, error `THROTTLED`, message "The number of requests by the IAM
+//!   role <serviceRoleArn> exceeded the request limit for AWSLambda: …"
+//!   (serverless-plugin-canary-deployments#159). Once validated it rolls back
+//!   like any failure; a rollback that stays throttled fails the same way
+//!   and leaves the alias where it was. A step whose UpdateAlias gets
+//!   through late moves the alias late; later steps keep their places in the
+//!   schedule. Deployments' events run in simulated-time order across all
+//!   deployments, so many deployments stepping together meet the quota in
+//!   the same order at any time scale.
 //!
 //! - Catch-up: when the clock jumps, every due step is applied in order and
 //!   recorded at its own simulated time ([`CodeDeploy::traffic_history`]).
@@ -62,7 +83,10 @@
 //! `INVALID_LAMBDA_FUNCTION` (missing function/alias/version),
 //! `HOOK_EXECUTION_FAILURE` (hook Failed or silent), `MANUAL_STOP`; a
 //! missing alarm treated as a failed alarm poll; rollbacks only after the
-//! AppSpec and alias were validated.
+//! AppSpec and alias were validated; which Lambda calls each moment makes,
+//! their retry policy and window, and `THROTTLED` (the model's "the calling
+//! account exceeded the throttling limits of one or more Amazon Web
+//! Services services") for a call throttled past it.
 //!
 //! Every request is first checked against its operation's model rules
 //! (required members, enums; `crate::validate`), before anything is looked
@@ -74,9 +98,12 @@
 //! functions' code (their behaviour comes from `.sim/behavior.json`).
 
 mod appspec;
+mod calls;
 mod configs;
 mod engine;
 mod handlers;
+
+pub use calls::LambdaCalls;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
@@ -128,7 +155,11 @@ pub const OPERATIONS: &[&str] = &[
 #[derive(Debug)]
 pub struct CodeDeploy {
     state: Mutex<State>,
+    /// Timing knobs; its `calls` are replaced by [`CodeDeploy::lambda_calls`]'s.
     timing: Timing,
+    /// The Lambda calls each moment makes and their retries (changeable at
+    /// run time through the control API).
+    lambda_calls: Mutex<LambdaCalls>,
     /// `createTime` of the predefined configs.
     started: SystemTime,
 }
@@ -185,7 +216,20 @@ impl engine::Env for SimEnv<'_> {
             .behavior(self.region, &name, &outcome.executed_version)
             .and_then(|b| b.hook))
     }
+
+    fn lambda_call(&self, operation: &'static str, at: SystemTime) -> bool {
+        self.sim.lambda.admit_service_call(
+            self.region,
+            operation,
+            CALLER,
+            at,
+            self.sim.clock.scale(),
+        )
+    }
 }
+
+/// How CodeDeploy's calls are named in Lambda's quota report.
+pub const CALLER: &str = "CodeDeploy";
 
 impl CodeDeploy {
     pub fn new(config: &Config) -> Self {
@@ -195,7 +239,10 @@ impl CodeDeploy {
                 alarm_poll: config.alarm_poll,
                 hook_timeout: config.hook_timeout,
                 hook_report_delay: Duration::from_secs(1),
+                calls: config.codedeploy_lambda_calls,
+                seed: config.seed,
             },
+            lambda_calls: Mutex::new(config.codedeploy_lambda_calls),
             started: SystemTime::now(),
         }
     }
@@ -213,31 +260,63 @@ impl CodeDeploy {
         self.run(&mut st, sim, now);
     }
 
+    /// The Lambda calls each moment of a deployment makes, and how a
+    /// throttled one is retried.
+    pub fn lambda_calls(&self) -> LambdaCalls {
+        *crate::lock(&self.lambda_calls)
+    }
+
+    /// Changes them for the calls made from now on.
+    pub fn set_lambda_calls(&self, calls: LambdaCalls) {
+        *crate::lock(&self.lambda_calls) = calls;
+    }
+
+    /// Runs every active deployment's events due by `now`, all deployments
+    /// together in time order (earliest first; at the same instant, the
+    /// older deployment first). So their Lambda calls meet the shared
+    /// quota in the order simulated time gives them, however coarsely the
+    /// clock was ticked: a schedule throttles alike at any time scale.
     fn run(&self, st: &mut State, sim: &Sim, now: SystemTime) {
-        let mut i = 0;
-        while i < st.active.len() {
+        let timing = Timing {
+            calls: self.lambda_calls(),
+            ..self.timing
+        };
+        st.active.retain(|id| st.deployments.contains_key(id));
+        loop {
+            let mut earliest: Option<(SystemTime, usize)> = None;
+            for (i, id) in st.active.iter().enumerate() {
+                let due = st.deployments.get(id).and_then(engine::next_due);
+                if let Some(t) = due.filter(|t| *t <= now)
+                    && earliest.is_none_or(|(e, _)| t < e)
+                {
+                    earliest = Some((t, i));
+                }
+            }
+            let Some((_, i)) = earliest else {
+                break;
+            };
             let id = st.active[i].clone();
             let Some(d) = st.deployments.get_mut(&id) else {
-                st.active.remove(i);
-                continue;
+                break;
             };
             let region = d.region.clone();
             let env = SimEnv {
                 sim,
                 region: &region,
             };
-            let rollback = engine::advance(d, now, &env, &self.timing);
+            let stepped = engine::step(d, now, &env, &timing);
             let done = !d.status.is_active();
-            if let Some(req) = rollback {
+            if let engine::Stepped::Ran(Some(req)) = stepped {
                 let rb = start_rollback(st, &id, req);
                 st.active.push(rb);
             }
             if done {
                 st.active.remove(i);
-            } else {
-                i += 1;
             }
         }
+        let deployments = &st.deployments;
+        st.active
+            .retain(|id| deployments.get(id).is_some_and(|d| d.status.is_active()));
     }
 
     /// Hooks waiting for an external `PutLifecycleEventHookExecutionStatus`:
@@ -380,6 +459,8 @@ fn start_rollback(st: &mut State, triggering: &str, req: RollbackRequest) -> Str
     };
     let rb = Deployment {
         id: id.clone(),
+        seq: st.order.len() as u64,
+        service_role_arn: orig.service_role_arn.clone(),
         region: orig.region.clone(),
         application_name: orig.application_name.clone(),
         group_name: orig.group_name.clone(),
@@ -413,6 +494,7 @@ fn start_rollback(st: &mut State, triggering: &str, req: RollbackRequest) -> Str
         hooks: Vec::new(),
         traffic_history: Vec::new(),
         validated: false,
+        lambda_attempts: 0,
     };
     st.deployments.insert(id.clone(), rb);
     st.order.push(id.clone());

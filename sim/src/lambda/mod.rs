@@ -18,10 +18,14 @@
 //! | Invoke | **No code runs.** The outcome comes from the version's `.sim/behavior.json` (`{"errorRate":0.3,"latencyMs":40}`, absent = healthy): a failure is 200 with `X-Amz-Function-Error: Unhandled` and an error payload, a success returns `null`. Alias weights are drawn with an RNG seeded by `--seed`; `X-Amz-Executed-Version`; `InvocationType` RequestResponse/Event (202)/DryRun (204); `LogType: Tail` gives a synthetic log. Each invocation records `AWS/Lambda` metrics like the traffic generator does. |
 //!
 //! Request-rate quotas ([`quota`]): GetFunction 100/s, GetPolicy 15/s and
-//! every other control-plane API 15/s together, per region, in real time;
-//! beyond them 429 `TooManyRequestsException` (`Reason:
-//! CallerRateLimitExceeded`, `Retry-After`). On by default, as in AWS;
-//! [`Lambda::set_request_quota`] / `POST /_sim/lambda/quota` change it.
+//! every other control-plane API 15/s together, per region, shared by every
+//! caller: HTTP callers on the real clock (beyond them 429
+//! `TooManyRequestsException`, `Reason: CallerRateLimitExceeded`,
+//! `Retry-After`), and the sim's CodeDeploy, whose alias shifts make the
+//! calls AWS's CodeDeploy makes ([`Lambda::admit_service_call`]), on the
+//! simulated clock. On by default, as in AWS; [`Lambda::set_request_quota`]
+//! / `POST /_sim/lambda/quota` change it; [`Lambda::quota_report`] /
+//! `GET /_sim/lambda/quota` tell what each caller spent.
 //!
 //! Every request is first checked against its operation's model rules
 //! (required body members, enums in the body, headers and query;
@@ -165,10 +169,40 @@ impl Lambda {
         crate::lock(&self.quotas).settings()
     }
 
-    /// Changes the request-rate quotas (`None` disables them); every bucket
-    /// starts full again.
+    /// Changes the request-rate quotas (`None` disables them, for every
+    /// caller); every bucket starts full again and the report from zero.
     pub fn set_request_quota(&self, q: Option<quota::RequestQuota>) {
         crate::lock(&self.quotas).set(q);
+    }
+
+    /// What each caller spent from the quotas and how often it was
+    /// throttled, since they were last set.
+    pub fn quota_report(&self) -> Vec<quota::CallerUsage> {
+        crate::lock(&self.quotas).report()
+    }
+
+    /// One Lambda call that a service of the sim makes as AWS's own service
+    /// would (CodeDeploy's GetAlias, UpdateAlias, …) at simulated instant
+    /// `at`, against the same quotas as HTTP callers, judged on the
+    /// simulated clock (`scale`: the clock's time scale). False when it is
+    /// throttled. The call's effect is the caller's business (e.g.
+    /// [`Lambda::set_alias_routing`]); this only spends the quota.
+    pub fn admit_service_call(
+        &self,
+        region: &str,
+        operation: &str,
+        service: &'static str,
+        at: SystemTime,
+        scale: f64,
+    ) -> bool {
+        let now = quota::Now {
+            real: std::time::Instant::now(),
+            simulated: at,
+            scale,
+        };
+        crate::lock(&self.quotas)
+            .admit(region, operation, &quota::Caller::Service(service), now)
+            .is_ok()
     }
 
     /// Moves `LastUpdateStatus` InProgress → Successful after `--lambda-update-delay`.
@@ -340,11 +374,17 @@ impl Lambda {
 }
 
 pub async fn handle(sim: &Arc<Sim>, ctx: &Ctx, req: Request) -> Result<Response<Body>, AwsError> {
-    let admitted = crate::lock(&sim.lambda.quotas).admit(
-        &ctx.region,
-        &ctx.operation,
-        std::time::Instant::now(),
+    let caller = quota::Caller::AccessKey(
+        ctx.auth
+            .as_ref()
+            .map_or_else(|| "anonymous".to_string(), |a| a.access_key_id.clone()),
     );
+    let now = quota::Now {
+        real: std::time::Instant::now(),
+        simulated: sim.clock.now(),
+        scale: sim.clock.scale(),
+    };
+    let admitted = crate::lock(&sim.lambda.quotas).admit(&ctx.region, &ctx.operation, &caller, now);
     if let Err(wait) = admitted {
         return Ok(throttled(ctx, wait));
     }
@@ -368,62 +408,27 @@ fn throttled(ctx: &Ctx, wait: Duration) -> Response<Body> {
     r
 }
 
-/// `GET /_sim/lambda/quota` (the settings; `null` when off) and `POST` with
-/// `{"enabled": false}`, `{"enabled": true}` (AWS's figures) or any of
-/// `controlPlane`, `getFunction`, `getPolicy`, `burstSeconds`.
-pub fn quota_control(
-    sim: &Sim,
-    method: &http::Method,
-    body: &[u8],
-) -> (StatusCode, serde_json::Value) {
-    use serde_json::json;
-    let bad = |e: String| (StatusCode::BAD_REQUEST, json!({ "error": e }));
-    match *method {
-        http::Method::GET => {}
-        http::Method::POST => {
-            let v: serde_json::Value = if body.is_empty() {
-                json!({})
-            } else {
-                match serde_json::from_slice(body) {
-                    Ok(v) => v,
-                    Err(e) => return bad(format!("body is not JSON: {e}")),
-                }
-            };
-            let Some(obj) = v.as_object() else {
-                return bad("body must be a JSON object".into());
-            };
-            let enabled = match obj.get("enabled") {
-                None => true,
-                Some(serde_json::Value::Bool(b)) => *b,
-                Some(other) => return bad(format!("enabled must be true or false, got {other}")),
-            };
-            if !enabled {
-                sim.lambda.set_request_quota(None);
-            } else {
-                let mut rates = obj.clone();
-                rates.remove("enabled");
-                let q: quota::RequestQuota =
-                    match serde_json::from_value(serde_json::Value::Object(rates)) {
-                        Ok(q) => q,
-                        Err(e) => return bad(format!("invalid quota: {e}")),
-                    };
-                if let Err(e) = q.validate() {
-                    return bad(e);
-                }
-                sim.lambda.set_request_quota(Some(q));
-            }
-        }
-        _ => {
-            return (
-                StatusCode::METHOD_NOT_ALLOWED,
-                json!({ "error": "use GET or POST" }),
-            );
-        }
+/// The quota settings a `POST /_sim/lambda/quota` body asks for: `{"enabled":
+/// false}` → none; `{"enabled": true}` or `{}` → AWS's figures; any of
+/// `controlPlane`, `getFunction`, `getPolicy`, `burstSeconds` → those, the
+/// rest AWS's. An error names the bad field.
+pub fn quota_settings(
+    body: &serde_json::Map<String, serde_json::Value>,
+) -> Result<Option<quota::RequestQuota>, String> {
+    let enabled = match body.get("enabled") {
+        None => true,
+        Some(serde_json::Value::Bool(b)) => *b,
+        Some(other) => return Err(format!("enabled must be true or false, got {other}")),
+    };
+    if !enabled {
+        return Ok(None);
     }
-    (
-        StatusCode::OK,
-        json!({ "quota": sim.lambda.request_quota() }),
-    )
+    let mut rates = body.clone();
+    rates.remove("enabled");
+    let q: quota::RequestQuota = serde_json::from_value(serde_json::Value::Object(rates))
+        .map_err(|e| format!("invalid quota: {e}"))?;
+    q.validate()?;
+    Ok(Some(q))
 }
 
 /// The operation name of a restJson1 Lambda request (from method + path).
@@ -471,33 +476,34 @@ mod tests {
     }
 
     #[test]
-    fn the_quota_is_on_by_default_and_switched_through_the_control_api() {
+    fn the_quota_is_on_by_default_and_settings_come_from_the_control_body() {
         let sim = Sim::new(Config::default()).unwrap();
         assert_eq!(
             sim.lambda.request_quota(),
             Some(quota::RequestQuota::default())
         );
-        let post = |b: &str| quota_control(&sim, &http::Method::POST, b.as_bytes());
-        let (s, v) = post(r#"{"enabled": false}"#);
-        assert_eq!((s, &v["quota"]), (StatusCode::OK, &serde_json::Value::Null));
-        assert_eq!(sim.lambda.request_quota(), None);
-        let (s, v) = post(r#"{"controlPlane": 5}"#);
-        assert_eq!(s, StatusCode::OK);
-        assert_eq!(v["quota"]["controlPlane"], 5.0);
-        assert_eq!(v["quota"]["getFunction"], 100.0);
-        let (s, v) = post(r#"{"controlPlane": -1}"#);
-        assert_eq!(s, StatusCode::BAD_REQUEST);
-        assert!(v["error"].as_str().unwrap().contains("controlPlane"), "{v}");
-        let (s, _) = post(r#"{"enabled": "no"}"#);
-        assert_eq!(s, StatusCode::BAD_REQUEST);
-        let (s, v) = quota_control(&sim, &http::Method::GET, b"");
-        assert_eq!(s, StatusCode::OK);
-        assert_eq!(v["quota"]["controlPlane"], 5.0);
-        let (s, _) = post(r#"{"enabled": true}"#);
-        assert_eq!(s, StatusCode::OK);
+        let parse = |b: &str| {
+            let v: serde_json::Value = serde_json::from_str(b).unwrap();
+            quota_settings(v.as_object().unwrap())
+        };
+        assert_eq!(parse(r#"{"enabled": false}"#), Ok(None));
+        assert_eq!(parse("{}"), Ok(Some(quota::RequestQuota::default())));
         assert_eq!(
-            sim.lambda.request_quota(),
-            Some(quota::RequestQuota::default())
+            parse(r#"{"enabled": true}"#),
+            Ok(Some(quota::RequestQuota::default()))
         );
+        let q = parse(r#"{"controlPlane": 5}"#).unwrap().unwrap();
+        assert_eq!((q.control_plane, q.get_function), (5.0, 100.0));
+        assert!(
+            parse(r#"{"controlPlane": -1}"#)
+                .unwrap_err()
+                .contains("controlPlane")
+        );
+        assert!(
+            parse(r#"{"enabled": "no"}"#)
+                .unwrap_err()
+                .contains("enabled")
+        );
+        assert!(parse(r#"{"rate": 1}"#).unwrap_err().contains("rate"));
     }
 }

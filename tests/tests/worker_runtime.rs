@@ -189,7 +189,7 @@ async fn an_ack_lost_to_another_worker_is_dropped_without_side_effects() {
     // Wait until the worker has the job (its ack is now in flight).
     let metrics = w.metrics.clone();
     eventually("the worker to poll the job", Duration::from_secs(3), || {
-        metrics.jobs_polled.load(Ordering::Relaxed) == 1
+        metrics.jobs_polled.get() == 1
     })
     .await;
     // Its ack has reached the sim and waits out the latency; the other worker's will not.
@@ -384,10 +384,10 @@ async fn a_panicking_release_step_ends_in_one_job_failed_result() {
         .wait_done(&[("p".into(), id)], Duration::from_secs(5))
         .await;
     assert_eq!(st, [PipelineExecutionStatus::Failed]);
-    let polls = w.metrics.poll_calls.load(Ordering::Relaxed);
+    let polls = w.metrics.poll_calls.get();
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(
-        w.metrics.poll_calls.load(Ordering::Relaxed) > polls,
+        w.metrics.poll_calls.get() > polls,
         "the worker keeps polling after a panic"
     );
     w.stop().await;
@@ -734,7 +734,7 @@ async fn a_result_for_a_job_that_became_terminal_is_not_retried() {
         .unwrap();
     let m = w.metrics.clone();
     eventually("the result attempt", Duration::from_secs(3), || {
-        m.result_errors.load(Ordering::Relaxed) == 1
+        m.result_errors.get() == 1
     })
     .await;
     tokio::time::sleep(Duration::from_millis(300)).await;

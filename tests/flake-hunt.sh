@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Flake hunt: the whole test suite, RUNS times in a row, while the chaos
+# Flake hunt: the whole test suite (cargo test --locked --workspace
+# --no-fail-fast), RUNS times in a row, while the chaos
 # suite runs over and over beside it to load the machine (it starts and
 # kill -9s worker processes, so it competes for both CPU and scheduling).
 # A test that passes only when it wins a race against the clock shows up
@@ -38,7 +39,9 @@ failed=0
 summary=()
 for i in $(seq 1 "$runs"); do
   started=$(date +%s)
-  if cargo test --locked --workspace > "$out/run-$i.log" 2>&1; then ok=yes; else ok=no; failed=1; fi
+  # --no-fail-fast: a failing test binary does not stop the run, so every
+  # run counts every test.
+  if cargo test --locked --workspace --no-fail-fast > "$out/run-$i.log" 2>&1; then ok=yes; else ok=no; failed=1; fi
   took=$(( $(date +%s) - started ))
   passed=$(awk '/^test result:/ {p += $4} END {print p + 0}' "$out/run-$i.log")
   fails=$(awk '/^test result:/ {f += $6} END {print f + 0}' "$out/run-$i.log")
@@ -49,6 +52,6 @@ for i in $(seq 1 "$runs"); do
 done
 stop_load
 trap - EXIT
-echo "flake hunt: $runs runs of cargo test --locked --workspace beside $(grep -c load-run-done "$out/load.log" || true) completed chaos runs"
+echo "flake hunt: $runs runs of cargo test --locked --workspace --no-fail-fast beside $(grep -c load-run-done "$out/load.log" || true) completed chaos runs"
 printf '%s\n' "${summary[@]}"
 exit "$failed"

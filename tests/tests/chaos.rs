@@ -129,6 +129,18 @@ impl WorkerProcess {
     fn alive(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }
+
+    /// How a worker that is no longer alive ended, with the last lines of
+    /// its own log (a panic's message is there).
+    fn how_it_ended(&mut self) -> String {
+        let status = match self.child.try_wait() {
+            Ok(Some(s)) => s.to_string(),
+            other => format!("{other:?}"),
+        };
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(8).collect();
+        format!("{status}; its last log lines, newest first: {tail:#?}")
+    }
 }
 
 /// Every worker's log, one after the other.
@@ -403,8 +415,10 @@ async fn kill_9_at_random_points_never_leaves_a_release_mixed_or_a_job_unanswere
             let released = trial_started.elapsed();
             for w in workers.iter_mut() {
                 if !w.alive() {
-                    t.violations
-                        .push(format!("trial {k}: a worker process exited on its own"));
+                    t.violations.push(format!(
+                        "trial {k}: a worker process exited on its own ({})",
+                        w.how_it_ended()
+                    ));
                     *w = WorkerProcess::spawn(&endpoint, &work, dir.path());
                 }
             }

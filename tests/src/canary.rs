@@ -3,7 +3,9 @@
 //! on them, and a small driver that runs the canary's pure decisions with
 //! its adapters the way the release engine will — each `Continue` ends a
 //! "job": the state goes through JSON (as in the continuation token) and the
-//! next job starts with no observations. It knows no scenario.
+//! next job starts with no observations. Simulated time is the test's:
+//! frozen while a job runs, moved [`BETWEEN_JOBS`] between two jobs. It
+//! knows no scenario.
 
 use std::io::Write;
 use std::time::{Duration, Instant, SystemTime};
@@ -79,10 +81,8 @@ async fn wait_settled(l: &lambda::Client, name: &str) {
         if settled && active {
             return;
         }
-        assert!(
-            start.elapsed() < Duration::from_secs(5),
-            "{name} never settled"
-        );
+        // Bounds a hang, times nothing.
+        assert!(start.elapsed() < crate::time::HANG, "{name} never settled");
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
 }
@@ -218,14 +218,28 @@ pub fn preflight_plan(plan: &ShiftPlan) -> PreflightPlan {
     }
 }
 
-/// Real time between two jobs (the continuation delay).
-pub const BETWEEN_JOBS: Duration = Duration::from_millis(15);
+/// Simulated time between two jobs (the continuation delay and the watch
+/// interval together). The drivers below freeze aws-sim's clock and move it
+/// this much between jobs, so what a job sees depends on how many jobs ran,
+/// never on how fast the machine ran them: a 10-minute shift is 20 jobs,
+/// and every one of them sees it in progress.
+pub const BETWEEN_JOBS: Duration = Duration::from_secs(30);
 
-/// Runs pre-flight to its end.
+/// Ends the job: simulated time moves [`BETWEEN_JOBS`] (the clock frozen)
+/// and everything due by then happens before the next job looks.
+fn between_jobs(w: &World) {
+    let sim = w.sim.sim();
+    sim.clock.freeze();
+    sim.clock.advance(BETWEEN_JOBS);
+    sim.tick();
+}
+
+/// Runs pre-flight to its end, on the test's clock (see [`BETWEEN_JOBS`]).
 pub async fn run_preflight(
     w: &World,
     plan: &PreflightPlan,
 ) -> Result<PreflightReport, (FailureKind, String)> {
+    w.sim.sim().clock.freeze();
     let mut state = PreflightState::default();
     let mut observed = Vec::new();
     let start = Instant::now();
@@ -243,13 +257,14 @@ pub async fn run_preflight(
             Preflight::Next(Decision::Continue(_)) => {
                 state = serde_json::from_str(&serde_json::to_string(&state).unwrap()).unwrap();
                 observed = Vec::new();
-                tokio::time::sleep(BETWEEN_JOBS).await;
+                between_jobs(w);
             }
             Preflight::Next(Decision::Fail { kind, message, .. }) => return Err((kind, message)),
             Preflight::Next(other) => panic!("unexpected pre-flight decision {other:?}"),
         }
+        // Bounds a hang (a decision loop that never ends), times nothing.
         assert!(
-            start.elapsed() < Duration::from_secs(10),
+            start.elapsed() < crate::time::HANG,
             "pre-flight never ended"
         );
     }
@@ -280,7 +295,9 @@ fn count(w: &World, since: u64, service: &str, op: &str) -> usize {
     w.sim.sim().log.query(since, Some(service), Some(op)).len()
 }
 
-/// Runs the shift from `state` for at most `max_jobs` jobs (or to its end).
+/// Runs the shift from `state` for at most `max_jobs` jobs (or to its end),
+/// on the test's clock: frozen during a job, [`BETWEEN_JOBS`] later for the
+/// next one.
 pub async fn run_shift(
     w: &World,
     plan: &ShiftPlan,
@@ -298,6 +315,7 @@ pub async fn run_shift_with(
     state: ShiftState,
     max_jobs: usize,
 ) -> ShiftRun {
+    w.sim.sim().clock.freeze();
     let mut state = state;
     let mut ticks = Vec::new();
     let start = Instant::now();
@@ -347,7 +365,7 @@ pub async fn run_shift_with(
             Decision::Continue(_) if ticks.len() < max_jobs => {
                 // What the release record keeps between jobs, then the next job.
                 state = state.persisted();
-                tokio::time::sleep(BETWEEN_JOBS).await;
+                between_jobs(w);
             }
             decision => {
                 return ShiftRun {
@@ -357,9 +375,7 @@ pub async fn run_shift_with(
                 };
             }
         }
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "shift never ended"
-        );
+        // Bounds a hang (a shift that never ends), times nothing.
+        assert!(start.elapsed() < crate::time::HANG, "shift never ended");
     }
 }

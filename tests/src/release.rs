@@ -576,6 +576,16 @@ pub fn canary_sim_config() -> SimConfig {
     }
 }
 
+/// [`canary_sim_config`] for a test that drives simulated time itself
+/// ([`ReleaseEnv::drive_shift`]): a job handed back is queued again at
+/// once, so the next job never waits for a clock that stands still.
+pub fn driven_sim_config() -> SimConfig {
+    SimConfig {
+        continuation_delay: Duration::ZERO,
+        ..canary_sim_config()
+    }
+}
+
 /// One function of a canary release artifact.
 #[derive(Debug, Clone)]
 pub struct CanaryFunction {
@@ -626,40 +636,6 @@ pub fn canary_artifact(
 /// One sample of an alias: (simulated time, version, additional weight).
 pub type AliasSample = (std::time::SystemTime, String, Option<f64>);
 
-/// Samples `function`'s `live` alias every `every` (real time) until the
-/// returned sender is dropped or fired; the join handle yields the samples.
-pub fn sample_alias(
-    env: &ReleaseEnv,
-    function: &str,
-    every: Duration,
-) -> (
-    tokio::sync::oneshot::Sender<()>,
-    tokio::task::JoinHandle<Vec<AliasSample>>,
-) {
-    // Read inside the sim: sampling every few ms through the API would
-    // spend the account's Lambda request quota the worker needs.
-    let sim = env.env.sim.sim().clone();
-    let function = function.to_string();
-    let (tx, mut rx) = tokio::sync::oneshot::channel::<()>();
-    let handle = tokio::spawn(async move {
-        let mut out = Vec::new();
-        loop {
-            if let Some(a) = sim.lambda.get_alias(crate::REGION, &function, "live") {
-                out.push((
-                    sim.clock.now(),
-                    a.function_version,
-                    a.additional_version.map(|(_, w)| w),
-                ));
-            }
-            tokio::select! {
-                _ = &mut rx => return out,
-                _ = tokio::time::sleep(every) => {}
-            }
-        }
-    });
-    (tx, handle)
-}
-
 impl ReleaseEnv {
     /// Calls of `service`/`operation` since `since` that succeeded.
     pub fn ok_calls(&self, since: u64, service: &str, operation: &str) -> usize {
@@ -695,5 +671,80 @@ impl ReleaseEnv {
     /// `(version, additional weight)` of `function:live`.
     pub async fn alias_state(&self, function: &str) -> Option<(String, Option<f64>)> {
         crate::canary::alias_state(&self.lambda, function).await
+    }
+}
+
+// ---- Simulated time under the test's hand (see `crate::time`) ----
+
+impl ReleaseEnv {
+    /// Freezes simulated time as soon as `n` CreateDeployment calls since
+    /// `since` have succeeded: until then it moves one simulated second at
+    /// a time (Lambda updates settle, continuation jobs are queued), so the
+    /// deployments are at their first step when this returns, however long
+    /// the worker took to get there. The clock stays frozen.
+    pub async fn freeze_once_deployed(&self, since: u64, n: usize) {
+        let sim = self.env.sim.sim().clone();
+        crate::time::advance_until(
+            &sim,
+            Duration::from_secs(1),
+            Duration::from_millis(5),
+            "the release's deployments",
+            || self.ok_calls(since, "codedeploy", "CreateDeployment") >= n,
+        )
+        .await;
+    }
+
+    /// Moves frozen simulated time forward by `step`, then waits (real time)
+    /// until the worker has looked at its shift since the move (a
+    /// BatchGetDeployments after it) or execution `id` has ended. So each
+    /// step of the schedule is seen by the worker before the next one comes,
+    /// and a shift lasts as many steps as its schedule says, never fewer.
+    /// Returns whether the execution still runs.
+    pub async fn step_shift(&self, pipeline: &str, id: &str, step: Duration) -> bool {
+        let sim = self.env.sim.sim().clone();
+        sim.clock.freeze();
+        let moved_at = self.seq();
+        sim.clock.advance(step);
+        sim.tick();
+        let started = std::time::Instant::now();
+        loop {
+            if self.env.status(pipeline, id).await != PipelineExecutionStatus::InProgress {
+                return false;
+            }
+            if self.ok_calls(moved_at, "codedeploy", "BatchGetDeployments") > 0 {
+                return true;
+            }
+            if started.elapsed() > crate::time::HANG {
+                let calls: Vec<String> = sim
+                    .log
+                    .query(moved_at.saturating_sub(10), None, None)
+                    .into_iter()
+                    .filter(|c| c.operation != "GetPipelineExecution")
+                    .take(40)
+                    .map(|c| format!("{} {} {}", c.service, c.operation, c.status))
+                    .collect();
+                panic!(
+                    "the worker never looked at its shift again; calls around the move: {calls:?}"
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// [`ReleaseEnv::step_shift`] until execution `id` ends; `after_step`
+    /// runs after each step (to sample what the step changed). Returns the
+    /// execution's final status.
+    pub async fn drive_shift(
+        &self,
+        pipeline: &str,
+        id: &str,
+        step: Duration,
+        mut after_step: impl FnMut(),
+    ) -> PipelineExecutionStatus {
+        while self.step_shift(pipeline, id, step).await {
+            after_step();
+        }
+        after_step();
+        self.wait(pipeline, id, crate::time::HANG).await
     }
 }

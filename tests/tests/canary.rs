@@ -4,8 +4,12 @@
 //! goes through JSON like a continuation token). Versions are prepared with
 //! aws-sdk-lambda; the CodePipeline job flow comes with the engine.
 //!
-//! Time scale 600 (a simulated minute is 100 ms): Linear10PercentEvery1Minute
-//! takes about a second.
+//! Simulated time is the test's: set-up runs at a time scale of 600 (a
+//! simulated minute is 100 ms); pre-flight and the shift run on a frozen
+//! clock moved 30 simulated seconds between jobs (`e2e::canary`), so a
+//! Linear10PercentEvery1Minute shift is about 20 jobs whatever the
+//! machine's speed, and a test that needs the shift still running when
+//! something happens cannot lose that race.
 
 use std::time::Duration;
 
@@ -478,7 +482,8 @@ async fn a_console_retry_attaches_to_the_running_deployments() {
         .await
         .expect("pre-flight");
     // The first job sequence shifts for two jobs, then is lost (job failed
-    // or timed out without a token).
+    // or timed out without a token). The deployments are still running when
+    // the retry comes: simulated time moves only between jobs.
     let first = run_shift(&w, &plan, ShiftState::default(), 2).await;
     assert!(
         matches!(first.decision, Decision::Continue(_)),
@@ -740,13 +745,24 @@ async fn restart_mid_shift_then_alarm_rollback_then_retry_succeeds() {
     run_preflight(&w, &preflight_plan(&plan))
         .await
         .expect("pre-flight");
-    // The shift must still run when the alarm fires: a simulated minute
-    // lasts a real second until then (the 9-minute schedule cannot end
-    // within the five jobs below, whatever the machine's load).
+    // The shift must still run when the alarm fires: simulated time moves
+    // only when the test (or the harness, between jobs) moves it, so the
+    // 9-minute schedule cannot end within the jobs below, whatever the
+    // machine's load.
     let clock = &w.sim.sim().clock;
-    clock.set_scale(60.0);
     let first = run_shift(&w, &plan, ShiftState::default(), 2).await;
     assert!(matches!(first.decision, Decision::Continue(_)));
+    // Two minutes into the shift: 30 % on the new version.
+    clock.advance(Duration::from_secs(90));
+    w.sim.sim().tick();
+    for n in names {
+        let (version, weight) = alias_state(&w.lambda, n).await.unwrap();
+        assert_eq!(version, "1", "{n}");
+        assert!(
+            weight.is_some_and(|w| (w - 0.3).abs() < 1e-9),
+            "{n}: mid-shift, {weight:?}"
+        );
+    }
     // The worker dies; another one resumes from what the release record
     // keeps alone, with new clients.
     let other = CanaryAdapters::new(&e2e::sdk_config(&w.sim.endpoint()));
@@ -763,10 +779,9 @@ async fn restart_mid_shift_then_alarm_rollback_then_retry_succeeds() {
         0
     );
     // The alarm fires for a moment: until its next evaluation, at the next
-    // simulated minute. Simulated time stands still until the worker has
-    // looked once (it sees the alarm and starts rolling back), so the
+    // simulated minute. Simulated time still stands still until the worker
+    // has looked once (it sees the alarm and starts rolling back), so the
     // moment cannot slip by between two looks.
-    clock.freeze();
     w.cw.set_alarm_state()
         .alarm_name("collect-5xx")
         .state_value(cw::types::StateValue::Alarm)
@@ -776,7 +791,6 @@ async fn restart_mid_shift_then_alarm_rollback_then_retry_succeeds() {
         .unwrap();
     let seen = run_shift(&w, &plan, second.state, 1).await;
     assert!(seen.state.is_rolling_back(), "{:?}", seen.decision);
-    clock.set_scale(600.0);
     let third = run_shift(&w, &plan, seen.state, 1000).await;
     let Decision::Fail { message, .. } = &third.decision else {
         panic!("{:?}", third.decision)
@@ -792,24 +806,22 @@ async fn restart_mid_shift_then_alarm_rollback_then_retry_succeeds() {
             "{n}"
         );
     }
-    // Once the alarm is OK again, the console retry releases everything.
-    let start = std::time::Instant::now();
-    loop {
-        let a =
-            w.cw.describe_alarms()
-                .alarm_names("collect-5xx")
-                .send()
-                .await
-                .unwrap();
-        if a.metric_alarms()[0].state_value() != Some(&cw::types::StateValue::Alarm) {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(2),
-            "alarm never recovered"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    // Once the alarm is OK again (its next evaluation, within a simulated
+    // minute, finds no data: not breaching), the console retry releases
+    // everything.
+    clock.advance(Duration::from_secs(60));
+    w.sim.sim().tick();
+    let a =
+        w.cw.describe_alarms()
+            .alarm_names("collect-5xx")
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(
+        a.metric_alarms()[0].state_value(),
+        Some(&cw::types::StateValue::Ok),
+        "the alarm recovered at its next evaluation"
+    );
     let r = run_preflight(&w, &preflight_plan(&plan))
         .await
         .expect("pre-flight of the retry");

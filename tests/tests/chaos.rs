@@ -142,6 +142,18 @@ impl WorkerProcess {
     fn alive(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }
+
+    /// How a worker that is no longer alive ended, with the last lines of
+    /// its own log (a panic's message is there).
+    fn how_it_ended(&mut self) -> String {
+        let status = match self.child.try_wait() {
+            Ok(Some(s)) => s.to_string(),
+            other => format!("{other:?}"),
+        };
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(8).collect();
+        format!("{status}; its last log lines, newest first: {tail:#?}")
+    }
 }
 
 /// Every worker's log, one after the other.
@@ -490,12 +502,9 @@ async fn kill_9_at_random_points_never_leaves_a_release_mixed_or_a_job_unanswere
             set_faults(&sim, Vec::new());
             for w in workers.iter_mut() {
                 if !w.alive() {
-                    let status = w.child.try_wait().ok().flatten();
-                    let log = std::fs::read_to_string(&w.log).unwrap_or_default();
-                    let tail: Vec<&str> = log.lines().rev().take(8).collect();
                     t.violations.push(format!(
-                        "trial {k}: a worker process exited on its own ({status:?}); its last lines, newest first:\n    {}",
-                        tail.join("\n    ")
+                        "trial {k}: a worker process exited on its own ({})",
+                        w.how_it_ended()
                     ));
                     *w = WorkerProcess::spawn(&endpoint, &work, dir.path());
                 }

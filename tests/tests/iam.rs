@@ -75,7 +75,7 @@ struct IamEnv {
 }
 
 async fn iam_env(policy: &Value) -> IamEnv {
-    let mut r = ReleaseEnv::new(canary_sim_config()).await;
+    let mut r = ReleaseEnv::new(driven_sim_config()).await;
     // The account registered the harness's version; the worker registers
     // (ListActionTypes + CreateCustomActionType, with its own key) a version
     // of its own, which the pipelines use and the worker polls for.
@@ -379,7 +379,16 @@ async fn worker_policy_allows_every_call_of_a_rollback() {
     )
     .await;
     let worker = e.worker();
-    let (id, status) = e.r.run(PIPELINE, Duration::from_secs(20)).await;
+    let since = e.r.seq();
+    let id = e.r.env.start(PIPELINE).await;
+    // fn2 and fn3 shift for nine simulated minutes, moved a minute at a
+    // time by the test: the worker sees the alarm while they still shift,
+    // so the rollback stops deployments (StopDeployment) as well as
+    // resetting fn1's alias (UpdateAlias), whatever the machine's load.
+    e.r.freeze_once_deployed(since, 3).await;
+    let status =
+        e.r.drive_shift(PIPELINE, &id, Duration::from_secs(60), || {})
+            .await;
     let out = e.r.action_outcome(PIPELINE, &id).await;
     worker.stop().await;
     assert_eq!(status.as_str(), "Failed", "{out:?}");

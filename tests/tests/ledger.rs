@@ -419,9 +419,11 @@ async fn the_worker_prunes_a_releases_functions_after_it_succeeds() {
 /// The same prune decisions against moto's Lambda (the ledger in aws-sim).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prune_against_moto_deletes_only_unreferenced_versions() {
-    let Some((endpoint, _guard)) = e2e::moto::moto_endpoint().await else {
+    let Some(moto) = e2e::moto::moto("prune_against_moto_deletes_only_unreferenced_versions").await
+    else {
         return;
     };
+    let endpoint = moto.endpoint.clone();
     let r = ReleaseEnv::new(canary_sim_config()).await;
     let conf = e2e::sdk_config(&endpoint);
     moto_create_role(&endpoint).await;

@@ -4,6 +4,13 @@
 //! simulated minute is 100 ms). Each test pushes a release artifact to the
 //! pipeline's S3 source and watches what CodePipeline, Lambda, CodeDeploy and
 //! CloudWatch end up with.
+//!
+//! A test that depends on the shift still running at some point (an alarm
+//! fired mid-shift, a worker stopped mid-shift, every step of the schedule
+//! observed) freezes the sim's clock once the deployments exist and moves
+//! it a simulated minute at a time, each time waiting for the worker to
+//! look (`ReleaseEnv::drive_shift`): the shift lasts its nine steps however
+//! slowly the machine runs, so no assertion depends on winning a race.
 
 use std::time::{Duration, SystemTime};
 
@@ -100,21 +107,23 @@ async fn user_deployments(r: &ReleaseEnv, group: &str) -> Vec<(String, String)> 
         .collect()
 }
 
-/// Waits until `alarm` is in `state` (real-time timeout).
+/// Moves simulated time (frozen, 10 s at a time) until `alarm` is in
+/// `state`; alarms are evaluated every simulated minute, so two minutes
+/// are enough. The clock then runs at the sim's time scale again.
 async fn alarm_reaches(r: &ReleaseEnv, alarm: &str, state: cw::types::StateValue) {
     let c = cw::Client::new(&r.env.conf);
-    let start = std::time::Instant::now();
-    loop {
+    let sim = r.env.sim.sim().clone();
+    sim.clock.freeze();
+    for _ in 0..=12 {
+        sim.tick();
         let a = c.describe_alarms().alarm_names(alarm).send().await.unwrap();
         if a.metric_alarms().first().and_then(|m| m.state_value()) == Some(&state) {
+            sim.clock.set_scale(sim.config.time_scale);
             return;
         }
-        assert!(
-            start.elapsed() < Duration::from_secs(5),
-            "{alarm} never reached {state:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        sim.clock.advance(Duration::from_secs(10));
     }
+    panic!("{alarm} never reached {state:?} within two simulated minutes");
 }
 
 fn secs(a: SystemTime, b: SystemTime) -> f64 {
@@ -123,19 +132,38 @@ fn secs(a: SystemTime, b: SystemTime) -> f64 {
 
 #[tokio::test]
 async fn six_functions_shift_linear_through_codepipeline_and_succeed() {
-    let r = ReleaseEnv::new(canary_sim_config()).await;
+    let r = ReleaseEnv::new(driven_sim_config()).await;
     let names = functions(&r, 6).await;
     let all: Vec<&str> = names.iter().map(String::as_str).collect();
     r.upload_source(release(&names, &all, None, "v2")).await;
     r.pipeline(PIPELINE, false, None, &[]).await;
     let worker = r.worker(r.canary_options(Duration::from_millis(40), Duration::from_millis(300)));
     let since = r.seq();
-    let (stop, samples) = sample_alias(&r, "collect-fn3", Duration::from_millis(15));
     let started = std::time::Instant::now();
-    let (id, status) = r.run(PIPELINE, Duration::from_secs(20)).await;
+    let id = r.env.start(PIPELINE).await;
+    // From the deployments' first step on, the test moves simulated time a
+    // minute at a time and reads collect-fn3's alias after each move.
+    r.freeze_once_deployed(since, 6).await;
+    let sim = r.env.sim.sim().clone();
+    let sample = || {
+        sim.tick();
+        sim.lambda
+            .get_alias(e2e::REGION, "collect-fn3", "live")
+            .map(|a| {
+                (
+                    sim.clock.now(),
+                    a.function_version,
+                    a.additional_version.map(|(_, w)| w),
+                )
+            })
+    };
+    let mut samples: Vec<AliasSample> = sample().into_iter().collect();
+    let status = r
+        .drive_shift(PIPELINE, &id, Duration::from_secs(60), || {
+            samples.extend(sample())
+        })
+        .await;
     let took = started.elapsed();
-    let _ = stop.send(());
-    let samples = samples.await.unwrap();
     let out = r.action_outcome(PIPELINE, &id).await;
     assert_eq!(status.as_str(), "Succeeded", "{out:?}");
     assert_eq!(out.status, "Succeeded");
@@ -158,7 +186,7 @@ async fn six_functions_shift_linear_through_codepipeline_and_succeed() {
     assert!(out.summary.contains("6"), "{}", out.summary);
 
     // The weight of version 2 rose 10 % per simulated minute: every step
-    // 10 %…90 % was seen, in order, about a minute apart.
+    // 10 %…90 % was seen, in order, a minute apart.
     let steps: Vec<(SystemTime, f64)> = samples
         .iter()
         .filter_map(|(t, v, w)| match (v.as_str(), w) {
@@ -179,13 +207,15 @@ async fn six_functions_shift_linear_through_codepipeline_and_succeed() {
         }
     }
     let seen: Vec<u32> = firsts.iter().map(|(_, p)| *p).collect();
-    assert!(seen.len() >= 8, "weights seen: {seen:?}");
-    let span = secs(firsts[0].0, firsts.last().unwrap().0);
-    let per_step = span / f64::from((seen.last().unwrap() - seen[0]) / 10).max(1.0);
-    assert!(
-        (45.0..=75.0).contains(&per_step),
-        "{per_step:.1} simulated seconds per 10 % step ({seen:?})"
+    assert_eq!(
+        seen,
+        (1..=9).map(|k| k * 10).collect::<Vec<u32>>(),
+        "weights seen"
     );
+    for w in firsts.windows(2) {
+        assert_eq!(secs(w[0].0, w[1].0), 60.0, "{firsts:?}");
+    }
+    let per_step = secs(firsts[0].0, firsts.last().unwrap().0) / 8.0;
 
     // Calls: one CreateDeployment per function; each watch tick is one
     // BatchGetDeployments (6 ids) and one DescribeAlarms (6 names).
@@ -223,7 +253,7 @@ async fn six_functions_shift_linear_through_codepipeline_and_succeed() {
 
 #[tokio::test]
 async fn a_faulty_version_trips_its_alarm_and_the_whole_release_rolls_back() {
-    let r = ReleaseEnv::new(canary_sim_config()).await;
+    let r = ReleaseEnv::new(driven_sim_config()).await;
     let names = functions(&r, 6).await;
     let all: Vec<&str> = names.iter().map(String::as_str).collect();
     // fn1 and fn2 go AllAtOnce (at 100 % within seconds); fn4 errors half
@@ -240,7 +270,13 @@ async fn a_faulty_version_trips_its_alarm_and_the_whole_release_rolls_back() {
     r.pipeline(PIPELINE, false, None, &[]).await;
     let worker = r.worker(r.canary_options(Duration::from_millis(40), Duration::from_millis(300)));
     let since = r.seq();
-    let (id, status) = r.run(PIPELINE, Duration::from_secs(20)).await;
+    let id = r.env.start(PIPELINE).await;
+    // fn4's shift lasts its nine simulated minutes whatever the machine's
+    // speed: the worker sees the alarm while fn4 is still shifting.
+    r.freeze_once_deployed(since, 6).await;
+    let status = r
+        .drive_shift(PIPELINE, &id, Duration::from_secs(60), || {})
+        .await;
     let out = r.action_outcome(PIPELINE, &id).await;
     worker.stop().await;
     assert_eq!(status.as_str(), "Failed", "{out:?}");
@@ -346,7 +382,7 @@ async fn an_alarm_already_in_alarm_fails_before_anything_is_published() {
 
 #[tokio::test]
 async fn a_guard_alarm_rolls_back_then_the_console_retry_succeeds() {
-    let r = ReleaseEnv::new(canary_sim_config()).await;
+    let r = ReleaseEnv::new(driven_sim_config()).await;
     let names = functions(&r, 3).await;
     let cw = cw::Client::new(&r.env.conf);
     // A release-wide guard with no data: OK until someone sets it.
@@ -366,33 +402,38 @@ async fn a_guard_alarm_rolls_back_then_the_console_retry_succeeds() {
     r.upload_source(canary_artifact(LINEAR, &fns, None)).await;
     r.pipeline(PIPELINE, false, None, &[]).await;
     let worker = r.worker(r.canary_options(Duration::from_millis(40), Duration::from_millis(300)));
+    let since = r.seq();
     let id = r.env.start(PIPELINE).await;
-    // Mid-shift, the guard fires (until its next evaluation).
-    let start = std::time::Instant::now();
-    while r.ok_calls(0, "codedeploy", "CreateDeployment") < 3 {
-        assert!(start.elapsed() < Duration::from_secs(10), "no deployments");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(150)).await;
-    // Held in ALARM (each evaluation a simulated minute later resets it)
-    // until the release has failed.
-    let firing = {
-        let cw = cw.clone();
-        tokio::spawn(async move {
-            loop {
-                let _ = cw
-                    .set_alarm_state()
-                    .alarm_name("collect-5xx")
-                    .state_value(cw::types::StateValue::Alarm)
-                    .state_reason("5xx spike")
-                    .send()
-                    .await;
-                tokio::time::sleep(Duration::from_millis(15)).await;
-            }
-        })
-    };
-    let st = r.wait(PIPELINE, &id, Duration::from_secs(20)).await;
-    firing.abort();
+    // A minute into the shift (20 %), the guard fires. Simulated time
+    // stands still from then on, so the alarm holds (its next evaluation
+    // would reset it) and the shift cannot end before the worker acts.
+    r.freeze_once_deployed(since, 3).await;
+    assert!(
+        r.step_shift(PIPELINE, &id, Duration::from_secs(60)).await,
+        "mid-shift"
+    );
+    let (v, w) = r.alias_state("collect-fn1").await.unwrap();
+    assert!(
+        v == "1" && w.is_some_and(|w| (w - 0.2).abs() < 1e-9),
+        "mid-shift: {v} {w:?}"
+    );
+    let fired_at = r.seq();
+    cw.set_alarm_state()
+        .alarm_name("collect-5xx")
+        .state_value(cw::types::StateValue::Alarm)
+        .state_reason("5xx spike")
+        .send()
+        .await
+        .unwrap();
+    // The worker sees it at its next look and stops the deployments; then
+    // the rollback runs on (the test's) simulated time.
+    e2e::time::until("the worker stopped the deployments", || {
+        r.ok_calls(fired_at, "codedeploy", "StopDeployment") >= 3
+    })
+    .await;
+    let st = r
+        .drive_shift(PIPELINE, &id, Duration::from_secs(60), || {})
+        .await;
     let out = r.action_outcome(PIPELINE, &id).await;
     assert_eq!(st.as_str(), "Failed", "{out:?}");
     let message = out.error.clone().unwrap().1;
@@ -536,27 +577,33 @@ async fn a_stage_retry_rolls_back_functions_an_earlier_attempt_shifted() {
 
 #[tokio::test]
 async fn a_worker_stopped_mid_shift_hands_back_and_another_completes() {
-    let r = ReleaseEnv::new(canary_sim_config()).await;
+    let r = ReleaseEnv::new(driven_sim_config()).await;
     let names = functions(&r, 4).await;
     let all: Vec<&str> = names.iter().map(String::as_str).collect();
     r.upload_source(release(&names, &all, None, "v2")).await;
     r.pipeline(PIPELINE, false, None, &[]).await;
     // The first worker holds its job for long: it is stopped while watching.
     let first = r.worker(r.canary_options(Duration::from_millis(40), Duration::from_secs(60)));
+    let since = r.seq();
     let id = r.env.start(PIPELINE).await;
-    let start = std::time::Instant::now();
-    while r.ok_calls(0, "codedeploy", "CreateDeployment") < 4 {
-        assert!(start.elapsed() < Duration::from_secs(10), "no deployments");
-        tokio::time::sleep(Duration::from_millis(10)).await;
+    // Two simulated minutes into the shift (30 %), each seen by the worker;
+    // the clock stands still while it is stopped.
+    r.freeze_once_deployed(since, 4).await;
+    for _ in 0..2 {
+        assert!(r.step_shift(PIPELINE, &id, Duration::from_secs(60)).await);
     }
-    tokio::time::sleep(Duration::from_millis(200)).await;
     let summary = first.stop().await;
     eprintln!("first worker: {summary:?}");
     let weight = r.alias_state("collect-fn1").await.unwrap();
     assert_eq!(weight.0, "1");
-    assert!(weight.1.is_some(), "stopped mid-shift: {weight:?}");
+    assert!(
+        weight.1.is_some_and(|w| (w - 0.3).abs() < 1e-9),
+        "stopped mid-shift: {weight:?}"
+    );
     let since = r.seq();
     let second = r.worker(r.canary_options(Duration::from_millis(40), Duration::from_millis(300)));
+    let sim = r.env.sim.sim().clone();
+    sim.clock.set_scale(sim.config.time_scale);
     let st = r.wait(PIPELINE, &id, Duration::from_secs(20)).await;
     let out = r.action_outcome(PIPELINE, &id).await;
     second.stop().await;
@@ -626,21 +673,51 @@ fn one_shot(
 
 #[tokio::test]
 async fn one_shot_release_from_a_directory_shifts_with_live_progress() {
-    let r = ReleaseEnv::new(canary_sim_config()).await;
+    let r = ReleaseEnv::new(driven_sim_config()).await;
     let names = functions(&r, 3).await;
     let all: Vec<&str> = names.iter().map(String::as_str).collect();
     let dir = tempfile::tempdir().unwrap();
     write_artifact_dir(&release(&names, &all, None, "v2"), dir.path());
     let since = r.seq();
     let mut lines: Vec<(Option<i32>, String)> = Vec::new();
-    let released = pipeline_canary::release::oneshot::release(
-        &r.env.conf,
-        r.canary_options(Duration::from_millis(40), Duration::ZERO),
-        &one_shot(dir.path().to_path_buf(), "build-1"),
-        |p| lines.push((p.percent_complete, p.summary.clone())),
-    )
-    .await
-    .expect("released");
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let release = async {
+        let released = pipeline_canary::release::oneshot::release(
+            &r.env.conf,
+            r.canary_options(Duration::from_millis(40), Duration::ZERO),
+            &one_shot(dir.path().to_path_buf(), "build-1"),
+            |p| lines.push((p.percent_complete, p.summary.clone())),
+        )
+        .await;
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        released
+    };
+    // Simulated time, moved by the test: a second at a time until the
+    // deployments exist, then a minute at a time, each minute seen by the
+    // release (a BatchGetDeployments after the move) before the next.
+    let drive = async {
+        let sim = r.env.sim.sim().clone();
+        let over = || done.load(std::sync::atomic::Ordering::SeqCst);
+        e2e::time::advance_until(
+            &sim,
+            Duration::from_secs(1),
+            Duration::from_millis(5),
+            "the one-shot release's deployments",
+            || over() || r.ok_calls(since, "codedeploy", "CreateDeployment") >= 3,
+        )
+        .await;
+        while !over() {
+            let moved_at = r.seq();
+            sim.clock.advance(Duration::from_secs(60));
+            sim.tick();
+            e2e::time::until("the release looked at its shift", || {
+                over() || r.ok_calls(moved_at, "codedeploy", "BatchGetDeployments") > 0
+            })
+            .await;
+        }
+    };
+    let (released, ()) = tokio::join!(release, drive);
+    let released = released.expect("released");
     for n in &names {
         assert_eq!(released.output_variables[n], "2");
         assert_eq!(r.alias_state(n).await, Some(("2".into(), None)), "{n}");
@@ -815,7 +892,7 @@ async fn break_glass_releases_all_at_once_despite_a_firing_alarm() {
 
 #[tokio::test]
 async fn a_foreign_deployment_is_waited_for_then_named_before_publishing() {
-    let r = ReleaseEnv::new(canary_sim_config()).await;
+    let r = ReleaseEnv::new(driven_sim_config()).await;
     let names = functions(&r, 2).await;
     let all: Vec<&str> = names.iter().map(String::as_str).collect();
     r.upload_source(release(&names, &all, None, "v2")).await;
@@ -823,6 +900,9 @@ async fn a_foreign_deployment_is_waited_for_then_named_before_publishing() {
     let worker = r.worker(r.canary_options(Duration::from_millis(40), Duration::from_millis(300)));
     let (_, status) = r.run(PIPELINE, Duration::from_secs(20)).await;
     assert_eq!(status.as_str(), "Succeeded");
+    // From here on simulated time moves only when the test moves it.
+    let sim = r.env.sim.sim().clone();
+    sim.clock.freeze();
     // Someone shifts collect-fn1 back by hand, slowly, in our group.
     let cd = aws_sdk_codedeploy::Client::new(&r.env.conf);
     let content = r#"{"version":0.0,"Resources":[{"collect-fn1":{"Type":"AWS::Lambda::Function","Properties":{"Name":"collect-fn1","Alias":"live","CurrentVersion":"2","TargetVersion":"1"}}}]}"#;
@@ -850,7 +930,23 @@ async fn a_foreign_deployment_is_waited_for_then_named_before_publishing() {
         .to_string();
     r.upload_source(release(&names, &all, None, "v3")).await;
     let since = r.seq();
-    let (id, status) = r.run(PIPELINE, Duration::from_secs(20)).await;
+    // The foreign deployment lasts 90 simulated minutes, the worker waits
+    // for it 60 s (foreign_wait): simulated time moves 2 s at a time, so
+    // the foreign deployment is still running when the wait ends.
+    let id = r.env.start(PIPELINE).await;
+    let started = std::time::Instant::now();
+    while r.env.status(PIPELINE, &id).await
+        == aws_sdk_codepipeline::types::PipelineExecutionStatus::InProgress
+    {
+        assert!(
+            started.elapsed() < e2e::time::HANG,
+            "the release never ended"
+        );
+        sim.clock.advance(Duration::from_secs(2));
+        sim.tick();
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let status = r.env.status(PIPELINE, &id).await;
     let out = r.action_outcome(PIPELINE, &id).await;
     worker.stop().await;
     assert_eq!(status.as_str(), "Failed", "{out:?}");

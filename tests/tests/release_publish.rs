@@ -714,9 +714,9 @@ async fn adapters_flow_against_the_sim_and_moto() {
 
     let sim = e2e::start_sim(sim_config()).await;
     let mut endpoints = vec![("aws-sim", sim.endpoint(), None)];
-    if let Some((endpoint, guard)) = e2e::moto::moto_endpoint().await {
-        moto_create_role(&endpoint).await;
-        endpoints.push(("moto", endpoint, Some(guard)));
+    if let Some(moto) = e2e::moto::moto("adapters_flow_against_the_sim_and_moto").await {
+        moto_create_role(&moto.endpoint).await;
+        endpoints.push(("moto", moto.endpoint.clone(), Some(moto)));
     }
     for (who, endpoint, _guard) in &endpoints {
         let conf = e2e::sdk_config(endpoint);

@@ -1206,9 +1206,9 @@ async fn moto_create_role(endpoint: &str) {
 async fn control_plane_flow_matches_moto() {
     let (sim, _) = sim(1).await;
     let mut endpoints = vec![("aws-sim", sim.endpoint(), None)];
-    if let Some((endpoint, guard)) = e2e::moto::moto_endpoint().await {
-        moto_create_role(&endpoint).await;
-        endpoints.push(("moto", endpoint, Some(guard)));
+    if let Some(moto) = e2e::moto::moto("control_plane_flow_matches_moto").await {
+        moto_create_role(&moto.endpoint).await;
+        endpoints.push(("moto", moto.endpoint.clone(), Some(moto)));
     }
     for (who, endpoint, _guard) in &endpoints {
         let l = lambda::Client::new(&sdk_config(endpoint));

@@ -1692,12 +1692,12 @@ async fn scenario(s3: &Client) -> Vec<String> {
 
 #[tokio::test]
 async fn same_scenario_as_moto() {
-    let Some((moto, _guard)) = e2e::moto::moto_endpoint().await else {
+    let Some(moto) = e2e::moto::moto("same_scenario_as_moto").await else {
         return;
     };
     let sim = start_sim(SimConfig::default()).await;
     let ours = scenario(&s3_client(&sdk_config(&sim.endpoint()))).await;
-    let theirs = scenario(&s3_client(&sdk_config(&moto))).await;
+    let theirs = scenario(&s3_client(&sdk_config(&moto.endpoint))).await;
     assert_eq!(ours, theirs);
     assert!(ours.iter().any(|l| l.contains("NoSuchKey")), "{ours:?}");
 }

@@ -9,7 +9,6 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime};
 
 use aws_config::SdkConfig;
@@ -148,7 +147,7 @@ impl<E: ReleaseEngine> Worker<E> {
                 permits.push(p);
             }
             summary.polls += 1;
-            self.metrics.poll_calls.fetch_add(1, Ordering::Relaxed);
+            self.metrics.poll_calls.inc();
             // A poll in flight is not abandoned on shutdown: jobs it returns
             // were dispatched to us and get acknowledged and handed back.
             let pause = match self.api.poll(permits.len()).await {
@@ -160,9 +159,7 @@ impl<E: ReleaseEngine> Worker<E> {
                         drop(permits);
                         jittered(self.config.poll_interval, rand::rng().random())
                     } else {
-                        self.metrics
-                            .jobs_polled
-                            .fetch_add(polled.len() as u64, Ordering::Relaxed);
+                        self.metrics.jobs_polled.inc_by(polled.len() as u64);
                         for job in polled {
                             let Some(permit) = permits.pop() else {
                                 tracing::error!(job_id = %job.id, "PollForJobs returned more jobs than maxBatchSize; leaving it to the ack timeout");
@@ -201,7 +198,7 @@ impl<E: ReleaseEngine> Worker<E> {
                     }
                 }
                 Err(e) => {
-                    self.metrics.poll_errors.fetch_add(1, Ordering::Relaxed);
+                    self.metrics.poll_errors.inc();
                     drop(permits);
                     let not_found = e.code() == Some("ActionTypeNotFoundException");
                     consecutive_failures = consecutive_failures.saturating_add(1);
@@ -281,7 +278,7 @@ impl<E: ReleaseEngine> JobTask<E> {
                 return;
             }
         }
-        self.metrics.jobs_in_flight.fetch_add(1, Ordering::Relaxed);
+        self.metrics.jobs_in_flight.inc();
         tracing::info!(
             continued = job.input.continuation_token.is_some(),
             "job acknowledged"
@@ -360,16 +357,16 @@ impl<E: ReleaseEngine> JobTask<E> {
                 }
             }
             Posted::AlreadyTerminal(e) => {
-                self.metrics.result_errors.fetch_add(1, Ordering::Relaxed);
+                self.metrics.result_errors.inc();
                 tracing::warn!(error = %e, outcome, "the job was already terminal; result not retried");
             }
             Posted::GaveUp(e) | Posted::Rejected(e) => {
-                self.metrics.result_errors.fetch_add(1, Ordering::Relaxed);
+                self.metrics.result_errors.inc();
                 tracing::error!(error = %e, outcome, "could not post the job result");
             }
         }
         self.metrics.job_duration(started.elapsed());
-        self.metrics.jobs_in_flight.fetch_sub(1, Ordering::Relaxed);
+        self.metrics.jobs_in_flight.dec();
     }
 }
 

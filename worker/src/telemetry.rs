@@ -1,16 +1,22 @@
 //! Telemetry: the tracing subscriber (JSON or text lines, every job's lines
 //! inside a span carrying job id, pipeline, execution id and revision), the
-//! worker's counters in Prometheus text format, its health flag, and the tiny
-//! HTTP server behind `--metrics-listen` (`/metrics`, `/healthz`).
+//! worker's metrics (kept and encoded by `prometheus-client`, in the
+//! OpenMetrics text format Prometheus scrapes), its health flag, and the
+//! tiny HTTP server behind `--metrics-listen` (`/metrics`, `/healthz`).
 //!
 //! This module knows outcome names, not jobs: it never sees job data, so it
 //! cannot leak credentials or secret configuration.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::{Registry as MetricRegistry, Unit};
 
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
@@ -81,22 +87,41 @@ const DURATION_BUCKETS: [f64; 11] = [
     0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0, 14400.0,
 ];
 
-/// The worker's counters. Cheap to update from any task.
-#[derive(Debug, Default)]
+/// How jobs end, each exposed from the start (0 until it happens).
+const OUTCOMES: [&str; 6] = [
+    "succeeded",
+    "continued",
+    "handed_back",
+    "failed",
+    "dropped",
+    "abandoned",
+];
+
+/// One label (`outcome`, `type`) of a counter family.
+type Label = [(&'static str, String); 1];
+
+/// The worker's metrics, kept and exposed by `prometheus-client` (the
+/// Prometheus project's Rust client). Cheap to update from any task.
+#[derive(Debug)]
 pub struct Metrics {
-    pub poll_calls: AtomicU64,
-    pub poll_errors: AtomicU64,
+    pub poll_calls: Counter,
+    pub poll_errors: Counter,
     /// Jobs PollForJobs handed to this worker (before acknowledging).
-    pub jobs_polled: AtomicU64,
-    pub jobs_in_flight: AtomicI64,
-    /// Jobs by outcome: succeeded, continued, handed_back, failed, dropped.
-    outcomes: Mutex<BTreeMap<&'static str, u64>>,
+    pub jobs_polled: Counter,
+    pub jobs_in_flight: Gauge,
+    /// Jobs by outcome: succeeded, continued, handed_back, failed, dropped,
+    /// abandoned.
+    outcomes: Family<Label, Counter>,
     /// Failed jobs by failure type.
-    failures: Mutex<BTreeMap<&'static str, u64>>,
+    failures: Family<Label, Counter>,
     /// Results that could not be posted (gave up or already terminal).
-    pub result_errors: AtomicU64,
-    durations: Mutex<Histogram>,
-    healthy: AtomicBool,
+    pub result_errors: Counter,
+    durations: Histogram,
+    healthy: Gauge,
+    /// Set from [`releases_blocked`] when the metrics are rendered.
+    releases_paused: Gauge,
+    rollback_stalled: Gauge,
+    registry: MetricRegistry,
 }
 
 /// Releases whose shift is paused and whose rollback is stalled, by
@@ -127,158 +152,137 @@ pub fn releases_blocked() -> (usize, usize) {
     (b.0.len(), b.1.len())
 }
 
-#[derive(Debug, Default)]
-struct Histogram {
-    counts: [u64; DURATION_BUCKETS.len()],
-    count: u64,
-    sum: f64,
-}
+/// `Content-Type` of [`Metrics::render`]: the OpenMetrics text format,
+/// which Prometheus scrapes natively.
+pub const METRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 impl Metrics {
     pub fn new() -> Arc<Metrics> {
-        let m = Metrics::default();
-        m.healthy.store(true, Ordering::Relaxed);
-        Arc::new(m)
+        let m = Metrics {
+            poll_calls: Counter::default(),
+            poll_errors: Counter::default(),
+            jobs_polled: Counter::default(),
+            jobs_in_flight: Gauge::default(),
+            outcomes: Family::default(),
+            failures: Family::default(),
+            result_errors: Counter::default(),
+            durations: Histogram::new(DURATION_BUCKETS),
+            healthy: Gauge::default(),
+            releases_paused: Gauge::default(),
+            rollback_stalled: Gauge::default(),
+            registry: MetricRegistry::default(),
+        };
+        m.healthy.set(1);
+        for outcome in OUTCOMES {
+            drop(
+                m.outcomes
+                    .get_or_create(&[("outcome", outcome.to_string())]),
+            );
+        }
+        let mut registry = MetricRegistry::default();
+        // Counters are registered without `_total`: the encoder appends it
+        // to the samples (`pipeline_canary_jobs_total{outcome="…"}`), as it
+        // appends the full stop to each help text.
+        registry.register(
+            "pipeline_canary_jobs",
+            "Jobs by how they ended",
+            m.outcomes.clone(),
+        );
+        registry.register(
+            "pipeline_canary_job_failures",
+            "Failed jobs by CodePipeline failure type",
+            m.failures.clone(),
+        );
+        registry.register(
+            "pipeline_canary_poll_calls",
+            "PollForJobs calls made",
+            m.poll_calls.clone(),
+        );
+        registry.register(
+            "pipeline_canary_poll_errors",
+            "PollForJobs calls that failed",
+            m.poll_errors.clone(),
+        );
+        registry.register(
+            "pipeline_canary_jobs_polled",
+            "Jobs PollForJobs returned (before AcknowledgeJob)",
+            m.jobs_polled.clone(),
+        );
+        registry.register(
+            "pipeline_canary_result_errors",
+            "Job results that could not be posted",
+            m.result_errors.clone(),
+        );
+        registry.register(
+            "pipeline_canary_jobs_in_flight",
+            "Jobs acknowledged and not yet reported",
+            m.jobs_in_flight.clone(),
+        );
+        registry.register(
+            "pipeline_canary_healthy",
+            "1 when the worker can poll its action type",
+            m.healthy.clone(),
+        );
+        registry.register(
+            "pipeline_canary_releases_paused",
+            "Releases this worker holds whose shift cannot observe or act (an AWS outage, a missing permission)",
+            m.releases_paused.clone(),
+        );
+        registry.register(
+            "pipeline_canary_rollback_stalled",
+            "Releases this worker holds whose rollback cannot proceed (its calls fail); the job summary and the log say why",
+            m.rollback_stalled.clone(),
+        );
+        registry.register_with_unit(
+            "pipeline_canary_job_duration",
+            "Time from poll to posted result",
+            Unit::Seconds,
+            m.durations.clone(),
+        );
+        Arc::new(Metrics { registry, ..m })
     }
 
     pub fn job_outcome(&self, outcome: &'static str) {
-        *self.outcomes.lock().unwrap().entry(outcome).or_default() += 1;
+        self.outcomes
+            .get_or_create(&[("outcome", outcome.to_string())])
+            .inc();
     }
 
     pub fn job_failure(&self, failure_type: &'static str) {
-        *self
-            .failures
-            .lock()
-            .unwrap()
-            .entry(failure_type)
-            .or_default() += 1;
+        self.failures
+            .get_or_create(&[("type", failure_type.to_string())])
+            .inc();
     }
 
     /// How many jobs ended with `outcome` so far.
     pub fn outcome_count(&self, outcome: &str) -> u64 {
         self.outcomes
-            .lock()
-            .unwrap()
-            .get(outcome)
-            .copied()
-            .unwrap_or(0)
+            .get(&[("outcome", outcome.to_string())])
+            .map_or(0, |c| c.get())
     }
 
     pub fn job_duration(&self, d: Duration) {
-        let s = d.as_secs_f64();
-        let mut h = self.durations.lock().unwrap();
-        for (i, b) in DURATION_BUCKETS.iter().enumerate() {
-            if s <= *b {
-                h.counts[i] += 1;
-            }
-        }
-        h.count += 1;
-        h.sum += s;
+        self.durations.observe(d.as_secs_f64());
     }
 
     pub fn set_healthy(&self, healthy: bool) {
-        self.healthy.store(healthy, Ordering::Relaxed);
+        self.healthy.set(i64::from(healthy));
     }
 
     pub fn is_healthy(&self) -> bool {
-        self.healthy.load(Ordering::Relaxed)
+        self.healthy.get() == 1
     }
 
-    /// Prometheus text exposition format 0.0.4.
+    /// The OpenMetrics text exposition ([`METRICS_CONTENT_TYPE`]).
     pub fn render(&self) -> String {
-        use std::fmt::Write;
-        let mut o = String::new();
-        let _ = writeln!(
-            o,
-            "# HELP pipeline_canary_jobs_total Jobs by how they ended."
-        );
-        let _ = writeln!(o, "# TYPE pipeline_canary_jobs_total counter");
-        let outcomes = self.outcomes.lock().unwrap().clone();
-        for name in [
-            "succeeded",
-            "continued",
-            "handed_back",
-            "failed",
-            "dropped",
-            "abandoned",
-        ] {
-            let _ = writeln!(
-                o,
-                "pipeline_canary_jobs_total{{outcome=\"{name}\"}} {}",
-                outcomes.get(name).copied().unwrap_or(0)
-            );
-        }
-        let _ = writeln!(
-            o,
-            "# HELP pipeline_canary_job_failures_total Failed jobs by CodePipeline failure type."
-        );
-        let _ = writeln!(o, "# TYPE pipeline_canary_job_failures_total counter");
-        for (t, n) in self.failures.lock().unwrap().iter() {
-            let _ = writeln!(o, "pipeline_canary_job_failures_total{{type=\"{t}\"}} {n}");
-        }
-        for (name, help, v) in [
-            (
-                "pipeline_canary_poll_calls_total",
-                "PollForJobs calls made.",
-                self.poll_calls.load(Ordering::Relaxed),
-            ),
-            (
-                "pipeline_canary_poll_errors_total",
-                "PollForJobs calls that failed.",
-                self.poll_errors.load(Ordering::Relaxed),
-            ),
-            (
-                "pipeline_canary_jobs_polled_total",
-                "Jobs PollForJobs returned (before AcknowledgeJob).",
-                self.jobs_polled.load(Ordering::Relaxed),
-            ),
-            (
-                "pipeline_canary_result_errors_total",
-                "Job results that could not be posted.",
-                self.result_errors.load(Ordering::Relaxed),
-            ),
-        ] {
-            let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}");
-        }
-        let _ = writeln!(
-            o,
-            "# HELP pipeline_canary_jobs_in_flight Jobs acknowledged and not yet reported.\n# TYPE pipeline_canary_jobs_in_flight gauge\npipeline_canary_jobs_in_flight {}",
-            self.jobs_in_flight.load(Ordering::Relaxed)
-        );
-        let _ = writeln!(
-            o,
-            "# HELP pipeline_canary_healthy 1 when the worker can poll its action type.\n# TYPE pipeline_canary_healthy gauge\npipeline_canary_healthy {}",
-            u8::from(self.is_healthy())
-        );
         let (paused, stalled) = releases_blocked();
-        let _ = writeln!(
-            o,
-            "# HELP pipeline_canary_releases_paused Releases this worker holds whose shift cannot observe or act (an AWS outage, a missing permission).\n# TYPE pipeline_canary_releases_paused gauge\npipeline_canary_releases_paused {paused}"
-        );
-        let _ = writeln!(
-            o,
-            "# HELP pipeline_canary_rollback_stalled Releases this worker holds whose rollback cannot proceed (its calls fail); the job summary and the log say why.\n# TYPE pipeline_canary_rollback_stalled gauge\npipeline_canary_rollback_stalled {stalled}"
-        );
-        let h = self.durations.lock().unwrap();
-        let _ = writeln!(
-            o,
-            "# HELP pipeline_canary_job_duration_seconds Time from poll to posted result."
-        );
-        let _ = writeln!(o, "# TYPE pipeline_canary_job_duration_seconds histogram");
-        for (i, b) in DURATION_BUCKETS.iter().enumerate() {
-            let _ = writeln!(
-                o,
-                "pipeline_canary_job_duration_seconds_bucket{{le=\"{b}\"}} {}",
-                h.counts[i]
-            );
-        }
-        let _ = writeln!(
-            o,
-            "pipeline_canary_job_duration_seconds_bucket{{le=\"+Inf\"}} {}",
-            h.count
-        );
-        let _ = writeln!(o, "pipeline_canary_job_duration_seconds_sum {}", h.sum);
-        let _ = writeln!(o, "pipeline_canary_job_duration_seconds_count {}", h.count);
+        self.releases_paused
+            .set(i64::try_from(paused).unwrap_or(i64::MAX));
+        self.rollback_stalled
+            .set(i64::try_from(stalled).unwrap_or(i64::MAX));
+        let mut o = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut o, &self.registry);
         o
     }
 }
@@ -297,12 +301,7 @@ pub async fn serve(
             "/metrics",
             get(move || {
                 let m = m1.clone();
-                async move {
-                    (
-                        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-                        m.render(),
-                    )
-                }
+                async move { ([(header::CONTENT_TYPE, METRICS_CONTENT_TYPE)], m.render()) }
             }),
         )
         .route(
@@ -387,7 +386,7 @@ mod tests {
     #[test]
     fn renders_prometheus_text() {
         let m = Metrics::new();
-        m.poll_calls.fetch_add(3, Ordering::Relaxed);
+        m.poll_calls.inc_by(3);
         m.job_outcome("succeeded");
         m.job_outcome("failed");
         m.job_failure("JobFailed");
@@ -413,7 +412,7 @@ mod tests {
             "{t}"
         );
         assert!(
-            t.contains("pipeline_canary_job_duration_seconds_bucket{le=\"30\"} 2\n"),
+            t.contains("pipeline_canary_job_duration_seconds_bucket{le=\"30.0\"} 2\n"),
             "{t}"
         );
         assert!(
@@ -421,6 +420,16 @@ mod tests {
             "{t}"
         );
         assert!(t.contains("pipeline_canary_healthy 0\n"), "{t}");
+        // OpenMetrics: counters typed under their family name, the
+        // histogram with its unit, and the end marker.
+        assert!(t.contains("# TYPE pipeline_canary_jobs counter\n"), "{t}");
+        assert!(
+            t.contains("# UNIT pipeline_canary_job_duration_seconds seconds\n"),
+            "{t}"
+        );
+        assert!(t.contains("pipeline_canary_releases_paused "), "{t}");
+        assert!(t.contains("pipeline_canary_rollback_stalled "), "{t}");
+        assert!(t.ends_with("# EOF\n"), "{t}");
     }
 
     #[test]

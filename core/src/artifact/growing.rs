@@ -318,7 +318,7 @@ pub fn directory_start(path: &Path, len: u64, from: u64) -> io::Result<Option<u6
 mod tests {
     use super::*;
     use std::io::Write;
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
 
     fn file_of(bytes: &[u8]) -> (tempfile::TempDir, std::path::PathBuf) {
         let dir = tempfile::tempdir().unwrap();
@@ -345,27 +345,33 @@ mod tests {
         assert_eq!(tail, bytes[9_000..]);
         assert_eq!(r.read(&mut [0u8; 8]).unwrap(), 0, "end of file");
 
-        // A body read blocks until its bytes are reported.
+        // A body read blocks until its bytes are reported. The reader runs
+        // on its own thread and says what each read returned; the test
+        // reports bytes only once it knows where the reader stands, so no
+        // step depends on how fast either thread runs.
         let progress = filling.progress();
-        let writer = std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(150));
-            progress.written_to(3_000);
-            std::thread::sleep(Duration::from_millis(150));
-            progress.written_to(8_000);
+        let (said, heard) = std::sync::mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            r.seek(SeekFrom::Start(2_000)).unwrap();
+            let mut buf = vec![0u8; 4_000];
+            // The first read returns what is there (up to the prefix)…
+            let n = r.read(&mut buf).unwrap();
+            said.send(n).unwrap();
+            // …read_exact across the prefix waits for the rest.
+            r.read_exact(&mut buf[n..]).unwrap();
+            (r, buf)
         });
-        r.seek(SeekFrom::Start(2_000)).unwrap();
-        let started = Instant::now();
-        let mut buf = vec![0u8; 4_000];
-        // The first read returns what is there (up to the prefix)…
-        let n = r.read(&mut buf).unwrap();
-        assert!(started.elapsed() >= Duration::from_millis(100));
-        assert_eq!(n, 1_000);
-        assert_eq!(buf[..n], bytes[2_000..3_000]);
-        // …read_exact across the prefix waits for the rest.
-        r.read_exact(&mut buf[n..]).unwrap();
-        assert!(started.elapsed() >= Duration::from_millis(250));
+        // Nothing of the body is there: the first read is still waiting (a
+        // reader that did not wait would have answered by now: 0 bytes, an
+        // error or bytes never written).
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(heard.try_recv().is_err(), "the read did not wait");
+        progress.written_to(3_000);
+        let n = heard.recv().unwrap();
+        assert_eq!(n, 1_000, "up to the bytes reported");
+        progress.written_to(8_000);
+        let (mut r, buf) = reader.join().unwrap();
         assert_eq!(buf, bytes[2_000..6_000]);
-        writer.join().unwrap();
         // Everything before the tail is in place now: reads run to the end.
         r.seek(SeekFrom::Start(7_000)).unwrap();
         let mut rest = Vec::new();

@@ -108,6 +108,13 @@ pub fn token_slot(
     (at, t + interval)
 }
 
+/// The bucket's `tat` after a throttle that holds every call back until
+/// `until`: the bucket is empty then (the next call starts at `until`, the
+/// one after it an interval later), never fuller than it already was.
+pub fn held_back(tat: Instant, until: Instant, tolerance: Duration) -> Instant {
+    tat.max(until + tolerance)
+}
+
 impl Limiter {
     pub fn new(config: LimiterConfig) -> Self {
         Limiter {
@@ -148,8 +155,7 @@ impl Limiter {
         let interval = Duration::from_secs_f64(1.0 / rate);
         let tolerance = interval.mul_f64((rate.floor() - 1.0).max(0.0));
         let mut tat = self.tat.lock().await;
-        // The bucket is empty at `until`: the next call starts then.
-        *tat = (*tat).max(until + tolerance);
+        *tat = held_back(*tat, until, tolerance);
     }
 
     /// One token and one concurrency slot, for a call made outside
@@ -305,19 +311,42 @@ mod tests {
             })
             .await;
         assert_eq!(r, Ok(1));
+        // A lower bound only: no load makes a sleep shorter.
         assert!(
             start.elapsed() >= Duration::from_millis(300),
             "{:?}",
             start.elapsed()
         );
-        // Another call right after waits for no more than one interval.
-        let before = Instant::now();
         l.run(|| async { Ok::<_, AwsError>(()) }).await.unwrap();
-        assert!(
-            before.elapsed() <= Duration::from_millis(100),
-            "{:?}",
-            before.elapsed()
-        );
+    }
+
+    /// What the hold-back does to the bucket, on given instants (no clock):
+    /// nothing starts before the Retry-After is over, then the calls start
+    /// at once and one interval apart, as from an empty bucket.
+    #[test]
+    fn a_throttle_empties_the_bucket_until_its_retry_after() {
+        let ms = Duration::from_millis;
+        let t0 = Instant::now();
+        // 100/s: interval 10 ms, burst 100 (tolerance 990 ms); a full bucket.
+        let (interval, tolerance) = (ms(10), ms(990));
+        let tat = held_back(t0, t0 + ms(300), tolerance);
+        // Asked during the hold-back: held to its end.
+        let (at, _) = token_slot(tat, t0 + ms(100), interval, tolerance);
+        assert_eq!(at, t0 + ms(300));
+        // Asked right after it: the first call waits for nothing, the next
+        // ones one interval each (no longer than one interval, as a 429's
+        // Retry-After promises no more).
+        let mut tat = tat;
+        let mut starts = Vec::new();
+        for _ in 0..3 {
+            let (at, next) = token_slot(tat, t0 + ms(300), interval, tolerance);
+            starts.push(at - t0);
+            tat = next;
+        }
+        assert_eq!(starts, vec![ms(300), ms(310), ms(320)]);
+        // A bucket already emptier than the hold-back asks stays so.
+        let later = t0 + ms(5_000);
+        assert_eq!(held_back(later, t0 + ms(300), tolerance), later);
     }
 
     #[tokio::test]
@@ -354,7 +383,8 @@ mod tests {
         }
         assert!(max.load(Ordering::SeqCst) <= 2);
         // 30 calls at 20/s: 20 from the full bucket, the last 10 one every
-        // 50 ms: the last starts at 500 ms.
+        // 50 ms: the last starts at 500 ms (a lower bound only: no load
+        // makes the pacing faster).
         assert!(
             start.elapsed() >= Duration::from_millis(490),
             "{:?}",

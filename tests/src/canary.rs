@@ -180,6 +180,8 @@ pub fn settings(release_id: &str) -> ReleaseSettings {
         max_parallel: usize::MAX,
         break_glass: None,
         foreign_wait: Duration::from_secs(600),
+        pace: pipeline_canary::canary::pace::Pace::UNPACED,
+        observe_every: Duration::ZERO,
     }
 }
 

@@ -517,6 +517,9 @@ async fn a_500_function_release_completes_through_hand_backs_with_a_constant_siz
     let mut options = r.canary_options(Duration::from_millis(50), Duration::from_millis(50));
     options.control.rate_per_second = 2_000.0;
     options.control.concurrency = 32;
+    // The same generous quota for CodeDeploy's shifts (set below): every
+    // deployment starts at once.
+    options.codedeploy_rate = f64::INFINITY;
     let w = r.worker(options);
     // This test is about the ledger at scale, not Lambda's quota (which
     // would make publishing 500 functions take 100 s): a generous one.

@@ -115,6 +115,18 @@ pub fn poll_backoff(
 }
 
 /// Parses a duration: `250ms`, `1s`, `1.5s`, `2m`, `1h`, or a bare number of seconds.
+/// A request rate for `--codedeploy-lambda-rate`: a number > 0 and at most
+/// Lambda's 15 per second.
+pub fn parse_rate(s: &str) -> Result<f64, String> {
+    let max = pipeline_canary_core::canary::pace::CONTROL_PLANE_RATE;
+    match s.trim().parse::<f64>() {
+        Ok(r) if r > 0.0 && r <= max => Ok(r),
+        _ => Err(format!(
+            "`{s}` is not a request rate: give requests per second, more than 0 and at most {max} (Lambda's control-plane quota)"
+        )),
+    }
+}
+
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let (num, unit) = match s.find(|c: char| c.is_ascii_alphabetic()) {

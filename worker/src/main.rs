@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use pipeline_canary::config::parse_duration;
+use pipeline_canary::config::{parse_duration, parse_rate};
 use pipeline_canary::definition::{ActionTypeDefinition, EMBEDDED_DEFINITION};
 use pipeline_canary::register::{Registration, register};
 use pipeline_canary::release::cli::PlanOptions;
@@ -179,6 +179,12 @@ struct RunArgs {
     /// cannot end within it is refused before anything is published.
     #[arg(long, env = "PIPELINE_CANARY_MAX_RELEASE_DURATION", default_value = "24h", value_parser = parse_duration)]
     max_release_duration: Duration,
+    /// Lambda requests per second a release lets CodeDeploy's traffic shifts
+    /// spend (Lambda allows 15 per account and Region for every control-plane
+    /// call together): deployments start spaced so their steps stay within
+    /// it, and MaxParallel defaults to what it allows.
+    #[arg(long, env = "PIPELINE_CANARY_CODEDEPLOY_LAMBDA_RATE", default_value_t = pipeline_canary::canary::pace::DEFAULT_CODEDEPLOY_RATE, value_parser = parse_rate)]
+    codedeploy_lambda_rate: f64,
     /// Value of the queryable property (Stage) this fleet serves, e.g. prod.
     #[arg(long, env = "PIPELINE_CANARY_STAGE")]
     stage: Option<String>,
@@ -457,6 +463,7 @@ async fn cmd_run(mut def: ActionTypeDefinition, a: RunArgs) -> ExitCode {
         hold_job: a.hold_job,
         prune_keep: a.prune_keep,
         max_release_duration: a.max_release_duration,
+        codedeploy_rate: a.codedeploy_lambda_rate,
         ..Default::default()
     };
     if let Some(d) = a.work_dir {

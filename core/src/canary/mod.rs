@@ -55,6 +55,7 @@
 //! left on its only version and the failure message says so (deleting an
 //! alias that callers may already use is not a rollback we dare).
 
+pub mod pace;
 pub mod preflight;
 pub mod shift;
 
@@ -107,6 +108,12 @@ pub struct ReleaseSettings {
     pub break_glass: Option<String>,
     /// How long pre-flight waits for a foreign active deployment in a group.
     pub foreign_wait: Duration,
+    /// How far apart deployments (and rollbacks) start, and how many may
+    /// shift at once when `max_parallel` is unset, within Lambda's quota.
+    pub pace: pace::Pace,
+    /// How often (on the clock of `now`) the shift looks at its deployments
+    /// and alarms; paced starts in between use the last look.
+    pub observe_every: Duration,
 }
 
 /// What pre-flight needs of one changed function (no versions yet).

@@ -77,6 +77,15 @@ pub struct ShiftState {
     /// When the schedules say the deployments end, as of the last
     /// observation of this job.
     due: Option<ShiftDue>,
+    /// The pace's clock (this job's only): the next deployment may start,
+    /// the next rollback may be asked for, not before these.
+    next_start: Option<SystemTime>,
+    next_stop: Option<SystemTime>,
+    /// When the pace lets the next held-back start or rollback go (`None`:
+    /// nothing is held back by the pace).
+    pace_due: Option<SystemTime>,
+    /// When this job last observed the deployments and alarms.
+    observed_at: Option<SystemTime>,
 }
 
 /// When the running deployments' schedules end (CodeDeploy's start time +
@@ -114,6 +123,10 @@ impl ShiftState {
             stalled: None,
             seen: None,
             due: None,
+            next_start: None,
+            next_stop: None,
+            pace_due: None,
+            observed_at: None,
         }
     }
 
@@ -129,6 +142,10 @@ impl ShiftState {
             stalled: None,
             seen: None,
             due: None,
+            next_start: None,
+            next_stop: None,
+            pace_due: None,
+            observed_at: None,
         }
     }
 
@@ -152,6 +169,14 @@ impl ShiftState {
 
     pub fn cause(&self) -> Option<&str> {
         self.cause.as_deref()
+    }
+
+    /// When the pace lets the next held-back deployment start or rollback
+    /// go: the engine comes back then rather than at its next look (and
+    /// without looking again when it looked within
+    /// `ReleaseSettings::observe_every`).
+    pub fn pace_due(&self) -> Option<SystemTime> {
+        self.pace_due
     }
 
     /// When the running deployments should end (see [`ShiftDue`]); `None`
@@ -263,19 +288,44 @@ pub fn decide_shift(
             external_execution_id: None,
         };
     }
-    if observed.is_empty() {
+    let paced_wake = observed.is_empty()
+        && state.discovered
+        && state.pace_due.is_some_and(|p| p <= now)
+        && state
+            .observed_at
+            .is_some_and(|t| now < t + plan.release.observe_every)
+        && state.seen.as_ref().is_some_and(|s| s.ticked);
+    let mut seen = if paced_wake {
+        // The pace woke the job between two looks: start (or stop) the
+        // next ones from the last look, without looking again.
+        let mut seen = state.seen.take().unwrap_or_default();
+        seen.creates_sent = false;
+        seen
+    } else if observed.is_empty() {
         state.seen = Some(Seen::default());
         return Decision::Perform(vec![observe(plan, state)]);
-    }
-    let mut seen = state.seen.take().unwrap_or_default();
-    merge(plan, state, &mut seen, observed);
+    } else {
+        let looked = observed.iter().any(|o| {
+            matches!(
+                o,
+                CanaryObservation::Deployments(_) | CanaryObservation::Alarms { .. }
+            )
+        });
+        if looked {
+            state.observed_at = Some(now);
+        }
+        let mut seen = state.seen.take().unwrap_or_default();
+        merge(plan, state, &mut seen, observed);
+        seen
+    };
+    state.pace_due = None;
     let d = step(plan, state, &mut seen, now);
     state.due = if state.rolling_back || !seen.ticked {
         None
     } else {
         due(plan, state, &seen)
     };
-    if matches!(d, Decision::Perform(_)) {
+    if matches!(d, Decision::Perform(_)) || state.pace_due.is_some() {
         state.seen = Some(seen);
     }
     d
@@ -535,10 +585,21 @@ fn step(
     let waiting: Vec<usize> = (0..plan.functions.len())
         .filter(|&i| state.slots[i] == Slot::Waiting && plan.functions[i].current_version.is_some())
         .collect();
-    let cap = rel.max_parallel.max(1);
-    if !waiting.is_empty() && in_flight < cap && !seen.creates_sent {
+    let cap = rel.pace.in_flight_cap(rel.max_parallel);
+    let paced_until = state.next_start.filter(|t| now < *t);
+    let may_start = !waiting.is_empty() && in_flight < cap;
+    if may_start && paced_until.is_some() {
+        state.pace_due = paced_until;
+    }
+    if may_start && paced_until.is_none() && !seen.creates_sent {
         seen.creates_sent = true;
-        let k = (cap - in_flight).min(waiting.len());
+        let k = (cap - in_flight).min(waiting.len()).min(rel.pace.batch);
+        // The next start keeps its distance from this batch's.
+        let next = now + rel.pace.start_gap * k as u32;
+        state.next_start = Some(next);
+        if k < waiting.len() && in_flight + k < cap && rel.pace.is_paced() {
+            state.pace_due = Some(next);
+        }
         let description = deployment_description(rel);
         let mut actions = Vec::new();
         for &i in &waiting[..k] {
@@ -614,7 +675,16 @@ fn rollback(
     seen: &mut Seen,
     now: SystemTime,
 ) -> Decision<CanaryAction> {
-    let mut u = Undo::default();
+    let mut u = Undo {
+        // The pace spaces the rollbacks: each is a new deployment whose
+        // Lambda calls come all at once.
+        stops_left: if state.next_stop.is_some_and(|t| now < t) {
+            0
+        } else {
+            plan.release.pace.stop_batch
+        },
+        ..Undo::default()
+    };
     let mut not_started: Vec<&str> = Vec::new();
     for (i, slot) in state.slots.iter().enumerate() {
         let f = &plan.functions[i];
@@ -651,13 +721,7 @@ fn rollback(
         let Some(d) = seen.deployments.get(id) else {
             if seen.created_now.contains(id) {
                 // Created in this very job: stop it.
-                if seen.stops_sent.insert(id.clone()) {
-                    u.actions.push(CanaryAction::StopDeployment {
-                        deployment_id: id.clone(),
-                        rollback: true,
-                    });
-                }
-                u.unsettled = true;
+                u.stop(seen, id);
             } else {
                 u.outcomes.push(format!(
                     "{name}: deployment {id} not found; alias not checked"
@@ -675,13 +739,7 @@ fn rollback(
             .clone()
             .unwrap_or_else(|| f.target_version.clone());
         if d.status.is_active() {
-            if seen.stops_sent.insert(id.clone()) {
-                u.actions.push(CanaryAction::StopDeployment {
-                    deployment_id: id.clone(),
-                    rollback: true,
-                });
-            }
-            u.unsettled = true;
+            u.stop(seen, id);
             continue;
         }
         let by_codedeploy = match (&d.status, &d.rollback_deployment_id) {
@@ -715,6 +773,12 @@ fn rollback(
             &label,
             d.status == DeploymentStatus::Succeeded,
         );
+    }
+    if u.stops_sent > 0 {
+        state.next_stop = Some(now + plan.release.pace.stop_gap * u.stops_sent as u32);
+    }
+    if u.stops_held {
+        state.pace_due = state.next_stop.or(Some(now));
     }
     if !u.reads.is_empty() {
         let aliases = std::mem::take(&mut u.reads);
@@ -793,9 +857,35 @@ struct Undo {
     outcomes: Vec<String>,
     /// Something is still moving (or being read): look again.
     unsettled: bool,
+    /// Rollbacks (StopDeployment) the pace still allows in this pass.
+    stops_left: usize,
+    /// Rollbacks asked for in this pass.
+    stops_sent: usize,
+    /// A rollback the pace held back to a later pass.
+    stops_held: bool,
 }
 
 impl Undo {
+    /// Stops deployment `id` with its rollback, unless this job already
+    /// did or the pace holds it back to a later pass.
+    fn stop(&mut self, seen: &mut Seen, id: &str) {
+        self.unsettled = true;
+        if seen.stops_sent.contains(id) {
+            return;
+        }
+        if self.stops_left == 0 {
+            self.stops_held = true;
+            return;
+        }
+        self.stops_left -= 1;
+        self.stops_sent += 1;
+        seen.stops_sent.insert(id.to_string());
+        self.actions.push(CanaryAction::StopDeployment {
+            deployment_id: id.to_string(),
+            rollback: true,
+        });
+    }
+
     /// Checks function `i`'s alias (read first if this job has not) and puts
     /// it back on `prev` when it serves `target` or routes to it; `label`
     /// says where the function stood (`reset`: it had reached `target`).

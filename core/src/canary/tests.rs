@@ -25,6 +25,8 @@ fn settings() -> ReleaseSettings {
         max_parallel: usize::MAX,
         break_glass: None,
         foreign_wait: Duration::from_secs(600),
+        pace: crate::canary::pace::Pace::UNPACED,
+        observe_every: Duration::ZERO,
     }
 }
 
@@ -1710,4 +1712,163 @@ fn a_function_shifted_by_an_earlier_attempt_rolls_back_with_the_release() {
         "{message}"
     );
     assert!(message.contains("f1: back on version 1"), "{message}");
+}
+
+// ---- the pace: Lambda's quota ----
+
+/// `plan(n)` with the default pace (Linear 10 %/1 min at 10 requests/s:
+/// two starts every second, at most 120 shifting) and looks every 15 s.
+fn paced(n: usize) -> ShiftPlan {
+    let mut p = plan(n);
+    p.release.pace =
+        crate::canary::pace::Pace::new([linear()], crate::canary::pace::DEFAULT_CODEDEPLOY_RATE);
+    p.release.observe_every = Duration::from_secs(15);
+    p
+}
+
+fn created(a: &[CanaryAction]) -> Vec<CanaryObservation> {
+    creates(a)
+        .into_iter()
+        .map(|i| CanaryObservation::DeploymentCreated {
+            index: i,
+            deployment_id: id(i),
+        })
+        .collect()
+}
+
+#[test]
+fn deployments_start_two_a_second_between_two_looks() {
+    let p = paced(5);
+    let mut s = ShiftState::default();
+    actions(decide_shift(&p, &mut s, vec![], t(0)));
+    let a = actions(decide_shift(&p, &mut s, first_tick(vec![]), t(0)));
+    assert_eq!(creates(&a), [0, 1], "one batch: its 10 calls fit a second");
+    let d = decide_shift(&p, &mut s, created(&a), t(0));
+    assert!(matches!(d, Decision::Continue(_)), "{d:?}");
+    assert_eq!(s.pace_due(), Some(t(1)), "the next batch a second later");
+    // Woken early: nothing starts; it looks (a wake is no license).
+    let early = t(0) + Duration::from_millis(500);
+    assert!(matches!(
+        &actions(decide_shift(&p, &mut s, vec![], early))[..],
+        [CanaryAction::Observe { .. }]
+    ));
+    let d = decide_shift(
+        &p,
+        &mut s,
+        ticked(
+            vec![
+                dep(&p, 0, DeploymentStatus::InProgress),
+                dep(&p, 1, DeploymentStatus::InProgress),
+            ],
+            vec![],
+        ),
+        early,
+    );
+    assert!(matches!(d, Decision::Continue(_)), "{d:?}");
+    assert_eq!(s.pace_due(), Some(t(1)));
+    // On time, within the look's 15 s: the next batch without a new look.
+    let a = actions(decide_shift(&p, &mut s, vec![], t(1)));
+    assert_eq!(creates(&a), [2, 3]);
+    decide_shift(&p, &mut s, created(&a), t(1));
+    let a = actions(decide_shift(&p, &mut s, vec![], t(2)));
+    assert_eq!(creates(&a), [4]);
+    decide_shift(&p, &mut s, created(&a), t(2));
+    assert_eq!(s.pace_due(), None, "every deployment started");
+}
+
+#[test]
+fn without_max_parallel_the_quota_caps_the_deployments_in_flight() {
+    let p = paced(130);
+    let mut s = ShiftState::default();
+    actions(decide_shift(&p, &mut s, vec![], t(0)));
+    let mut a = actions(decide_shift(&p, &mut s, first_tick(vec![]), t(0)));
+    let mut total = 0;
+    let mut now = t(0);
+    for _ in 0..200 {
+        total += creates(&a).len();
+        decide_shift(&p, &mut s, created(&a), now);
+        let Some(due) = s.pace_due() else { break };
+        now = due;
+        // A look every 15 s, starts from the last look in between.
+        a = match decide_shift(&p, &mut s, vec![], now) {
+            Decision::Perform(a) if matches!(a[..], [CanaryAction::Observe { .. }]) => {
+                let running: Vec<DeploymentView> = (0..total)
+                    .map(|i| dep(&p, i, DeploymentStatus::InProgress))
+                    .collect();
+                actions(decide_shift(&p, &mut s, ticked(running, vec![]), now))
+            }
+            d => actions(d),
+        };
+    }
+    assert_eq!(total, 120, "60 s between steps / 0.5 s between starts");
+    assert_eq!(now, t(59), "120 starts, two a second");
+}
+
+#[test]
+fn an_explicit_max_parallel_still_starts_at_the_pace() {
+    let mut p = paced(6);
+    p.release.max_parallel = 3;
+    let mut s = ShiftState::default();
+    actions(decide_shift(&p, &mut s, vec![], t(0)));
+    let a = actions(decide_shift(&p, &mut s, first_tick(vec![]), t(0)));
+    assert_eq!(creates(&a), [0, 1]);
+    decide_shift(&p, &mut s, created(&a), t(0));
+    let a = actions(decide_shift(&p, &mut s, vec![], t(1)));
+    assert_eq!(creates(&a), [2], "MaxParallel 3");
+    decide_shift(&p, &mut s, created(&a), t(1));
+    assert_eq!(s.pace_due(), None, "the cap, not the pace, holds the rest");
+}
+
+#[test]
+fn rollbacks_are_spaced_too() {
+    let mut p = paced(5);
+    p.release.pace = crate::canary::pace::Pace {
+        batch: usize::MAX,
+        start_gap: Duration::ZERO,
+        stop_batch: 2,
+        ..p.release.pace
+    };
+    let (mut s, made) = started(&p);
+    assert_eq!(made.len(), 5);
+    let running = |p: &ShiftPlan| {
+        (0..5)
+            .map(|i| dep(p, i, DeploymentStatus::InProgress))
+            .collect::<Vec<_>>()
+    };
+    actions(decide_shift(&p, &mut s, vec![], t(30)));
+    let a = actions(decide_shift(
+        &p,
+        &mut s,
+        ticked(running(&p), vec![alarm("f3-errors", AlarmState::Alarm)]),
+        t(30),
+    ));
+    let stops = |a: &[CanaryAction]| {
+        a.iter()
+            .filter_map(|x| match x {
+                CanaryAction::StopDeployment { deployment_id, .. } => Some(deployment_id.clone()),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(stops(&a), [id(0), id(1)], "a burst of two");
+    let stopped = |a: &[CanaryAction]| {
+        stops(a)
+            .into_iter()
+            .map(|d| CanaryObservation::DeploymentStopped {
+                deployment_id: d,
+                status: "Pending".into(),
+            })
+            .collect::<Vec<_>>()
+    };
+    let d = decide_shift(&p, &mut s, stopped(&a), t(30));
+    assert!(matches!(d, Decision::Continue(_)), "{d:?}");
+    let next = t(30) + Duration::from_millis(800);
+    assert_eq!(s.pace_due(), Some(next));
+    let a = actions(decide_shift(&p, &mut s, vec![], next));
+    assert_eq!(stops(&a), [id(2), id(3)]);
+    decide_shift(&p, &mut s, stopped(&a), next);
+    let last = next + Duration::from_millis(800);
+    assert_eq!(s.pace_due(), Some(last));
+    let a = actions(decide_shift(&p, &mut s, vec![], last));
+    assert_eq!(stops(&a), [id(4)]);
 }

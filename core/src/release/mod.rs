@@ -160,6 +160,9 @@ pub struct Flow {
     pub prune_keep: Option<usize>,
     /// How long CodePipeline lets the action run ([`plan::check_duration`]).
     pub max_duration: Duration,
+    /// Lambda requests per second the release plans CodeDeploy's traffic
+    /// shifts into ([`crate::canary::pace`]; not finite: no pacing).
+    pub codedeploy_rate: f64,
 }
 
 impl Default for Flow {
@@ -172,6 +175,7 @@ impl Default for Flow {
             time_scale: 1.0,
             prune_keep: None,
             max_duration: plan::DEFAULT_MAX_RELEASE_DURATION,
+            codedeploy_rate: crate::canary::pace::DEFAULT_CODEDEPLOY_RATE,
         }
     }
 }

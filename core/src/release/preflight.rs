@@ -56,7 +56,7 @@ pub fn decide(
             now,
         );
     };
-    let release = shift::release_settings(record, flow.foreign_wait);
+    let release = shift::release_settings(record, &flow);
     let mut functions = Vec::new();
     for f in record
         .functions

@@ -17,10 +17,11 @@
 //!
 //! Pure.
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use super::record::{self, FunctionEntry, ReleaseRecord};
 use super::{Action, Flow, ReleaseState, finish, internal, settle, watch, with_record, write};
+use crate::canary::pace::Pace;
 use crate::canary::shift::Slot;
 use crate::canary::{
     self, CanaryAction, CanaryObservation, FunctionShift, FunctionTarget, ReleaseSettings,
@@ -68,8 +69,20 @@ impl ShiftStrategy for CodeDeploy {
     }
 }
 
-/// The release-wide canary settings the record holds.
-pub fn release_settings(r: &ReleaseRecord, foreign_wait: std::time::Duration) -> ReleaseSettings {
+/// The release-wide canary settings the record holds, paced for the
+/// functions that shift (a new version over a previous one).
+pub fn release_settings(r: &ReleaseRecord, flow: &Flow) -> ReleaseSettings {
+    let configs = r
+        .functions
+        .iter()
+        .filter(|f| f.previous_version.is_some() && f.previous_version != f.version)
+        .filter_map(|f| f.config().ok());
+    // A break-glass release deploys AllAtOnce, still within the quota.
+    let pace = if r.settings.break_glass.is_some() {
+        Pace::new([crate::canary::BREAK_GLASS_CONFIG], flow.codedeploy_rate)
+    } else {
+        Pace::new(configs, flow.codedeploy_rate)
+    };
     ReleaseSettings {
         release_id: r.release_id.clone(),
         commit: r.commit.clone(),
@@ -77,7 +90,11 @@ pub fn release_settings(r: &ReleaseRecord, foreign_wait: std::time::Duration) ->
         service_role_arn: r.settings.service_role_arn.clone(),
         max_parallel: r.settings.max_parallel.unwrap_or(usize::MAX),
         break_glass: r.settings.break_glass.clone(),
-        foreign_wait,
+        foreign_wait: flow.foreign_wait,
+        pace,
+        observe_every: Duration::from_secs_f64(
+            (flow.watch_interval.as_secs_f64() * flow.time_scale).clamp(0.0, 1e9),
+        ),
     }
 }
 
@@ -98,10 +115,7 @@ pub fn target(f: &FunctionEntry) -> Result<FunctionTarget, EngineError> {
 }
 
 /// The shift's input: every recorded function, in record order.
-pub fn shift_plan(
-    r: &ReleaseRecord,
-    foreign_wait: std::time::Duration,
-) -> Result<ShiftPlan, EngineError> {
+pub fn shift_plan(r: &ReleaseRecord, flow: &Flow) -> Result<ShiftPlan, EngineError> {
     let mut functions = Vec::with_capacity(r.functions.len());
     for f in &r.functions {
         let Some(version) = &f.version else {
@@ -118,7 +132,7 @@ pub fn shift_plan(
         });
     }
     Ok(ShiftPlan {
-        release: release_settings(r, foreign_wait),
+        release: release_settings(r, flow),
         functions,
     })
 }
@@ -151,7 +165,7 @@ pub fn decide(
     if let Some(e) = state.job.canary_error.take() {
         return paused(state, observed, e, flow, now);
     }
-    let plan = match shift_plan(record, flow.foreign_wait) {
+    let plan = match shift_plan(record, &flow) {
         Ok(p) => p,
         Err(e) => {
             // The record cannot drive a shift: nothing is changed; the
@@ -175,6 +189,7 @@ pub fn decide(
     });
     let looked = !observed.is_empty();
     let decision = strategy.decide(&plan, shift, observed, now);
+    let pace_due = shift.pace_due();
     let (slots, discovered, rolling_back, cause, due, stalled) = (
         shift.slots().to_vec(),
         shift.discovered(),
@@ -211,7 +226,8 @@ pub fn decide(
                 || watch::keep_holding(now, due, flow.hold_job, flow.time_scale)
             {
                 Decision::Wait {
-                    delay: watch::watch_delay(now, due, flow.watch_interval, flow.time_scale),
+                    delay: watch::watch_delay(now, due, flow.watch_interval, flow.time_scale)
+                        .min(watch::pace_delay(now, pace_due, flow.time_scale)),
                     progress,
                 }
             } else {

@@ -149,6 +149,8 @@ fn flow() -> Flow {
         watch_interval: Duration::from_secs(5),
         hold_job: Duration::from_secs(60),
         foreign_wait: Duration::from_secs(60),
+        // Every deployment at once; the pace has its own tests.
+        codedeploy_rate: f64::INFINITY,
         ..Flow::default()
     }
 }
@@ -747,7 +749,14 @@ fn the_record_keeps_the_slots_the_shift_resumes_from() {
         "k",
     )
     .unwrap();
-    let plan = shift::shift_plan(&r, Duration::ZERO).unwrap();
+    let plan = shift::shift_plan(
+        &r,
+        &Flow {
+            foreign_wait: Duration::ZERO,
+            ..Flow::default()
+        },
+    )
+    .unwrap();
     assert_eq!(plan.functions[1].current_version, None, "a first release");
     let slots: Vec<Slot> = r.functions.iter().map(|f| f.slot()).collect();
     assert_eq!(

@@ -69,6 +69,17 @@ pub fn watch_delay(
     }
 }
 
+/// The real delay until the pace lets the next held-back deployment start
+/// (or rollback go): at least a millisecond; `Duration::MAX` when nothing
+/// is held back.
+pub fn pace_delay(now: SystemTime, pace_due: Option<SystemTime>, time_scale: f64) -> Duration {
+    match pace_due {
+        None => Duration::MAX,
+        Some(t) => real(t.duration_since(now).unwrap_or_default(), time_scale)
+            .max(Duration::from_millis(1)),
+    }
+}
+
 /// Whether a job that held its shift for `hold_job` keeps holding: the
 /// last deployment ends (or ended) within [`HAND_BACK_COST`] of `now` —
 /// and within `hold_job` (on the engine's clock), so a job never holds

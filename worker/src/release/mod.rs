@@ -89,6 +89,10 @@ pub struct ReleaseOptions {
     /// How long CodePipeline lets the action run: a release whose shift
     /// cannot end in time is refused before anything is published.
     pub max_release_duration: Duration,
+    /// Lambda requests per second a release plans CodeDeploy's traffic
+    /// shifts into (`canary::pace`; default 10 of Lambda's 15; infinite:
+    /// every deployment starts at once).
+    pub codedeploy_rate: f64,
     /// The time `decide` is given instead of the runtime's (`None`: the
     /// runtime's). For simulated clocks: CodeDeploy's deployment times and
     /// the ETA/weights computed from them must share one clock.
@@ -142,6 +146,7 @@ impl Default for ReleaseOptions {
             foreign_wait: canary::DEFAULT_FOREIGN_WAIT,
             prune_keep: None,
             max_release_duration: plan::DEFAULT_MAX_RELEASE_DURATION,
+            codedeploy_rate: canary::pace::DEFAULT_CODEDEPLOY_RATE,
             clock: None,
         }
     }
@@ -649,6 +654,7 @@ impl LambdaReleaseEngine {
             time_scale,
             prune_keep: self.options.prune_keep,
             max_duration: self.options.max_release_duration,
+            codedeploy_rate: self.options.codedeploy_rate,
         };
         (flow, now)
     }

@@ -655,7 +655,8 @@ async fn plan_prints_changes_and_makes_only_read_calls() {
     );
     assert!(text.contains("new alias  collect-new:live"), "{text}");
     assert!(
-        text.contains("Expected total time: 30 min (all changed functions shift together)"),
+        text.contains("Schedule: 1 deployment, all shifting together, 1 wave")
+            && text.contains("Expected total time: 30 min (the last shift ends at +30 min 0.0 s)"),
         "{text}"
     );
     // The same on the unpacked directory.

@@ -253,6 +253,10 @@ struct PlanArgs {
     /// Where to unpack and package (default: the system temp dir).
     #[arg(long, env = "PIPELINE_CANARY_WORK_DIR")]
     work_dir: Option<PathBuf>,
+    /// Lambda requests per second the schedule lets CodeDeploy's traffic
+    /// shifts spend (as `run --codedeploy-lambda-rate`).
+    #[arg(long, env = "PIPELINE_CANARY_CODEDEPLOY_LAMBDA_RATE", default_value_t = pipeline_canary::canary::pace::DEFAULT_CODEDEPLOY_RATE, value_parser = parse_rate)]
+    codedeploy_lambda_rate: f64,
 }
 
 #[derive(clap::Args, Debug)]
@@ -511,6 +515,7 @@ async fn cmd_plan(a: PlanArgs) -> ExitCode {
         max_parallel: a.max_parallel,
         staging_bucket: a.staging_bucket.is_some_and(|b| !b.trim().is_empty()),
         work_dir: a.work_dir,
+        codedeploy_rate: a.codedeploy_lambda_rate,
     };
     let sdk = aws::load_config().await;
     match pipeline_canary::release::cli::plan(&sdk, &a.artifact, &opts).await {

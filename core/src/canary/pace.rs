@@ -52,6 +52,14 @@ pub const CALLS_AT_END: u32 = 1;
 /// step back to 100 % of the old version, the end's read.
 pub const ROLLBACK_CALLS: u32 = READS_AT_START + CALLS_PER_STEP + CALLS_AT_END;
 
+/// CodeDeploy: concurrent deployments per account (user guide, "Quotas";
+/// older pages give smaller figures, Service Quotas has the account's).
+pub const CONCURRENT_DEPLOYMENTS_MAX: usize = 1_000;
+/// CodeDeploy: deployment groups per application (one per function here).
+pub const DEPLOYMENT_GROUPS_PER_APPLICATION_MAX: usize = 1_000;
+/// CodeDeploy: custom deployment configs per account.
+pub const CUSTOM_DEPLOYMENT_CONFIGS_MAX: usize = 200;
+
 /// Rollbacks asked for at once: their 60 calls take 4 s of the whole
 /// quota, well inside the 30 s CodeDeploy keeps retrying a throttled call
 /// (a rollback should not wait for the pace when a few need to go).
@@ -154,14 +162,15 @@ impl Pace {
     }
 
     /// The cap on deployments in flight: `max_parallel` when the action
-    /// sets it (`usize::MAX`: unset), else the quota's [`Pace::cap`].
+    /// sets it (`usize::MAX`: unset), else the quota's [`Pace::cap`]; never
+    /// more than CodeDeploy's [`CONCURRENT_DEPLOYMENTS_MAX`].
     pub fn in_flight_cap(&self, max_parallel: usize) -> usize {
         if max_parallel == usize::MAX {
             self.cap
         } else {
             max_parallel
         }
-        .max(1)
+        .clamp(1, CONCURRENT_DEPLOYMENTS_MAX)
     }
 
     /// CodeDeploy's peak demand on Lambda under this pace (requests per
@@ -238,7 +247,7 @@ mod tests {
         let u = Pace::new([LINEAR_10_1], f64::INFINITY);
         assert_eq!(u, Pace::UNPACED);
         assert!(!u.is_paced());
-        assert_eq!(u.in_flight_cap(usize::MAX), usize::MAX);
+        assert_eq!(u.in_flight_cap(usize::MAX), CONCURRENT_DEPLOYMENTS_MAX);
         assert_eq!(Pace::new([LINEAR_10_1], 0.0), Pace::UNPACED);
     }
 

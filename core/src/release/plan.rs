@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
+use crate::canary::pace::Pace;
 use crate::engine::EngineError;
 use crate::manifest::{BreakGlass, DeploymentConfig, Hooks, ManifestErrors, Problem, ProblemKind};
 use crate::report::FailureKind;
@@ -363,33 +364,105 @@ pub fn hook_names(prepared: &PreparedRelease) -> Vec<String> {
     set.into_iter().collect()
 }
 
-/// Expected time to shift every changed function: all shift together, or
-/// in rolling waves of `max_parallel` when capped (a function starts as
-/// soon as a slot frees, in manifest order, as the shift does). New
-/// aliases and break-glass releases take no time.
-pub fn expected_duration(plan: &Plan, max_parallel: Option<usize>) -> Duration {
-    // A new alias is created on its version at once (nothing to shift
-    // from); a break-glass release shifts AllAtOnce.
-    let durations: Vec<Duration> = plan
+/// When each changed function of a release starts shifting and when the
+/// shift ends, as the shift engine schedules it: in manifest order, each
+/// start at least the pace's gap after the one before (CodeDeploy's calls
+/// of a start fit Lambda's quota), at most `cap` shifting at once (a
+/// function starts as soon as a slot frees). New aliases and break-glass
+/// releases take no time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Schedule {
+    /// `(function, offset of its start from the first start)`, in order.
+    pub starts: Vec<(String, Duration)>,
+    /// Deployments in flight at most (`usize::MAX`: no cap).
+    pub cap: usize,
+    /// Groups of starts, each waiting for the previous one's slots.
+    pub waves: usize,
+    /// When the last shift ends, from the first start.
+    pub end: Duration,
+    /// CodeDeploy's peak demand on Lambda (requests per second;
+    /// infinite: unpaced).
+    pub peak_rate: f64,
+    pub pace: Pace,
+}
+
+/// The pace of `plan`'s changed functions at `rate` requests per second
+/// for CodeDeploy.
+pub fn pace_of(plan: &Plan, rate: f64) -> Pace {
+    match plan.break_glass {
+        Some(_) => Pace::new([crate::canary::BREAK_GLASS_CONFIG], rate),
+        None => Pace::new(plan.changed().map(|f| f.function.deployment_config), rate),
+    }
+}
+
+/// The schedule of `plan` (see [`Schedule`]).
+pub fn schedule(plan: &Plan, max_parallel: Option<usize>, rate: f64) -> Schedule {
+    let pace = pace_of(plan, rate);
+    let cap = pace.in_flight_cap(max_parallel.filter(|n| *n > 0).unwrap_or(usize::MAX));
+    let shifting: Vec<(&str, Duration)> = plan
         .functions
         .iter()
         .filter(|f| f.change == Change::Changed)
-        .map(|f| match plan.break_glass {
-            Some(_) => Duration::ZERO,
-            None => f.function.deployment_config.total_duration(),
+        .map(|f| {
+            let d = match plan.break_glass {
+                Some(_) => Duration::ZERO,
+                None => f.function.deployment_config.total_duration(),
+            };
+            (f.function.name.as_str(), d)
         })
         .collect();
-    let cap = max_parallel.filter(|n| *n > 0).unwrap_or(usize::MAX);
     // Each slot's end; the next function takes the slot that frees first.
     let mut slots: Vec<Duration> = Vec::new();
-    for d in durations {
-        if slots.len() < cap {
-            slots.push(d);
-        } else if let Some(first) = slots.iter_mut().min() {
-            *first += d;
-        }
+    let mut starts = Vec::with_capacity(shifting.len());
+    let mut waves = usize::from(!shifting.is_empty());
+    let mut previous: Option<Duration> = None;
+    let mut end = Duration::ZERO;
+    for (i, (name, d)) in shifting.into_iter().enumerate() {
+        let paced = previous.map_or(Duration::ZERO, |p| p + pace.start_gap);
+        let at = if slots.len() < cap {
+            slots.push(Duration::ZERO);
+            paced
+        } else {
+            if i % cap == 0 {
+                waves += 1;
+            }
+            let (k, free) = slots
+                .iter()
+                .copied()
+                .enumerate()
+                .min_by_key(|(_, t)| *t)
+                .unwrap_or((0, Duration::ZERO));
+            slots.remove(k);
+            slots.push(Duration::ZERO);
+            free.max(paced)
+        };
+        let last = slots.len() - 1;
+        slots[last] = at + d;
+        end = end.max(at + d);
+        previous = Some(at);
+        starts.push((name.to_string(), at));
     }
-    slots.into_iter().max().unwrap_or_default()
+    let peak_rate = pace_rate(plan, &pace);
+    Schedule {
+        starts,
+        cap,
+        waves,
+        end,
+        peak_rate,
+        pace,
+    }
+}
+
+fn pace_rate(plan: &Plan, pace: &Pace) -> f64 {
+    match plan.break_glass {
+        Some(_) => pace.peak_rate([crate::canary::BREAK_GLASS_CONFIG]),
+        None => pace.peak_rate(plan.changed().map(|f| f.function.deployment_config)),
+    }
+}
+
+/// Expected time to shift every changed function ([`Schedule::end`]).
+pub fn expected_duration(plan: &Plan, max_parallel: Option<usize>, rate: f64) -> Duration {
+    schedule(plan, max_parallel, rate).end
 }
 
 /// How long CodePipeline lets a custom action run, all its continuation
@@ -411,20 +484,24 @@ pub const DEFAULT_MAX_RELEASE_DURATION: Duration = Duration::from_secs(24 * 3600
 pub fn check_duration(
     plan: &Plan,
     max_parallel: Option<usize>,
+    rate: f64,
     max: Duration,
 ) -> Result<(), EngineError> {
-    let expected = expected_duration(plan, max_parallel);
+    let schedule = schedule(plan, max_parallel, rate);
+    let expected = schedule.end;
     let headroom = (max / 10).min(Duration::from_secs(3600));
     let budget = max.saturating_sub(headroom);
     if expected <= budget {
         return Ok(());
     }
     let changed = plan.changed().count();
-    let waves = match max_parallel {
-        Some(n) if n > 0 && changed > n => {
-            format!(" ({changed} changed functions, at most {n} shifting at a time)")
-        }
-        _ => format!(" ({changed} changed functions shifting together)"),
+    let waves = if changed > schedule.cap {
+        format!(
+            " ({changed} changed functions, at most {} shifting at a time)",
+            schedule.cap
+        )
+    } else {
+        format!(" ({changed} changed functions shifting together)")
     };
     Err(EngineError::new(
         FailureKind::ConfigurationError,
@@ -438,6 +515,43 @@ pub fn check_duration(
     ))
 }
 
+/// Refuses a release CodeDeploy's quotas cannot hold, before anything is
+/// published: more functions than deployment groups an application may
+/// have (one group per function), or more custom deployment configs than
+/// an account may have.
+pub fn check_limits(plan: &Plan, application: &str) -> Result<(), EngineError> {
+    use crate::canary::pace::{
+        CUSTOM_DEPLOYMENT_CONFIGS_MAX, DEPLOYMENT_GROUPS_PER_APPLICATION_MAX,
+    };
+    let n = plan.functions.len();
+    if n > DEPLOYMENT_GROUPS_PER_APPLICATION_MAX {
+        return Err(EngineError::new(
+            FailureKind::ConfigurationError,
+            format!(
+                "{}: the release has {n} functions, and CodeDeploy allows {DEPLOYMENT_GROUPS_PER_APPLICATION_MAX} deployment groups per application (one per function, in application {application}); nothing was published: split the functions over two pipeline actions with different CodeDeployApplication properties",
+                plan.source
+            ),
+        ));
+    }
+    let custom: BTreeSet<String> = plan
+        .changed()
+        .map(|f| f.function.deployment_config)
+        .filter(|c| !c.is_predefined())
+        .map(|c| c.short_name())
+        .collect();
+    if custom.len() > CUSTOM_DEPLOYMENT_CONFIGS_MAX {
+        return Err(EngineError::new(
+            FailureKind::ConfigurationError,
+            format!(
+                "{}: the release uses {} custom deployment configs, and CodeDeploy allows {CUSTOM_DEPLOYMENT_CONFIGS_MAX} per account; nothing was published: use fewer distinct deploymentConfig values (the predefined ones cost none)",
+                plan.source,
+                custom.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// `9 min`, `1 h 30 min`, `0 min`.
 pub fn minutes(d: Duration) -> String {
     let m = d.as_secs().div_ceil(60);
@@ -448,8 +562,19 @@ pub fn minutes(d: Duration) -> String {
     }
 }
 
-/// The `plan` command's listing.
-pub fn render(plan: &Plan, max_parallel: Option<usize>) -> String {
+/// `0.5 s`, `1 min 14.5 s`.
+fn offset(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s < 60.0 {
+        format!("{s:.1} s")
+    } else {
+        format!("{} min {:.1} s", (s / 60.0).floor(), s % 60.0)
+    }
+}
+
+/// The `plan` command's listing: every function, then the schedule
+/// (`rate`: Lambda requests per second planned for CodeDeploy).
+pub fn render(plan: &Plan, max_parallel: Option<usize>, rate: f64) -> String {
     let changed = plan.changed().count();
     let mut out = format!(
         "Release plan ({}): {} function{}, {} changed, {} unchanged\n",
@@ -487,19 +612,43 @@ pub fn render(plan: &Plan, max_parallel: Option<usize>) -> String {
             b.reason
         ));
     }
-    let total = expected_duration(plan, max_parallel);
-    match max_parallel {
-        Some(n) if n > 0 && changed > n => out.push_str(&format!(
-            "Expected total time: {} ({} changed functions in waves of {n})\n",
-            minutes(total),
-            changed
-        )),
-        _ if changed == 0 => out.push_str("Expected total time: 0 min (nothing to release)\n"),
-        _ => out.push_str(&format!(
-            "Expected total time: {} (all changed functions shift together)\n",
-            minutes(total)
-        )),
+    let s = schedule(plan, max_parallel, rate);
+    if s.starts.is_empty() {
+        out.push_str("Expected total time: 0 min (nothing to shift)\n");
+        return out;
     }
+    let last_start = s.starts.last().map(|x| x.1).unwrap_or_default();
+    let cap = if s.cap == usize::MAX || s.cap >= s.starts.len() {
+        "all shifting together".to_string()
+    } else if max_parallel.is_some() {
+        format!("at most {} shifting at once (MaxParallel)", s.cap)
+    } else {
+        format!(
+            "at most {} shifting at once (so their traffic steps never meet)",
+            s.cap
+        )
+    };
+    out.push_str(&format!(
+        "Schedule: {} deployment{}, {cap}, {} wave{}; starts {} apart, the last at +{}\n",
+        s.starts.len(),
+        if s.starts.len() == 1 { "" } else { "s" },
+        s.waves,
+        if s.waves == 1 { "" } else { "s" },
+        offset(s.pace.start_gap),
+        offset(last_start)
+    ));
+    if s.peak_rate.is_finite() {
+        out.push_str(&format!(
+            "Lambda quota at peak: {:.1} requests/s by CodeDeploy's traffic shifts, of the account's {:.0}/s\n",
+            s.peak_rate,
+            crate::canary::pace::CONTROL_PLANE_RATE
+        ));
+    }
+    out.push_str(&format!(
+        "Expected total time: {} (the last shift ends at +{})\n",
+        minutes(s.end),
+        offset(s.end)
+    ));
     out
 }
 
@@ -693,6 +842,48 @@ mod tests {
     }
 
     #[test]
+    fn a_large_release_is_paced_capped_and_bounded_by_codedeploy_quotas() {
+        // 150 functions, Linear 10 %/1 min, no MaxParallel: 120 shift at
+        // once (steps 60 s apart, starts 0.5 s apart), the rest follow as
+        // slots free.
+        let fs: Vec<_> = (0..150)
+            .map(|i| func(&format!("c-{i:03}"), "new"))
+            .collect();
+        let obs: Vec<_> = fs.iter().map(|f| seen(&f.name, "1", "old")).collect();
+        let plan = validate(&release(fs), &obs, &[], false).unwrap();
+        let s = schedule(&plan, None, 10.0);
+        assert_eq!(s.cap, 120);
+        assert_eq!(s.waves, 2);
+        assert_eq!(s.starts[1].1, Duration::from_millis(500));
+        assert_eq!(s.starts[119].1, Duration::from_millis(59_500));
+        // The 121st takes the first slot when its shift ends (9 min).
+        assert_eq!(s.starts[120].1, Duration::from_secs(9 * 60));
+        assert!((s.peak_rate - 10.0).abs() < 1e-9);
+        assert!(check_limits(&plan, "collect").is_ok());
+        let text = render(&plan, None, 10.0);
+        assert!(
+            text.contains("Schedule: 150 deployments, at most 120 shifting at once (so their traffic steps never meet), 2 waves; starts 0.5 s apart"),
+            "{text}"
+        );
+        // More functions than deployment groups an application may hold.
+        let fs: Vec<_> = (0..1001)
+            .map(|i| func(&format!("c-{i:04}"), "new"))
+            .collect();
+        let obs: Vec<_> = fs.iter().map(|f| seen(&f.name, "1", "old")).collect();
+        let plan = validate(&release(fs), &obs, &[], false).unwrap();
+        let e = check_limits(&plan, "collect").unwrap_err();
+        assert_eq!(e.kind, FailureKind::ConfigurationError);
+        assert!(
+            e.message.contains(
+                "1001 functions, and CodeDeploy allows 1000 deployment groups per application"
+            ),
+            "{}",
+            e.message
+        );
+        assert!(e.message.contains("nothing was published"), "{}", e.message);
+    }
+
+    #[test]
     fn unchanged_changed_and_new_alias() {
         let r = release(vec![
             func("c-a", "A2"),
@@ -716,7 +907,7 @@ mod tests {
         );
         assert_eq!(plan.changed().count(), 2);
         assert_eq!(plan.unchanged_count(), 1);
-        let text = render(&plan, None);
+        let text = render(&plan, None, 10.0);
         assert!(
             text.contains(
                 "changed    c-a:live version 41: A1 → A2, Linear10PercentEvery1Minute (9 min)"
@@ -852,20 +1043,40 @@ mod tests {
         };
         let obs: Vec<_> = fs.iter().map(|f| seen(&f.name, "1", "old")).collect();
         let plan = validate(&release(fs), &obs, &[], false).unwrap();
-        assert_eq!(expected_duration(&plan, None), Duration::from_secs(30 * 60));
+        let unpaced = f64::INFINITY;
+        assert_eq!(
+            expected_duration(&plan, None, unpaced),
+            Duration::from_secs(30 * 60)
+        );
         // Rolling waves of 2: the 30-minute canary holds one slot while the
         // other runs the four 9-minute shifts one after another (36 min).
         assert_eq!(
-            expected_duration(&plan, Some(2)),
+            expected_duration(&plan, Some(2), unpaced),
             Duration::from_secs(36 * 60)
         );
+        // At the pace, the second start comes half a second after the first.
+        assert_eq!(
+            expected_duration(&plan, Some(2), 10.0),
+            Duration::from_secs(36 * 60) + Duration::from_millis(500)
+        );
+        let text = render(&plan, Some(2), 10.0);
         assert!(
-            render(&plan, Some(2))
-                .contains("Expected total time: 36 min (5 changed functions in waves of 2)")
+            text.contains(
+                "Schedule: 5 deployments, at most 2 shifting at once (MaxParallel), 3 waves; starts 0.5 s apart"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("Lambda quota at peak: 10.0 requests/s by CodeDeploy's traffic shifts, of the account's 15/s"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Expected total time: 36 min (the last shift ends at +36 min 0.5 s)"),
+            "{text}"
         );
         // Within CodePipeline's limit, or refused naming the fix.
-        assert!(check_duration(&plan, Some(2), DEFAULT_MAX_RELEASE_DURATION).is_ok());
-        let e = check_duration(&plan, Some(1), Duration::from_secs(3600)).unwrap_err();
+        assert!(check_duration(&plan, Some(2), unpaced, DEFAULT_MAX_RELEASE_DURATION).is_ok());
+        let e = check_duration(&plan, Some(1), unpaced, Duration::from_secs(3600)).unwrap_err();
         assert_eq!(e.kind, FailureKind::ConfigurationError);
         assert!(
             e.message.contains(

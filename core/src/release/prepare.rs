@@ -194,7 +194,14 @@ fn record_release(
         Err(e) => return settle::fail_before_shift(state, flow, e, now),
     };
     settings.break_glass = plan.break_glass.as_ref().map(|b| b.reason.clone());
-    if let Err(e) = plan::check_duration(plan, settings.max_parallel, flow.max_duration) {
+    if let Err(e) = plan::check_limits(plan, &settings.application).and_then(|()| {
+        plan::check_duration(
+            plan,
+            settings.max_parallel,
+            flow.codedeploy_rate,
+            flow.max_duration,
+        )
+    }) {
         return settle::fail_before_shift(state, flow, e, now);
     }
     let shifted = shifted_earlier(plan, &rid);

@@ -37,6 +37,9 @@ pub struct PlanOptions {
     pub staging_bucket: bool,
     /// Where to unpack a zip and package sources (default: system temp dir).
     pub work_dir: Option<PathBuf>,
+    /// Lambda requests per second the schedule plans CodeDeploy's traffic
+    /// shifts into (`canary::pace`).
+    pub codedeploy_rate: f64,
 }
 
 /// Plans the release of `artifact` (a zip or an unpacked directory) against
@@ -113,5 +116,9 @@ pub async fn plan(
         .observe_all(&functions, &super::plan::hook_names(&prepared), true)
         .await?;
     let plan = super::plan::validate(&prepared, &observed, &hooks, opts.staging_bucket)?;
-    Ok(super::plan::render(&plan, opts.max_parallel))
+    Ok(super::plan::render(
+        &plan,
+        opts.max_parallel,
+        opts.codedeploy_rate,
+    ))
 }

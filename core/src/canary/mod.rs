@@ -12,8 +12,10 @@
 //!   functions. Every problem is reported at once as a ConfigurationError
 //!   naming the fix.
 //! - [`shift::decide_shift`] (after publishing): one deployment per changed
-//!   function, started in plan order with at most `MaxParallel` in flight
-//!   (rolling waves), observed each tick with `BatchGetDeployments` (≤ 25
+//!   function, started in plan order at the pace of [`pace`] (Lambda's
+//!   request quota, which CodeDeploy's shifts spend) with at most
+//!   `MaxParallel` (or the pace's cap) in flight (rolling waves), observed
+//!   each tick with `BatchGetDeployments` (≤ 25
 //!   ids a call) and one `DescribeAlarms` (≤ 100 names a call); the job is
 //!   handed back with `Decision::Continue` in between. A failed or stopped
 //!   deployment, or an alarm in ALARM, rolls the whole release back.

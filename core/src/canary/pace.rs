@@ -5,7 +5,7 @@
 //! Region, all APIs together, and the quota cannot be raised (Lambda
 //! quotas page, "API request rate": "Control plane API requests (excludes
 //! invocation, GetFunction, and GetPolicy requests) — 15 requests per
-//! second per Region", https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html).
+//! second per Region", <https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html>).
 //! CodeDeploy shifts an alias by calling Lambda through the deployment
 //! group's service role, and those calls draw from the same bucket: the
 //! managed policy `AWSCodeDeployRoleForLambda` grants it `GetAlias`,

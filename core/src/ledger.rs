@@ -407,6 +407,7 @@ mod tests {
             after_allow_traffic: None,
             deployment_ids: vec![],
             state,
+            code_only: false,
         };
         ReleaseRecord {
             schema: SCHEMA,

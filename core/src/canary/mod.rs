@@ -148,6 +148,10 @@ pub struct FunctionShift {
     /// shifted it. Read once, when the shift starts: such a function gets
     /// no deployment but rolls back with the release.
     pub serving_target: bool,
+    /// Code only: no alias, no deployment. Its code went live when it was
+    /// published (before the shift); a rollback puts the code of
+    /// `current_version` back (`RestoreCode`).
+    pub code_only: bool,
 }
 
 /// Shift input. MUST list the same functions in the same order on every
@@ -551,6 +555,13 @@ pub enum CanaryAction {
         alias: String,
         version: String,
     },
+    /// Puts the code of `version` back on a code-only function's `$LATEST`
+    /// (nothing when `$LATEST` already has `version`'s code).
+    RestoreCode {
+        index: usize,
+        function: String,
+        version: String,
+    },
 }
 
 /// What the adapters report back.
@@ -611,6 +622,10 @@ pub enum CanaryObservation {
     AliasCreated {
         index: usize,
         alias: AliasView,
+    },
+    /// A code-only function's `$LATEST` has its previous version's code again.
+    CodeRestored {
+        index: usize,
     },
 }
 

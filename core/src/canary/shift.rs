@@ -54,6 +54,9 @@ pub enum Slot {
     /// attempt of this release (before a stage retry) moved it there: no
     /// deployment, but it rolls back with the release.
     Shifted,
+    /// A code-only function: no alias, no deployment; its new code is live
+    /// since it was published, and a rollback restores its previous code.
+    CodeOnly,
 }
 
 /// The shift's state. What outlives a job (the slots, the discovery and
@@ -189,6 +192,8 @@ struct Seen {
     alias_updates_sent: BTreeSet<usize>,
     alias_update_failures: Vec<String>,
     stop_failures: Vec<String>,
+    code_restores_sent: BTreeSet<usize>,
+    code_restored: BTreeSet<usize>,
 }
 
 fn fingerprint(plan: &ShiftPlan) -> String {
@@ -242,7 +247,9 @@ pub fn decide_shift(
             .functions
             .iter()
             .map(|f| {
-                if f.current_version.as_deref() == Some(f.target_version.as_str()) {
+                if f.code_only {
+                    Slot::CodeOnly
+                } else if f.current_version.as_deref() == Some(f.target_version.as_str()) {
                     Slot::Unchanged
                 } else if f.serving_target {
                     Slot::Shifted
@@ -331,7 +338,7 @@ fn merge(
                         state.slots[i] = Slot::Waiting;
                     }
                     set_cause(state, format!("{f}: {what} failed: {code}: {message}"));
-                } else if what.starts_with("UpdateAlias") {
+                } else if what.starts_with("UpdateAlias") || what.starts_with("RestoreCode") {
                     seen.alias_update_failures
                         .push(format!("{f}: UpdateAlias failed: {code}: {message}"));
                 } else if what.starts_with("StopDeployment") {
@@ -355,6 +362,9 @@ fn merge(
                 if let Some(s) = state.slots.get_mut(index) {
                     *s = Slot::AliasCreated;
                 }
+            }
+            CanaryObservation::CodeRestored { index } => {
+                seen.code_restored.insert(index);
             }
             _ => {}
         }
@@ -401,7 +411,7 @@ fn due(plan: &ShiftPlan, state: &ShiftState, seen: &Seen) -> Option<ShiftDue> {
     for (i, slot) in state.slots.iter().enumerate() {
         let f = &plan.functions[i];
         match slot {
-            Slot::AliasCreated | Slot::Unchanged | Slot::Shifted => {}
+            Slot::AliasCreated | Slot::Unchanged | Slot::Shifted | Slot::CodeOnly => {}
             Slot::Waiting if f.current_version.is_none() => {}
             Slot::Waiting | Slot::Creating => complete = false,
             Slot::Deployment(id) => {
@@ -572,7 +582,7 @@ fn step(
             .is_some_and(|d| d.status == DeploymentStatus::Succeeded),
         Slot::Waiting => plan.functions[i].current_version.is_none(),
         Slot::Creating => false,
-        Slot::AliasCreated | Slot::Unchanged | Slot::Shifted => true,
+        Slot::AliasCreated | Slot::Unchanged | Slot::Shifted | Slot::CodeOnly => true,
     });
     if deployed {
         let firsts: Vec<usize> = (0..plan.functions.len())
@@ -647,6 +657,27 @@ fn rollback(
                 continue;
             }
             Slot::Unchanged => continue,
+            Slot::CodeOnly => {
+                match f.current_version.as_deref() {
+                    None => u.outcomes.push(format!(
+                        "{name}: code only, no previous version; its code left as is"
+                    )),
+                    Some(prev) if seen.code_restored.contains(&i) => u.outcomes.push(format!(
+                        "{name}: code only, back on the code of version {prev}"
+                    )),
+                    Some(prev) => {
+                        if seen.code_restores_sent.insert(i) {
+                            u.actions.push(CanaryAction::RestoreCode {
+                                index: i,
+                                function: name.to_string(),
+                                version: prev.to_string(),
+                            });
+                        }
+                        u.unsettled = true;
+                    }
+                }
+                continue;
+            }
         };
         let Some(d) = seen.deployments.get(id) else {
             if seen.created_now.contains(id) {
@@ -907,6 +938,12 @@ fn progress(
         let total = config.total_duration();
         match s {
             Slot::Unchanged => continue,
+            Slot::CodeOnly => {
+                done += 1;
+                weights += 1.0;
+                fraction += 1.0;
+                details.push(format!("{name} code only ✓"));
+            }
             Slot::Shifted => {
                 done += 1;
                 weights += 1.0;

@@ -54,6 +54,7 @@ fn plan(n: usize) -> ShiftPlan {
                 current_version: Some("1".into()),
                 target_version: "2".into(),
                 serving_target: false,
+                code_only: false,
             })
             .collect(),
     }

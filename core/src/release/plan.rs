@@ -37,6 +37,8 @@ pub struct PreparedFunction {
     /// Base64 SHA-256 of the zip, as Lambda's `CodeSha256`.
     pub code_sha256: String,
     pub zip_bytes: u64,
+    /// See [`crate::manifest::FunctionRelease::code_only`].
+    pub code_only: bool,
 }
 
 /// The release as read from the artifact, bundles packaged and hashed.
@@ -269,6 +271,21 @@ pub fn validate(
             Existence::Exists => {}
         }
         let change = match &o.alias {
+            // Code only: `alias` is what `$LATEST` runs and the newest
+            // version holding that code (empty: none does).
+            Some(a) if f.code_only && a.code_sha256 == f.code_sha256 => Change::Unchanged,
+            Some(a) if f.code_only && !a.version.is_empty() => Change::Changed,
+            _ if f.code_only => {
+                problems.push(problem(
+                    ProblemKind::Configuration,
+                    &f.name,
+                    format!(
+                        "`{}` is code only (no `deploymentSettings`) and no published version holds the code it runs now, so a rollback could not put that code back: publish one (`aws lambda publish-version --function-name {}`), or deploy with `provider.versionFunctions` left on",
+                        f.name, f.name
+                    ),
+                ));
+                continue;
+            }
             None => Change::NewAlias,
             Some(a) if a.version == "$LATEST" => {
                 problems.push(problem(
@@ -373,7 +390,7 @@ pub fn expected_duration(plan: &Plan, max_parallel: Option<usize>) -> Duration {
     let durations: Vec<Duration> = plan
         .functions
         .iter()
-        .filter(|f| f.change == Change::Changed)
+        .filter(|f| f.change == Change::Changed && !f.function.code_only)
         .map(|f| match plan.break_glass {
             Some(_) => Duration::ZERO,
             None => f.function.deployment_config.total_duration(),
@@ -467,6 +484,14 @@ pub fn render(plan: &Plan, max_parallel: Option<usize>) -> String {
             minutes(p.deployment_config.total_duration())
         );
         match (f.change, &f.current) {
+            (Change::Unchanged, _) if p.code_only => out.push_str(&format!(
+                "  unchanged  {} code only (CodeSha256 {})\n",
+                p.name, p.code_sha256
+            )),
+            (_, Some(c)) if p.code_only => out.push_str(&format!(
+                "  code only  {} (no alias, no canary; its code goes live when the others have their versions, and goes back to version {}'s if the release rolls back): {} → {}\n",
+                p.name, c.version, c.code_sha256, p.code_sha256
+            )),
             (Change::Unchanged, Some(c)) => out.push_str(&format!(
                 "  unchanged  {}:{} (version {}, CodeSha256 {})\n",
                 p.name, p.alias, c.version, p.code_sha256
@@ -667,6 +692,7 @@ mod tests {
             bundle: PathBuf::from(format!("/w/{name}.zip")),
             code_sha256: sha.into(),
             zip_bytes: 1000,
+            code_only: false,
         }
     }
 

@@ -762,6 +762,13 @@ impl CanaryAdapters {
                     Err(e) => failed(format!("UpdateAlias {function}:{alias}"), Some(index), &e),
                 });
             }
+            CanaryAction::RestoreCode {
+                index,
+                function,
+                version,
+            } => {
+                out.push(self.restore_code(index, &function, &version).await);
+            }
             CanaryAction::CreateAlias {
                 index,
                 function,
@@ -809,6 +816,43 @@ impl CanaryAdapters {
             }
         }
         Ok(())
+    }
+
+    /// A code-only function back on `version`'s code: nothing to do when
+    /// `$LATEST` already has it. Otherwise the code must be downloaded from
+    /// GetFunction's `Code.Location` and uploaded again, which this worker
+    /// does not do yet: the call is reported failed (the rollback stays
+    /// STALLED and visible, never reported done) naming the manual fix.
+    async fn restore_code(&self, index: usize, function: &str, version: &str) -> CanaryObservation {
+        let what = format!("RestoreCode {function} version {version}");
+        let read = |qualifier: Option<String>| {
+            self.lambda_call(move || {
+                self.lambda
+                    .get_function_configuration()
+                    .function_name(function)
+                    .set_qualifier(qualifier.clone())
+                    .send()
+            })
+        };
+        let previous = match read(Some(version.to_string())).await {
+            Ok(c) => c.code_sha256().unwrap_or_default().to_string(),
+            Err(e) => return failed(what, Some(index), &e),
+        };
+        let latest = match read(None).await {
+            Ok(c) => c.code_sha256().unwrap_or_default().to_string(),
+            Err(e) => return failed(what, Some(index), &e),
+        };
+        if latest == previous {
+            return CanaryObservation::CodeRestored { index };
+        }
+        CanaryObservation::CallFailed {
+            what,
+            index: Some(index),
+            code: "NotImplemented".into(),
+            message: format!(
+                "$LATEST of {function} runs CodeSha256 {latest}, version {version} has {previous}; this worker cannot yet download a version's code to upload it again: put it back by hand (`aws lambda get-function --function-name {function} --qualifier {version}`, download Code.Location, `aws lambda update-function-code --function-name {function} --zip-file fileb://…`)"
+            ),
+        }
     }
 
     async fn get_alias(

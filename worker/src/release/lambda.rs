@@ -242,6 +242,9 @@ impl LambdaApi {
         let denied = |e: &AwsError| {
             FailureKind::from_aws_error(e.code.as_deref(), e.status) == FailureKind::PermissionError
         };
+        if alias.is_empty() {
+            return self.observe_code_only(name).await;
+        }
         let served = match self.get_function(name, Some(alias)).await {
             Ok(s) => s,
             Err(e) if denied(&e) => {
@@ -306,6 +309,80 @@ impl LambdaApi {
             name: name.into(),
             exists: Existence::Exists,
             alias: Some(observed),
+        })
+    }
+
+    /// A code-only function (no alias): what `$LATEST` runs, as the
+    /// observed "alias": its CodeSha256 and the newest published version
+    /// holding that code (empty when none does: the plan refuses it, since
+    /// a rollback could not put the code back).
+    async fn observe_code_only(&self, name: &str) -> Result<ObservedFunction, AwsError> {
+        let latest = match self.get_function(name, None).await {
+            Ok(Some(c)) => c,
+            Ok(None) => {
+                return Ok(ObservedFunction {
+                    name: name.into(),
+                    exists: Existence::Missing,
+                    alias: None,
+                });
+            }
+            Err(e)
+                if FailureKind::from_aws_error(e.code.as_deref(), e.status)
+                    == FailureKind::PermissionError =>
+            {
+                return Ok(ObservedFunction {
+                    name: name.into(),
+                    exists: Existence::Denied(format!(
+                        "{}: {}",
+                        e.code.unwrap_or_default(),
+                        e.message
+                    )),
+                    alias: None,
+                });
+            }
+            Err(e) => return Err(e),
+        };
+        let sha = latest.code_sha256().unwrap_or_default().to_string();
+        let mut marker: Option<String> = None;
+        let mut newest: Option<(u64, String)> = None;
+        loop {
+            let page = self
+                .reads
+                .run(|| async {
+                    self.client
+                        .list_versions_by_function()
+                        .function_name(name)
+                        .set_marker(marker.clone())
+                        .max_items(50)
+                        .send()
+                        .await
+                        .map_err(|e| call_error("ListVersionsByFunction", &e))
+                })
+                .await?;
+            for v in page.versions() {
+                if let Some(n) = v.version().and_then(|n| n.parse::<u64>().ok())
+                    && v.code_sha256() == Some(sha.as_str())
+                    && newest.as_ref().is_none_or(|(m, _)| n > *m)
+                {
+                    newest = Some((n, v.description().unwrap_or_default().to_string()));
+                }
+            }
+            match page.next_marker() {
+                Some(m) if !m.is_empty() => marker = Some(m.to_string()),
+                _ => break,
+            }
+        }
+        let (version, description) = newest.map(|(n, d)| (n.to_string(), d)).unwrap_or_default();
+        Ok(ObservedFunction {
+            name: name.into(),
+            exists: Existence::Exists,
+            alias: Some(ObservedAlias {
+                version,
+                code_sha256: sha,
+                revision_id: None,
+                routing: None,
+                description,
+            }),
         })
     }
 

@@ -556,11 +556,15 @@ pub enum CanaryAction {
         version: String,
     },
     /// Puts the code of `version` back on a code-only function's `$LATEST`
-    /// (nothing when `$LATEST` already has `version`'s code).
+    /// (nothing when `$LATEST` already has `version`'s code): its code from
+    /// GetFunction's `Code.Location`, UpdateFunctionCode with `$LATEST`'s
+    /// RevisionId, then PublishVersion with `description`
+    /// ([`restore_description`]) so a version holds the restored code.
     RestoreCode {
         index: usize,
         function: String,
         version: String,
+        description: String,
     },
 }
 
@@ -623,10 +627,21 @@ pub enum CanaryObservation {
         index: usize,
         alias: AliasView,
     },
-    /// A code-only function's `$LATEST` has its previous version's code again.
+    /// A code-only function's `$LATEST` has its previous version's code
+    /// again; `version` holds that code (the one published for the restore,
+    /// or the previous version itself when nothing had to change).
     CodeRestored {
         index: usize,
+        version: String,
     },
+}
+
+/// The description of the version a rollback publishes when it puts a
+/// code-only function's previous code back. It does not read as a version
+/// the release published (`pipeline-canary release <id> …`), so a retry
+/// never takes it for its own.
+pub fn restore_description(release_id: &str, version: &str) -> String {
+    format!("pipeline-canary rollback of release {release_id}: the code of version {version}")
 }
 
 /// Seconds since the epoch (0 before it).

@@ -24,7 +24,7 @@
 //! (the release engine: in the release's record) and resumes with
 //! [`ShiftState::resume`]. Everything else is re-read each tick.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, SystemTime};
 
 use sha2::{Digest, Sha256};
@@ -193,7 +193,9 @@ struct Seen {
     alias_update_failures: Vec<String>,
     stop_failures: Vec<String>,
     code_restores_sent: BTreeSet<usize>,
-    code_restored: BTreeSet<usize>,
+    /// Code-only functions back on their previous code: the version now
+    /// holding it.
+    code_restored: BTreeMap<usize, String>,
 }
 
 fn fingerprint(plan: &ShiftPlan) -> String {
@@ -338,9 +340,14 @@ fn merge(
                         state.slots[i] = Slot::Waiting;
                     }
                     set_cause(state, format!("{f}: {what} failed: {code}: {message}"));
-                } else if what.starts_with("UpdateAlias") || what.starts_with("RestoreCode") {
+                } else if what.starts_with("UpdateAlias") {
                     seen.alias_update_failures
                         .push(format!("{f}: UpdateAlias failed: {code}: {message}"));
+                } else if what.starts_with("RestoreCode") {
+                    // Retried next tick (a new Code.Location, a fresh read).
+                    seen.alias_update_failures.push(format!(
+                        "{f}: putting its previous code back failed: {message}"
+                    ));
                 } else if what.starts_with("StopDeployment") {
                     // The next tick observes and stops again; meanwhile the
                     // rollback says why it is not done.
@@ -363,8 +370,8 @@ fn merge(
                     *s = Slot::AliasCreated;
                 }
             }
-            CanaryObservation::CodeRestored { index } => {
-                seen.code_restored.insert(index);
+            CanaryObservation::CodeRestored { index, version } => {
+                seen.code_restored.insert(index, version);
             }
             _ => {}
         }
@@ -662,15 +669,26 @@ fn rollback(
                     None => u.outcomes.push(format!(
                         "{name}: code only, no previous version; its code left as is"
                     )),
-                    Some(prev) if seen.code_restored.contains(&i) => u.outcomes.push(format!(
-                        "{name}: code only, back on the code of version {prev}"
-                    )),
+                    Some(prev) if seen.code_restored.contains_key(&i) => {
+                        let holder = &seen.code_restored[&i];
+                        u.outcomes.push(if holder == prev {
+                            format!("{name}: code only, back on the code of version {prev}")
+                        } else {
+                            format!(
+                                "{name}: code only, back on the code of version {prev} (published again as version {holder})"
+                            )
+                        })
+                    }
                     Some(prev) => {
                         if seen.code_restores_sent.insert(i) {
                             u.actions.push(CanaryAction::RestoreCode {
                                 index: i,
                                 function: name.to_string(),
                                 version: prev.to_string(),
+                                description: super::restore_description(
+                                    &plan.release.release_id,
+                                    prev,
+                                ),
                             });
                         }
                         u.unsettled = true;

@@ -34,6 +34,7 @@ use super::{
 use crate::codepipeline::CallError;
 use crate::engine::EngineError;
 use crate::manifest::DeploymentConfig;
+use crate::release::lambda::LambdaApi;
 use crate::release::limiter::Limiter;
 use crate::report::FailureKind;
 
@@ -48,6 +49,9 @@ pub struct CanaryAdapters {
     /// UpdateAlias, CreateAlias and GetFunctionConfiguration share Lambda's
     /// 15 requests/s with the release's publishing).
     lambda_limiter: Option<Arc<Limiter>>,
+    /// Puts a code-only function's previous code back (the release's
+    /// Lambda adapter: its limiters and staging bucket).
+    restorer: Option<LambdaApi>,
 }
 
 fn classify<E>(err: &SdkError<E, HttpResponse>) -> CallError
@@ -244,7 +248,14 @@ impl CanaryAdapters {
                 .with_jitter()
                 .with_max_times(6),
             lambda_limiter: None,
+            restorer: None,
         }
+    }
+
+    /// Code-only rollbacks go through `api` (download, upload, publish).
+    pub fn with_code_restorer(mut self, api: LambdaApi) -> Self {
+        self.restorer = Some(api);
+        self
     }
 
     /// Lambda calls take a token of `limiter` (the release engine's
@@ -766,8 +777,12 @@ impl CanaryAdapters {
                 index,
                 function,
                 version,
+                description,
             } => {
-                out.push(self.restore_code(index, &function, &version).await);
+                out.push(
+                    self.restore_code(index, &function, &version, &description)
+                        .await,
+                );
             }
             CanaryAction::CreateAlias {
                 index,
@@ -818,40 +833,33 @@ impl CanaryAdapters {
         Ok(())
     }
 
-    /// A code-only function back on `version`'s code: nothing to do when
-    /// `$LATEST` already has it. Otherwise the code must be downloaded from
-    /// GetFunction's `Code.Location` and uploaded again, which this worker
-    /// does not do yet: the call is reported failed (the rollback stays
-    /// STALLED and visible, never reported done) naming the manual fix.
-    async fn restore_code(&self, index: usize, function: &str, version: &str) -> CanaryObservation {
+    /// A code-only function back on `version`'s code
+    /// ([`LambdaApi::restore_code`]); a failure is reported as `CallFailed`
+    /// with an operator's sentence, and the next tick tries again.
+    async fn restore_code(
+        &self,
+        index: usize,
+        function: &str,
+        version: &str,
+        description: &str,
+    ) -> CanaryObservation {
         let what = format!("RestoreCode {function} version {version}");
-        let read = |qualifier: Option<String>| {
-            self.lambda_call(move || {
-                self.lambda
-                    .get_function_configuration()
-                    .function_name(function)
-                    .set_qualifier(qualifier.clone())
-                    .send()
-            })
+        let Some(api) = &self.restorer else {
+            return CanaryObservation::CallFailed {
+                what,
+                index: Some(index),
+                code: "NotConfigured".into(),
+                message: "this worker was built without a Lambda release adapter".into(),
+            };
         };
-        let previous = match read(Some(version.to_string())).await {
-            Ok(c) => c.code_sha256().unwrap_or_default().to_string(),
-            Err(e) => return failed(what, Some(index), &e),
-        };
-        let latest = match read(None).await {
-            Ok(c) => c.code_sha256().unwrap_or_default().to_string(),
-            Err(e) => return failed(what, Some(index), &e),
-        };
-        if latest == previous {
-            return CanaryObservation::CodeRestored { index };
-        }
-        CanaryObservation::CallFailed {
-            what,
-            index: Some(index),
-            code: "NotImplemented".into(),
-            message: format!(
-                "$LATEST of {function} runs CodeSha256 {latest}, version {version} has {previous}; this worker cannot yet download a version's code to upload it again: put it back by hand (`aws lambda get-function --function-name {function} --qualifier {version}`, download Code.Location, `aws lambda update-function-code --function-name {function} --zip-file fileb://…`)"
-            ),
+        match api.restore_code(function, version, description).await {
+            Ok(version) => CanaryObservation::CodeRestored { index, version },
+            Err(e) => CanaryObservation::CallFailed {
+                what,
+                index: Some(index),
+                code: format!("{:?}", e.kind),
+                message: e.message,
+            },
         }
     }
 

@@ -127,6 +127,10 @@ pub struct LambdaApi {
     uploads: Arc<tokio::sync::Semaphore>,
 }
 
+/// Largest code a rollback downloads to put back: Lambda's limit on a
+/// deployment package (250 MB unzipped; its zip is no larger).
+pub const RESTORE_MAX_BYTES: usize = 262_144_000;
+
 /// Direct uploads (`ZipFile`) in flight at once per worker.
 pub const UPLOADS_IN_FLIGHT: usize = 4;
 
@@ -722,6 +726,210 @@ impl LambdaApi {
                 "`{name}` kept changing while it was being published (RevisionId precondition failed 3 times)"
             ),
         ))
+    }
+
+    /// A code-only function's rollback: `$LATEST` back on `version`'s code.
+    /// Nothing is changed when `$LATEST` already has it. Otherwise
+    /// GetFunction on the version gives its code (`Code.Location`, a
+    /// presigned URL, downloaded and checked against its CodeSha256), which
+    /// goes back through UpdateFunctionCode (direct, or the staging bucket
+    /// above 50 MB) with `$LATEST`'s RevisionId as precondition; once the
+    /// update settled, PublishVersion (CodeSha256 = the version's) with
+    /// `description` records which version now holds that code. Returns that
+    /// version (`version` itself when nothing had to change).
+    pub async fn restore_code(
+        &self,
+        name: &str,
+        version: &str,
+        description: &str,
+    ) -> Result<String, EngineError> {
+        let got = self
+            .reads
+            .run(|| async {
+                self.client
+                    .get_function()
+                    .function_name(name)
+                    .qualifier(version)
+                    .send()
+                    .await
+                    .map_err(|e| call_error("GetFunction", &e))
+            })
+            .await
+            .map_err(|e| {
+                let what = if e.is("ResourceNotFoundException") {
+                    format!(
+                        "version {version} of `{name}` no longer exists, so its code cannot be put back (was it pruned or deleted by hand?): deploy that code again"
+                    )
+                } else {
+                    format!("{name}: {e}")
+                };
+                failed(e.failure_kind(), what)
+            })?;
+        let previous = got
+            .configuration()
+            .and_then(|c| c.code_sha256())
+            .unwrap_or_default()
+            .to_string();
+        let latest = self.settled(name).await?;
+        if latest.code_sha256 == previous {
+            return Ok(self
+                .newest_with(name, &previous)
+                .await?
+                .unwrap_or_else(|| version.to_string()));
+        }
+        let Some(location) = got.code().and_then(|c| c.location()) else {
+            return Err(failed(
+                FailureKind::JobFailed,
+                format!("Lambda gave no code location for version {version} of `{name}`"),
+            ));
+        };
+        let zip = super::download::download(
+            location,
+            &previous,
+            RESTORE_MAX_BYTES,
+            Duration::from_secs(5 * 60),
+        )
+        .await
+        .map_err(|why| failed(FailureKind::SystemUnavailable, format!("{name}: {why}")))?;
+        let staged = match &self.staging {
+            Some(st) if zip.len() as u64 > st.above_bytes => {
+                let key = format!(
+                    "pipeline-canary/{name}/{}.zip",
+                    previous.replace(['/', '+', '='], "_")
+                );
+                st.s3
+                    .put_object()
+                    .bucket(&st.bucket)
+                    .key(&key)
+                    .body(aws_sdk_s3::primitives::ByteStream::from(zip.clone()))
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        let e = call_error("PutObject", &e);
+                        failed(
+                            e.failure_kind(),
+                            format!(
+                                "staging version {version}'s code of `{name}` in s3://{}: {e}",
+                                st.bucket
+                            ),
+                        )
+                    })?;
+                Some((st.bucket.clone(), key))
+            }
+            None if zip.len() as u64 > DIRECT_UPLOAD_MAX_BYTES => {
+                return Err(failed(
+                    FailureKind::ConfigurationError,
+                    format!(
+                        "version {version}'s code of `{name}` is {} bytes, more than the {DIRECT_UPLOAD_MAX_BYTES} bytes of a direct upload: configure a staging bucket (`--staging-bucket`) so it can be put back",
+                        zip.len()
+                    ),
+                ));
+            }
+            _ => None,
+        };
+        {
+            let _upload = self.uploads.acquire().await.expect("never closed");
+            let r = self
+                .control
+                .run(|| async {
+                    let mut call = self
+                        .client
+                        .update_function_code()
+                        .function_name(name)
+                        .set_revision_id(latest.revision_id.clone());
+                    call = match &staged {
+                        Some((bucket, key)) => call.s3_bucket(bucket).s3_key(key),
+                        None => call.zip_file(Blob::new(zip.clone())),
+                    };
+                    call.send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| call_error("UpdateFunctionCode", &e))
+                })
+                .await;
+            match r {
+                Ok(()) => {}
+                Err(e) if e.is("PreconditionFailedException") => {
+                    return Err(failed(
+                        FailureKind::SystemUnavailable,
+                        format!(
+                            "`{name}` changed while its code was being put back (RevisionId precondition failed); the next attempt reads it again"
+                        ),
+                    ));
+                }
+                Err(e) => return Err(failed(e.failure_kind(), format!("{name}: {e}"))),
+            }
+        }
+        let settled = self.settled(name).await?;
+        if settled.code_sha256 != previous {
+            return Err(failed(
+                FailureKind::SystemUnavailable,
+                format!(
+                    "`{name}` runs CodeSha256 {} after its code was put back, not version {version}'s {previous}: someone else changed it meanwhile",
+                    settled.code_sha256
+                ),
+            ));
+        }
+        let out = self
+            .control
+            .run(|| async {
+                self.client
+                    .publish_version()
+                    .function_name(name)
+                    .code_sha256(&previous)
+                    .set_revision_id(settled.revision_id.clone())
+                    .description(description)
+                    .send()
+                    .await
+                    .map_err(|e| call_error("PublishVersion", &e))
+            })
+            .await;
+        match out {
+            Ok(o) => Ok(o.version().unwrap_or(version).to_string()),
+            // The code is back; which version holds it is bookkeeping.
+            Err(e) => {
+                tracing::warn!(function = name, error = %e, "the code is back, but publishing a version of it failed");
+                Ok(version.to_string())
+            }
+        }
+    }
+
+    /// The newest published version of `name` whose code is `code_sha256`.
+    async fn newest_with(
+        &self,
+        name: &str,
+        code_sha256: &str,
+    ) -> Result<Option<String>, EngineError> {
+        let mut marker: Option<String> = None;
+        let mut newest: Option<u64> = None;
+        loop {
+            let page = self
+                .reads
+                .run(|| async {
+                    self.client
+                        .list_versions_by_function()
+                        .function_name(name)
+                        .set_marker(marker.clone())
+                        .max_items(50)
+                        .send()
+                        .await
+                        .map_err(|e| call_error("ListVersionsByFunction", &e))
+                })
+                .await
+                .map_err(|e| failed(e.failure_kind(), format!("{name}: {e}")))?;
+            for v in page.versions() {
+                if let Some(n) = v.version().and_then(|n| n.parse::<u64>().ok())
+                    && v.code_sha256() == Some(code_sha256)
+                {
+                    newest = newest.max(Some(n));
+                }
+            }
+            match page.next_marker() {
+                Some(m) if !m.is_empty() => marker = Some(m.to_string()),
+                _ => break,
+            }
+        }
+        Ok(newest.map(|n| n.to_string()))
     }
 
     /// Publishes every request concurrently (the limiter bounds the calls);

@@ -8,12 +8,16 @@
 //! `serverless` and `package`>, "package": {"individually", "artifactDirectoryName",
 //! "artifact"}}`. Exactly these fields are read; everything else (events,
 //! resources other than alarms, layers, IAM, `provider.compiledCloudFormationTemplate`
-//! other than alarms, `artifactDirectoryName`, plugin settings other than
+//! other than alarms, plugin settings other than
 //! those below) is ignored:
 //!
 //! - `service.service` — the service name (a string; or `{ "name": … }` /
 //!   `service.serviceObject.name` in old versions).
-//! - `service.provider.stage` (default `dev`) and `service.provider.region`.
+//! - the stage: the one `package.artifactDirectoryName`
+//!   (`serverless/<service>/<stage>/<time>`) names, which is what
+//!   `--stage` packaged for (`service.provider.stage` keeps serverless.yml's
+//!   value, default `dev`, whatever `--stage` said); without it,
+//!   `service.provider.stage` (default `dev`). And `service.provider.region`.
 //! - `service.functions.<key>` for every function, in key order:
 //!   - `name` — the deployed function name; when absent,
 //!     `<service>-<stage>-<key>` as the framework names it.
@@ -114,11 +118,21 @@ pub(crate) fn parse(
         return None;
     };
     let provider = svc.get("provider").and_then(Value::as_object);
-    let stage = provider
-        .and_then(|p| p.get("stage"))
+    // The stage packaged for: `--stage` is not written back into
+    // `provider.stage` (that stays as serverless.yml says, default `dev`),
+    // but it names the artifact directory, `serverless/<service>/<stage>/…`.
+    let stage = doc
+        .get("package")
+        .and_then(|p| p.get("artifactDirectoryName"))
         .and_then(Value::as_str)
-        .unwrap_or("dev")
-        .to_string();
+        .and_then(|d| packaged_stage(d, &service_name))
+        .or_else(|| {
+            provider
+                .and_then(|p| p.get("stage"))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| "dev".to_string());
     let region = provider
         .and_then(|p| p.get("region"))
         .and_then(Value::as_str)
@@ -620,4 +634,14 @@ fn compact(v: &Value) -> String {
     } else {
         s
     }
+}
+
+/// The stage in an artifact directory name `serverless/<service>/<stage>/<time>`.
+fn packaged_stage(dir: &str, service: &str) -> Option<String> {
+    let mut parts = dir.split('/');
+    if parts.next()? != "serverless" || parts.next()? != service {
+        return None;
+    }
+    let stage = parts.next()?;
+    (!stage.is_empty() && parts.next().is_some()).then(|| stage.to_string())
 }

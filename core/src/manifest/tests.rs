@@ -959,6 +959,39 @@ fn serverless_default_names_stages_images_and_prefix() {
     );
 }
 
+/// `sls package --stage prod` leaves `provider.stage` as serverless.yml
+/// has it (here the default, `dev`); the stage packaged for is the one the
+/// artifact directory names, and `stages` is checked against that.
+#[test]
+fn serverless_stage_is_the_one_packaged_for_not_provider_stage() {
+    let dir = fixture_copy();
+    edit_state(dir.path(), |v| {
+        v["service"]["provider"]["stage"] = json!("dev");
+        v["package"]["artifactDirectoryName"] =
+            json!("serverless/collect/prod/1796521876355-2026-12-06T01:51:16.355Z");
+        v["service"]["functions"]["listSlots"]
+            .as_object_mut()
+            .unwrap()
+            .remove("name");
+        v["service"]["custom"]["deploymentSettings"]["stages"] = json!(["prod"]);
+    });
+    let r = load(dir.path(), None, &action()).unwrap();
+    assert!(
+        r.functions
+            .iter()
+            .any(|f| f.name == "collect-prod-listSlots")
+    );
+    assert!(
+        r.functions.iter().any(|f| !f.code_only),
+        "prod is in stages: the functions with deploymentSettings shift"
+    );
+    edit_state(dir.path(), |v| {
+        v["service"]["custom"]["deploymentSettings"]["stages"] = json!(["dev"]);
+    });
+    let r = load(dir.path(), None, &action()).unwrap();
+    assert!(r.functions.iter().all(|f| f.code_only));
+}
+
 #[test]
 fn serverless_service_in_a_subdirectory_via_the_manifest_property() {
     let dir = tempfile::tempdir().unwrap();

@@ -772,10 +772,12 @@ impl LambdaApi {
             .to_string();
         let latest = self.settled(name).await?;
         if latest.code_sha256 == previous {
-            return Ok(self
-                .newest_with(name, &previous)
-                .await?
-                .unwrap_or_else(|| version.to_string()));
+            // Already back (or put back by an earlier attempt whose
+            // PublishVersion did not happen): publish if no version holds
+            // it as the newest.
+            return self
+                .publish_restored(name, version, &previous, latest.revision_id, description)
+                .await;
         }
         let Some(location) = got.code().and_then(|c| c.location()) else {
             return Err(failed(
@@ -870,14 +872,37 @@ impl LambdaApi {
                 ),
             ));
         }
+        self.publish_restored(name, version, &previous, settled.revision_id, description)
+            .await
+    }
+
+    /// After a restore: the version holding `$LATEST`'s code (`previous`).
+    /// When the newest version already holds it, that one; else
+    /// PublishVersion (CodeSha256 and RevisionId preconditions). A failed
+    /// publish is logged and `version` returned: the code is back, which
+    /// version holds it is bookkeeping.
+    async fn publish_restored(
+        &self,
+        name: &str,
+        version: &str,
+        previous: &str,
+        revision_id: Option<String>,
+        description: &str,
+    ) -> Result<String, EngineError> {
+        let (newest, holder) = self.newest_with(name, previous).await?;
+        if let Some(h) = holder
+            && Some(&h) == newest.as_ref()
+        {
+            return Ok(h);
+        }
         let out = self
             .control
             .run(|| async {
                 self.client
                     .publish_version()
                     .function_name(name)
-                    .code_sha256(&previous)
-                    .set_revision_id(settled.revision_id.clone())
+                    .code_sha256(previous)
+                    .set_revision_id(revision_id.clone())
                     .description(description)
                     .send()
                     .await
@@ -886,7 +911,6 @@ impl LambdaApi {
             .await;
         match out {
             Ok(o) => Ok(o.version().unwrap_or(version).to_string()),
-            // The code is back; which version holds it is bookkeeping.
             Err(e) => {
                 tracing::warn!(function = name, error = %e, "the code is back, but publishing a version of it failed");
                 Ok(version.to_string())
@@ -894,14 +918,16 @@ impl LambdaApi {
         }
     }
 
-    /// The newest published version of `name` whose code is `code_sha256`.
+    /// The newest published version of `name`, and the newest whose code
+    /// is `code_sha256`.
     async fn newest_with(
         &self,
         name: &str,
         code_sha256: &str,
-    ) -> Result<Option<String>, EngineError> {
+    ) -> Result<(Option<String>, Option<String>), EngineError> {
         let mut marker: Option<String> = None;
         let mut newest: Option<u64> = None;
+        let mut holder: Option<u64> = None;
         loop {
             let page = self
                 .reads
@@ -918,10 +944,11 @@ impl LambdaApi {
                 .await
                 .map_err(|e| failed(e.failure_kind(), format!("{name}: {e}")))?;
             for v in page.versions() {
-                if let Some(n) = v.version().and_then(|n| n.parse::<u64>().ok())
-                    && v.code_sha256() == Some(code_sha256)
-                {
+                if let Some(n) = v.version().and_then(|n| n.parse::<u64>().ok()) {
                     newest = newest.max(Some(n));
+                    if v.code_sha256() == Some(code_sha256) {
+                        holder = holder.max(Some(n));
+                    }
                 }
             }
             match page.next_marker() {
@@ -929,7 +956,7 @@ impl LambdaApi {
                 _ => break,
             }
         }
-        Ok(newest.map(|n| n.to_string()))
+        Ok((newest.map(|n| n.to_string()), holder.map(|n| n.to_string())))
     }
 
     /// Publishes every request concurrently (the limiter bounds the calls);

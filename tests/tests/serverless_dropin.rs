@@ -297,7 +297,6 @@ async fn one_service_zip_releases_code_only_and_the_default_alias() {
     r.upload_source(source_of(app)).await;
     let (id, status) = r.run(PIPELINE, Duration::from_secs(60)).await;
     let out = r.action_outcome(PIPELINE, &id).await;
-    worker.stop().await;
     eprintln!("ledger: {}", out.summary);
     assert_eq!(status.as_str(), "Succeeded", "{out:?}");
     assert_eq!(r.alias_version("ledger-prod-post", "live").await, "2");
@@ -313,5 +312,74 @@ async fn one_service_zip_releases_code_only_and_the_default_alias() {
             Some(sha(&service).as_str()),
             "{n}"
         );
+    }
+
+    // A second release changes the service zip: both functions change.
+    let dir = tempfile::tempdir().unwrap();
+    e2e::serverless::copy_dir(app, dir.path()).unwrap();
+    let v3 = with_entries(&service, &[("rev.txt", b"3")]);
+    std::fs::write(dir.path().join(".serverless/ledger.zip"), &v3).unwrap();
+    r.upload_source(source_of(dir.path())).await;
+    let (id2, status) = r.run(PIPELINE, Duration::from_secs(60)).await;
+    worker.stop().await;
+    assert_eq!(status.as_str(), "Succeeded");
+    assert_eq!(latest_sha(&r, "ledger-prod-audit").await, sha(&v3));
+
+    // `pipeline-canary rollback` of that release: the alias back on 2, the
+    // code-only function's code back on version 2's bytes.
+    let ledger = pipeline_canary::ledger::Ledger::new(
+        &r.env.conf,
+        pipeline_canary::ledger::Location::parse(LEDGER).unwrap(),
+        true,
+    );
+    let rid = pipeline_canary::canary::release_id(PIPELINE, "Deploy", "Canary", &id2);
+    let done = pipeline_canary::history::rollback(
+        &r.env.conf,
+        &ledger,
+        &rid,
+        "conformance",
+        std::time::SystemTime::now(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("rollback: {}", e.message));
+    eprintln!("{}", done.text);
+    assert!(
+        done.text.contains(
+            "ledger-prod-audit (code only): the code of version 3 → the code of version 2"
+        ),
+        "{}",
+        done.text
+    );
+    assert_eq!(r.alias_version("ledger-prod-post", "live").await, "2");
+    assert_eq!(latest_sha(&r, "ledger-prod-audit").await, sha(&service));
+    assert_eq!(
+        config(&r, "ledger-prod-audit", Some("4"))
+            .await
+            .code_sha256(),
+        Some(sha(&service).as_str())
+    );
+
+    // Pruning to the last release keeps what a code-only function's
+    // current code needs (version 4 holds it) and the release's versions.
+    let pruned = pipeline_canary::history::prune(
+        &r.env.conf,
+        &ledger,
+        "ledger-prod-",
+        None,
+        1,
+        false,
+        |_| {},
+    )
+    .await
+    .unwrap_or_else(|e| panic!("prune: {}", e.message));
+    assert_eq!(
+        pruned.deleted,
+        vec![
+            "ledger-prod-audit:1".to_string(),
+            "ledger-prod-post:1".to_string()
+        ]
+    );
+    for v in ["2", "3", "4"] {
+        config(&r, "ledger-prod-audit", Some(v)).await;
     }
 }

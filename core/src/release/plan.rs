@@ -718,6 +718,36 @@ mod tests {
         }
     }
 
+    /// A stage retry after an earlier attempt published a code-only
+    /// function: `$LATEST` runs this release's version, which plans as
+    /// unchanged, but its description names the version it replaced, so
+    /// the new attempt keeps it in the release (and in its rollback).
+    #[test]
+    fn a_code_only_function_an_earlier_attempt_published_stays_in_the_release() {
+        let mut f = func("c-m", "M2");
+        f.code_only = true;
+        f.alias = String::new();
+        let mut o = seen("c-m", "8", "M2");
+        o.alias.as_mut().unwrap().description =
+            version_description("r-1", "exec", Some("abc"), Some("7"));
+        let plan = validate(&release(vec![f]), &[o], &[], false).unwrap();
+        assert_eq!(plan.functions[0].change, Change::Unchanged);
+        assert_eq!(
+            super::super::prepare::shifted_earlier(&plan, "r-1"),
+            vec![("c-m".to_string(), "8".to_string(), Some(7))]
+        );
+        let (changed, unchanged) = super::super::record::entries(
+            &plan,
+            &super::super::prepare::shifted_earlier(&plan, "r-1"),
+        );
+        assert!(unchanged.is_empty());
+        assert_eq!(changed[0].previous_version.as_deref(), Some("7"));
+        assert!(changed[0].code_only);
+        assert_eq!(changed[0].slot(), crate::canary::shift::Slot::CodeOnly);
+        // Another release finds it simply unchanged.
+        assert!(super::super::prepare::shifted_earlier(&plan, "r-2").is_empty());
+    }
+
     #[test]
     fn unchanged_changed_and_new_alias() {
         let r = release(vec![

@@ -11,6 +11,12 @@
 //! `plan::reusable_version`) the newest with the same CodeSha256 and
 //! `$LATEST`'s configuration, so a rollback publishes no duplicates.
 //!
+//! A code-only function's rollback ([`LambdaApi::restore_code`]) runs the
+//! same calls the other way: the previous version's code, downloaded from
+//! GetFunction's `Code.Location` (`super::download`), goes back through
+//! UpdateFunctionCode with `$LATEST`'s RevisionId, and PublishVersion
+//! records which version holds it.
+//!
 //! Every call goes through the shared [`Limiter`]s (GetFunction through the
 //! read limiter, everything else through the control-plane one); the SDK's
 //! own retries are off so that the limiter's policy is the only one. Knows no

@@ -82,6 +82,8 @@ pub struct ObservedAlias {
     /// `Description` of the version served (names the release that
     /// published it, see [`version_description`]).
     pub description: String,
+    /// `CodeSize` (zipped bytes) of the code served; 0 when not read.
+    pub code_size: u64,
 }
 
 /// What Lambda says about one hook function.
@@ -274,6 +276,25 @@ pub fn validate(
             // Code only: `alias` is what `$LATEST` runs and the newest
             // version holding that code (empty: none does).
             Some(a) if f.code_only && a.code_sha256 == f.code_sha256 => Change::Unchanged,
+            // A rollback uploads the code it runs now again: over 50 MB
+            // only through the staging bucket, so refuse now rather than
+            // leave a rollback that cannot finish.
+            Some(a)
+                if f.code_only
+                    && !a.version.is_empty()
+                    && a.code_size > DIRECT_UPLOAD_MAX_BYTES
+                    && !staging_bucket =>
+            {
+                problems.push(problem(
+                    ProblemKind::Configuration,
+                    &f.name,
+                    format!(
+                        "`{}` is code only and the code it runs now is {} bytes zipped, more than the {DIRECT_UPLOAD_MAX_BYTES} bytes of a direct upload, so a rollback could put it back only through a staging bucket: configure the worker's staging bucket (--staging-bucket)",
+                        f.name, a.code_size
+                    ),
+                ));
+                continue;
+            }
             Some(a) if f.code_only && !a.version.is_empty() => Change::Changed,
             _ if f.code_only => {
                 problems.push(problem(
@@ -706,6 +727,7 @@ mod tests {
                 revision_id: None,
                 routing: None,
                 description: String::new(),
+                code_size: 0,
             }),
         }
     }
@@ -746,6 +768,28 @@ mod tests {
         assert_eq!(changed[0].slot(), crate::canary::shift::Slot::CodeOnly);
         // Another release finds it simply unchanged.
         assert!(super::super::prepare::shifted_earlier(&plan, "r-2").is_empty());
+    }
+
+    #[test]
+    fn a_code_only_function_running_code_over_50_mb_needs_a_staging_bucket() {
+        let mut f = func("c-m", "M2");
+        f.code_only = true;
+        f.alias = String::new();
+        let mut o = seen("c-m", "8", "M1");
+        o.alias.as_mut().unwrap().code_size = DIRECT_UPLOAD_MAX_BYTES + 1;
+        let e = validate(
+            &release(vec![f.clone()]),
+            std::slice::from_ref(&o),
+            &[],
+            false,
+        )
+        .unwrap_err();
+        assert!(
+            e.message.contains("configure the worker's staging bucket"),
+            "{}",
+            e.message
+        );
+        assert!(validate(&release(vec![f]), &[o], &[], true).is_ok());
     }
 
     #[test]

@@ -92,6 +92,7 @@ fn inspected(n: usize, changed: &[usize]) -> Observation {
                     revision_id: Some("rev".into()),
                     routing: None,
                     description: String::new(),
+                    code_size: 10,
                 }),
             })
             .collect(),

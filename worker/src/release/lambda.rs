@@ -292,6 +292,7 @@ impl LambdaApi {
             revision_id: None,
             routing: None,
             description: served.description().unwrap_or_default().to_string(),
+            code_size: u64::try_from(served.code_size()).unwrap_or(0),
         };
         if read_alias && observed.code_sha256 != new_code_sha256 {
             let a = self
@@ -353,6 +354,7 @@ impl LambdaApi {
             Err(e) => return Err(e),
         };
         let sha = latest.code_sha256().unwrap_or_default().to_string();
+        let code_size = u64::try_from(latest.code_size()).unwrap_or(0);
         let mut marker: Option<String> = None;
         let mut newest: Option<(u64, String)> = None;
         loop {
@@ -392,6 +394,7 @@ impl LambdaApi {
                 revision_id: None,
                 routing: None,
                 description,
+                code_size,
             }),
         })
     }

@@ -316,8 +316,11 @@ async fn apply(
                 &pipeline_canary_core::canary::restore_description(id, &u.version),
             )
             .await
-            .map(|_| None)
-            .map_err(|e| e.message);
+            .map_err(|e| e.message)
+            .and_then(|r| match r {
+                crate::release::lambda::Restored::Holder(_) => Ok(None),
+                crate::release::lambda::Restored::Gone(why) => Err(why),
+            });
     }
     update_alias(lambda, u).await.map_err(|e| e.to_string())
 }

@@ -634,6 +634,13 @@ pub enum CanaryObservation {
         index: usize,
         version: String,
     },
+    /// A code-only function's previous version no longer exists: its code
+    /// cannot be put back (`why`, for the operator). Nothing was changed;
+    /// the rollback ends with this said, as for an alias that is gone.
+    CodeNotRestorable {
+        index: usize,
+        why: String,
+    },
 }
 
 /// The description of the version a rollback publishes when it puts a

@@ -196,6 +196,8 @@ struct Seen {
     /// Code-only functions back on their previous code: the version now
     /// holding it.
     code_restored: BTreeMap<usize, String>,
+    /// Code-only functions whose previous version is gone: why.
+    code_not_restorable: BTreeMap<usize, String>,
 }
 
 fn fingerprint(plan: &ShiftPlan) -> String {
@@ -372,6 +374,9 @@ fn merge(
             }
             CanaryObservation::CodeRestored { index, version } => {
                 seen.code_restored.insert(index, version);
+            }
+            CanaryObservation::CodeNotRestorable { index, why } => {
+                seen.code_not_restorable.insert(index, why);
             }
             _ => {}
         }
@@ -669,6 +674,12 @@ fn rollback(
                     None => u.outcomes.push(format!(
                         "{name}: code only, no previous version; its code left as is"
                     )),
+                    Some(_) if seen.code_not_restorable.contains_key(&i) => {
+                        u.outcomes.push(format!(
+                            "{name}: code only, NOT put back: {}",
+                            seen.code_not_restorable[&i]
+                        ))
+                    }
                     Some(prev) if seen.code_restored.contains_key(&i) => {
                         let holder = &seen.code_restored[&i];
                         u.outcomes.push(if holder == prev {

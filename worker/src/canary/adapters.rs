@@ -34,7 +34,7 @@ use super::{
 use crate::codepipeline::CallError;
 use crate::engine::EngineError;
 use crate::manifest::DeploymentConfig;
-use crate::release::lambda::LambdaApi;
+use crate::release::lambda::{LambdaApi, Restored};
 use crate::release::limiter::Limiter;
 use crate::report::FailureKind;
 
@@ -853,7 +853,8 @@ impl CanaryAdapters {
             };
         };
         match api.restore_code(function, version, description).await {
-            Ok(version) => CanaryObservation::CodeRestored { index, version },
+            Ok(Restored::Holder(version)) => CanaryObservation::CodeRestored { index, version },
+            Ok(Restored::Gone(why)) => CanaryObservation::CodeNotRestorable { index, why },
             Err(e) => CanaryObservation::CallFailed {
                 what,
                 index: Some(index),

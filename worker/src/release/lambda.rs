@@ -133,6 +133,16 @@ pub struct LambdaApi {
     uploads: Arc<tokio::sync::Semaphore>,
 }
 
+/// How a code restore ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Restored {
+    /// `$LATEST` runs the version's code again; this version holds it.
+    Holder(String),
+    /// The version is gone: its code cannot be put back (why, for the
+    /// operator). Nothing was changed.
+    Gone(String),
+}
+
 /// Largest code a rollback downloads to put back: Lambda's limit on a
 /// deployment package (250 MB unzipped; its zip is no larger).
 pub const RESTORE_MAX_BYTES: usize = 262_144_000;
@@ -745,13 +755,14 @@ impl LambdaApi {
     /// above 50 MB) with `$LATEST`'s RevisionId as precondition; once the
     /// update settled, PublishVersion (CodeSha256 = the version's) with
     /// `description` records which version now holds that code. Returns that
-    /// version (`version` itself when nothing had to change).
+    /// version (`version` itself when nothing had to change), or
+    /// [`Restored::Gone`] when the version no longer exists.
     pub async fn restore_code(
         &self,
         name: &str,
         version: &str,
         description: &str,
-    ) -> Result<String, EngineError> {
+    ) -> Result<Restored, EngineError> {
         let got = self
             .reads
             .run(|| async {
@@ -763,17 +774,16 @@ impl LambdaApi {
                     .await
                     .map_err(|e| call_error("GetFunction", &e))
             })
-            .await
-            .map_err(|e| {
-                let what = if e.is("ResourceNotFoundException") {
-                    format!(
-                        "version {version} of `{name}` no longer exists, so its code cannot be put back (was it pruned or deleted by hand?): deploy that code again"
-                    )
-                } else {
-                    format!("{name}: {e}")
-                };
-                failed(e.failure_kind(), what)
-            })?;
+            .await;
+        let got = match got {
+            Ok(g) => g,
+            Err(e) if e.is("ResourceNotFoundException") => {
+                return Ok(Restored::Gone(format!(
+                    "version {version} of `{name}` no longer exists (pruned or deleted by hand?), so its code cannot be put back: `{name}` keeps the code it runs; deploy the previous code again if it must go back"
+                )));
+            }
+            Err(e) => return Err(failed(e.failure_kind(), format!("{name}: {e}"))),
+        };
         let previous = got
             .configuration()
             .and_then(|c| c.code_sha256())
@@ -786,7 +796,8 @@ impl LambdaApi {
             // it as the newest.
             return self
                 .publish_restored(name, version, &previous, latest.revision_id, description)
-                .await;
+                .await
+                .map(Restored::Holder);
         }
         let Some(location) = got.code().and_then(|c| c.location()) else {
             return Err(failed(
@@ -883,6 +894,7 @@ impl LambdaApi {
         }
         self.publish_restored(name, version, &previous, settled.revision_id, description)
             .await
+            .map(Restored::Holder)
     }
 
     /// After a restore: the version holding `$LATEST`'s code (`previous`).

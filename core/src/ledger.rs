@@ -237,11 +237,22 @@ pub fn plan_rollback(
             continue;
         }
         match aliases.get(&f.name).cloned().flatten() {
-            None => refusals.push(format!("{}: alias {} no longer exists", f.name, f.alias)),
-            Some(a) if a.version == *previous && a.routing.is_none() => notes.push(format!(
-                "{}: alias {} already serves the previous version {previous}",
-                f.name, f.alias
+            None if f.code_only => refusals.push(format!(
+                "{}: code only, and no published version holds the code $LATEST runs (changed outside any release)",
+                f.name
             )),
+            None => refusals.push(format!("{}: alias {} no longer exists", f.name, f.alias)),
+            Some(a) if a.version == *previous && a.routing.is_none() => notes.push(if f.code_only {
+                format!(
+                    "{}: code only, already runs the code of the previous version {previous}",
+                    f.name
+                )
+            } else {
+                format!(
+                    "{}: alias {} already serves the previous version {previous}",
+                    f.name, f.alias
+                )
+            }),
             Some(a) if a.version == *version && a.routing.is_none() => {
                 updates.push(AliasUpdate {
                     function: f.name.clone(),
@@ -265,10 +276,17 @@ pub fn plan_rollback(
                     (_, Some(r)) if r != id => format!(", published by release {r}"),
                     _ => String::new(),
                 };
-                refusals.push(format!(
-                    "{}: alias {} serves {serves}{by}, not this release's version {version}",
-                    f.name, f.alias
-                ));
+                refusals.push(if f.code_only {
+                    format!(
+                        "{}: code only, runs the code of {serves}{by}, not this release's version {version}",
+                        f.name
+                    )
+                } else {
+                    format!(
+                        "{}: alias {} serves {serves}{by}, not this release's version {version}",
+                        f.name, f.alias
+                    )
+                });
             }
         }
     }
@@ -294,8 +312,24 @@ pub struct FunctionVersions {
     pub function: String,
     /// Published versions (numbers; `$LATEST` is never listed here).
     pub versions: Vec<String>,
-    /// Versions an alias references (its version or its routing config).
+    /// Versions an alias references (its version or its routing config),
+    /// and the one holding the code `$LATEST` runs ([`latest_code_holder`]).
     pub referenced: BTreeSet<String>,
+}
+
+/// Of `(version, CodeSha256)` as ListVersionsByFunction lists them
+/// (`$LATEST` among them), the newest published version holding the code
+/// `$LATEST` runs. A code-only function (no alias) runs `$LATEST`: that
+/// version is what its next release's rollback puts back, so pruning must
+/// keep it as if an alias referenced it.
+pub fn latest_code_holder(versions: &[(String, String)]) -> Option<String> {
+    let latest = &versions.iter().find(|(v, _)| v == "$LATEST")?.1;
+    versions
+        .iter()
+        .filter(|(_, sha)| sha == latest)
+        .filter_map(|(v, _)| v.parse::<u64>().ok())
+        .max()
+        .map(|n| n.to_string())
 }
 
 /// Versions of `f` that may be deleted: not referenced by an alias, not
@@ -354,6 +388,21 @@ mod tests {
     };
 
     #[test]
+    fn the_version_holding_latests_code_is_found_newest_first() {
+        let v = |a: &str, b: &str| (a.to_string(), b.to_string());
+        let list = [
+            v("$LATEST", "B"),
+            v("1", "A"),
+            v("2", "B"),
+            v("3", "C"),
+            v("4", "B"),
+        ];
+        assert_eq!(latest_code_holder(&list).as_deref(), Some("4"));
+        assert_eq!(latest_code_holder(&list[..2]), None);
+        assert_eq!(latest_code_holder(&[]), None);
+    }
+
+    #[test]
     fn locations_parse_and_name_the_fix() {
         let l = Location::parse("s3://ledger-bucket/team/releases/").unwrap();
         assert_eq!(l.bucket, "ledger-bucket");
@@ -407,6 +456,7 @@ mod tests {
             after_allow_traffic: None,
             deployment_ids: vec![],
             state,
+            code_only: false,
         };
         ReleaseRecord {
             schema: SCHEMA,
@@ -494,6 +544,51 @@ mod tests {
             ("fn-b".to_string(), alias("5", None)),
         ]);
         assert!(matches!(plan_rollback(&r, &back), RollbackPlan::Nothing(_)));
+    }
+
+    /// A code-only entry (no alias) rolls back through the version holding
+    /// the code `$LATEST` runs, in the same all-or-nothing plan.
+    #[test]
+    fn a_code_only_function_rolls_back_by_its_code() {
+        let mut r = record(Outcome::Succeeded);
+        r.functions[1].alias = String::new();
+        r.functions[1].code_only = true;
+        let now = BTreeMap::from([
+            ("fn-a".to_string(), alias("2", Some("r-a"))),
+            ("fn-b".to_string(), alias("6", Some("r-a"))),
+        ]);
+        let RollbackPlan::Apply { updates, .. } = plan_rollback(&r, &now) else {
+            panic!()
+        };
+        assert_eq!(updates[1].alias, "");
+        assert_eq!(
+            (updates[1].from.as_str(), updates[1].version.as_str()),
+            ("6", "5")
+        );
+        let changed = BTreeMap::from([
+            ("fn-a".to_string(), alias("2", Some("r-a"))),
+            ("fn-b".to_string(), alias("9", Some("r-later"))),
+        ]);
+        let RollbackPlan::Refused(msg) = plan_rollback(&r, &changed) else {
+            panic!()
+        };
+        assert!(
+            msg.contains(
+                "fn-b: code only, runs the code of version 9, published by release r-later"
+            ),
+            "{msg}"
+        );
+        let lost = BTreeMap::from([
+            ("fn-a".to_string(), alias("2", Some("r-a"))),
+            ("fn-b".to_string(), None),
+        ]);
+        let RollbackPlan::Refused(msg) = plan_rollback(&r, &lost) else {
+            panic!()
+        };
+        assert!(
+            msg.contains("no published version holds the code $LATEST runs"),
+            "{msg}"
+        );
     }
 
     #[test]

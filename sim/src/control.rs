@@ -45,6 +45,9 @@ pub async fn handle(sim: &Arc<Sim>, req: Request) -> Response<Body> {
         })
     };
     match (method, path.as_str()) {
+        (Method::GET, p) if p.starts_with(crate::lambda::links::PATH_PREFIX) => {
+            code_download(sim, p, &query)
+        }
         (Method::GET, "/_sim/health") => reply(
             StatusCode::OK,
             json!({
@@ -168,6 +171,38 @@ pub async fn handle(sim: &Arc<Sim>, req: Request) -> Response<Body> {
             StatusCode::NOT_FOUND,
             json!({ "error": format!("no control route {path}") }),
         ),
+    }
+}
+
+/// A GetFunction `Code.Location`: the zip, or S3's 403 XML.
+fn code_download(sim: &Sim, path: &str, query: &str) -> Response<Body> {
+    let q = crate::auth::form_pairs(query);
+    let signature = q
+        .iter()
+        .find(|(k, _)| k == "X-Amz-Signature")
+        .map(|(_, v)| v.as_str());
+    match sim.lambda.download_code(path, signature) {
+        Ok(bytes) => Response::builder()
+            .status(StatusCode::OK)
+            .header("content-type", "application/zip")
+            .header("content-length", bytes.len())
+            .body(wire::full(bytes::Bytes::copy_from_slice(&bytes)))
+            .expect("valid response"),
+        Err(why) => {
+            let message = match why {
+                crate::lambda::links::Refused::Expired => "Request has expired",
+                crate::lambda::links::Refused::Denied => {
+                    "The request signature we calculated does not match the signature you provided."
+                }
+            };
+            Response::builder()
+                .status(StatusCode::FORBIDDEN)
+                .header("content-type", "application/xml")
+                .body(wire::full(format!(
+                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code><Message>{message}</Message></Error>"
+                )))
+                .expect("valid response")
+        }
     }
 }
 

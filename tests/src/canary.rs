@@ -208,6 +208,7 @@ pub fn shift_plan(
                 current_version: current.map(str::to_string),
                 target_version: to.to_string(),
                 serving_target: false,
+                code_only: false,
             })
             .collect(),
     }

@@ -11,6 +11,7 @@ pub mod canary;
 pub mod logscan;
 pub mod moto;
 pub mod release;
+pub mod serverless;
 pub mod time;
 pub mod worker;
 

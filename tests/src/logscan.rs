@@ -196,6 +196,7 @@ pub enum SecretKind {
     ArtifactSessionToken,
     SecretActionProperty,
     AccountSecretKey,
+    CodeLocationSignature,
 }
 
 impl std::fmt::Display for SecretKind {
@@ -205,6 +206,7 @@ impl std::fmt::Display for SecretKind {
             SecretKind::ArtifactSessionToken => "artifact session token",
             SecretKind::SecretActionProperty => "secret action property value",
             SecretKind::AccountSecretKey => "account secret key",
+            SecretKind::CodeLocationSignature => "Lambda Code.Location signature",
         })
     }
 }
@@ -246,6 +248,9 @@ impl Secrets {
         }
         for v in sim.codepipeline.secret_configuration_values() {
             s.add(SecretKind::SecretActionProperty, v);
+        }
+        for v in sim.lambda.code_location_signatures() {
+            s.add(SecretKind::CodeLocationSignature, v);
         }
         s
     }

@@ -377,12 +377,44 @@ async fn code_updates_preconditions_and_publishing() {
         .await
         .unwrap();
     assert_eq!(c2.configuration().unwrap().version(), Some("2"));
+    // Code.Location serves the version's exact zip (checked against its
+    // CodeSha256 by the worker's own downloader), like AWS's presigned URL
+    // for 10 minutes, then S3's 403; the error never shows the signature.
+    let url = c2.code().unwrap().location().unwrap().to_string();
+    assert!(url.contains("X-Amz-Expires=600&X-Amz-Signature="), "{url}");
+    let v2_sha = c2.configuration().unwrap().code_sha256().unwrap();
+    assert_eq!(v2_sha, sha(&v2));
+    let got = pipeline_canary::release::download::download(
+        &url,
+        v2_sha,
+        1 << 20,
+        std::time::Duration::from_secs(30),
+    )
+    .await
+    .unwrap();
+    assert_eq!(got, v2);
+    let forged = format!("{}forged", &url[..url.len() - 6]);
+    let e = pipeline_canary::release::download::download(
+        &forged,
+        v2_sha,
+        1 << 20,
+        std::time::Duration::from_secs(30),
+    )
+    .await
+    .unwrap_err();
+    assert!(e.contains("HTTP 403") && !e.contains("forged"), "{e}");
+    sim.sim().lambda.expire_code_locations();
+    let e = pipeline_canary::release::download::download(
+        &url,
+        v2_sha,
+        1 << 20,
+        std::time::Duration::from_secs(30),
+    )
+    .await
+    .unwrap_err();
     assert!(
-        c2.code()
-            .unwrap()
-            .location()
-            .unwrap()
-            .starts_with("https://")
+        e.contains("expired") && !e.contains("X-Amz-Signature"),
+        "{e}"
     );
 
     // Not found, like AWS words it.

@@ -21,6 +21,7 @@ use pipeline_canary_core::release::record::{
 
 use crate::aws_error::AwsError;
 use crate::ledger::{Ledger, WriteError};
+use crate::release::lambda::LambdaApi;
 
 /// A command's failure: the exit code (1 refused or failed, 2 usage or
 /// configuration) and the sentence to print.
@@ -222,11 +223,29 @@ pub struct RolledBack {
 /// says which release moved it there.
 async fn aliases_now(
     lambda: &LambdaClient,
+    api: &LambdaApi,
     r: &ReleaseRecord,
     recent: &[ReleaseRecord],
 ) -> Result<BTreeMap<String, Option<AliasNow>>, CommandError> {
     let mut out = BTreeMap::new();
     for f in &r.functions {
+        if f.code_only {
+            // No alias: what `$LATEST` runs, as the newest version holding
+            // its code (the rollback's "alias").
+            let o = api
+                .observe_function(&f.name, "", "")
+                .await
+                .map_err(|e| CommandError::failed(format!("{}: {e}", f.name)))?;
+            let now = o.alias.filter(|a| !a.version.is_empty()).map(|a| AliasNow {
+                routing: None,
+                revision_id: None,
+                published_by: released_by(&a.description),
+                moved_by: ledger::moved_by(recent, &f.name, &a.version),
+                version: a.version,
+            });
+            out.insert(f.name.clone(), now);
+            continue;
+        }
         let a = match lambda
             .get_alias()
             .function_name(&f.name)
@@ -280,6 +299,32 @@ fn released_by(description: &str) -> Option<String> {
     plan::published_by(description, id).then(|| id.to_string())
 }
 
+/// One update of a rollback: UpdateAlias, or for a code-only function
+/// (no alias) its `$LATEST` back on `u.version`'s code
+/// ([`LambdaApi::restore_code`]).
+async fn apply(
+    lambda: &LambdaClient,
+    api: &LambdaApi,
+    id: &str,
+    u: &AliasUpdate,
+) -> Result<Option<String>, String> {
+    if u.alias.is_empty() {
+        return api
+            .restore_code(
+                &u.function,
+                &u.version,
+                &pipeline_canary_core::canary::restore_description(id, &u.version),
+            )
+            .await
+            .map_err(|e| e.message)
+            .and_then(|r| match r {
+                crate::release::lambda::Restored::Holder(_) => Ok(None),
+                crate::release::lambda::Restored::Gone(why) => Err(why),
+            });
+    }
+    update_alias(lambda, u).await.map_err(|e| e.to_string())
+}
+
 async fn update_alias(lambda: &LambdaClient, u: &AliasUpdate) -> Result<Option<String>, AwsError> {
     let mut req = lambda
         .update_alias()
@@ -315,6 +360,7 @@ pub async fn rollback(
         });
     }
     let lambda = LambdaClient::new(sdk);
+    let api = LambdaApi::with_defaults(sdk);
     let (record, etag) = match ledger.record(id).await {
         Ok(Some(x)) => x,
         Ok(None) => return Err(not_found(ledger, id)),
@@ -326,7 +372,7 @@ pub async fn rollback(
         .into_iter()
         .filter(|x| x.release_id != record.release_id && x.started_ms() >= record.started_ms())
         .collect();
-    let aliases = aliases_now(&lambda, &record, &newer).await?;
+    let aliases = aliases_now(&lambda, &api, &record, &newer).await?;
     let (updates, notes) = match ledger::plan_rollback(&record, &aliases) {
         RollbackPlan::Nothing(text) => {
             return Ok(RolledBack {
@@ -339,7 +385,7 @@ pub async fn rollback(
     };
     let mut done: Vec<(AliasUpdate, Option<String>)> = Vec::new();
     for u in &updates {
-        match update_alias(&lambda, u).await {
+        match apply(&lambda, &api, id, u).await {
             Ok(rev) => done.push((u.clone(), rev)),
             Err(e) => {
                 // All or nothing: put back what this command moved.
@@ -352,7 +398,7 @@ pub async fn rollback(
                         from: d.version.clone(),
                         revision_id: rev.clone(),
                     };
-                    if let Err(e) = update_alias(&lambda, &back).await {
+                    if let Err(e) = apply(&lambda, &api, id, &back).await {
                         undo_failures.push(format!("{}: {e}", d.function));
                     }
                 }
@@ -404,10 +450,17 @@ pub async fn rollback(
         updates.len()
     );
     for u in &updates {
-        text.push_str(&format!(
-            "\n- {}:{} {} → {}",
-            u.function, u.alias, u.from, u.version
-        ));
+        if u.alias.is_empty() {
+            text.push_str(&format!(
+                "\n- {} (code only): the code of version {} → the code of version {}",
+                u.function, u.from, u.version
+            ));
+        } else {
+            text.push_str(&format!(
+                "\n- {}:{} {} → {}",
+                u.function, u.alias, u.from, u.version
+            ));
+        }
     }
     for n in notes {
         text.push_str(&format!("\n- note: {n}"));
@@ -457,6 +510,7 @@ async fn function_names(lambda: &LambdaClient, prefix: &str) -> Result<Vec<Strin
 
 async fn versions_of(lambda: &LambdaClient, function: &str) -> Result<FunctionVersions, AwsError> {
     let mut versions = Vec::new();
+    let mut codes: Vec<(String, String)> = Vec::new();
     let mut marker: Option<String> = None;
     loop {
         let page = lambda
@@ -471,12 +525,17 @@ async fn versions_of(lambda: &LambdaClient, function: &str) -> Result<FunctionVe
                 .iter()
                 .filter_map(|v| v.version().map(str::to_string)),
         );
+        codes.extend(
+            page.versions()
+                .iter()
+                .filter_map(|v| Some((v.version()?.to_string(), v.code_sha256()?.to_string()))),
+        );
         match page.next_marker() {
             Some(m) if !m.is_empty() => marker = Some(m.to_string()),
             _ => break,
         }
     }
-    let mut referenced = BTreeSet::new();
+    let mut referenced: BTreeSet<String> = ledger::latest_code_holder(&codes).into_iter().collect();
     let mut marker: Option<String> = None;
     loop {
         let page = lambda

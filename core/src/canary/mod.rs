@@ -157,6 +157,10 @@ pub struct FunctionShift {
     /// shifted it. Read once, when the shift starts: such a function gets
     /// no deployment but rolls back with the release.
     pub serving_target: bool,
+    /// Code only: no alias, no deployment. Its code went live when it was
+    /// published (before the shift); a rollback puts the code of
+    /// `current_version` back (`RestoreCode`).
+    pub code_only: bool,
 }
 
 /// Shift input. MUST list the same functions in the same order on every
@@ -560,6 +564,17 @@ pub enum CanaryAction {
         alias: String,
         version: String,
     },
+    /// Puts the code of `version` back on a code-only function's `$LATEST`
+    /// (nothing when `$LATEST` already has `version`'s code): its code from
+    /// GetFunction's `Code.Location`, UpdateFunctionCode with `$LATEST`'s
+    /// RevisionId, then PublishVersion with `description`
+    /// ([`restore_description`]) so a version holds the restored code.
+    RestoreCode {
+        index: usize,
+        function: String,
+        version: String,
+        description: String,
+    },
 }
 
 /// What the adapters report back.
@@ -621,6 +636,28 @@ pub enum CanaryObservation {
         index: usize,
         alias: AliasView,
     },
+    /// A code-only function's `$LATEST` has its previous version's code
+    /// again; `version` holds that code (the one published for the restore,
+    /// or the previous version itself when nothing had to change).
+    CodeRestored {
+        index: usize,
+        version: String,
+    },
+    /// A code-only function's previous version no longer exists: its code
+    /// cannot be put back (`why`, for the operator). Nothing was changed;
+    /// the rollback ends with this said, as for an alias that is gone.
+    CodeNotRestorable {
+        index: usize,
+        why: String,
+    },
+}
+
+/// The description of the version a rollback publishes when it puts a
+/// code-only function's previous code back. It does not read as a version
+/// the release published (`pipeline-canary release <id> …`), so a retry
+/// never takes it for its own.
+pub fn restore_description(release_id: &str, version: &str) -> String {
+    format!("pipeline-canary rollback of release {release_id}: the code of version {version}")
 }
 
 /// Seconds since the epoch (0 before it).

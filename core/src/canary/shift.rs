@@ -24,7 +24,7 @@
 //! (the release engine: in the release's record) and resumes with
 //! [`ShiftState::resume`]. Everything else is re-read each tick.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, SystemTime};
 
 use sha2::{Digest, Sha256};
@@ -54,6 +54,9 @@ pub enum Slot {
     /// attempt of this release (before a stage retry) moved it there: no
     /// deployment, but it rolls back with the release.
     Shifted,
+    /// A code-only function: no alias, no deployment; its new code is live
+    /// since it was published, and a rollback restores its previous code.
+    CodeOnly,
 }
 
 /// The shift's state. What outlives a job (the slots, the discovery and
@@ -214,6 +217,12 @@ struct Seen {
     alias_updates_sent: BTreeSet<usize>,
     alias_update_failures: Vec<String>,
     stop_failures: Vec<String>,
+    code_restores_sent: BTreeSet<usize>,
+    /// Code-only functions back on their previous code: the version now
+    /// holding it.
+    code_restored: BTreeMap<usize, String>,
+    /// Code-only functions whose previous version is gone: why.
+    code_not_restorable: BTreeMap<usize, String>,
 }
 
 fn fingerprint(plan: &ShiftPlan) -> String {
@@ -267,7 +276,9 @@ pub fn decide_shift(
             .functions
             .iter()
             .map(|f| {
-                if f.current_version.as_deref() == Some(f.target_version.as_str()) {
+                if f.code_only {
+                    Slot::CodeOnly
+                } else if f.current_version.as_deref() == Some(f.target_version.as_str()) {
                     Slot::Unchanged
                 } else if f.serving_target {
                     Slot::Shifted
@@ -384,6 +395,11 @@ fn merge(
                 } else if what.starts_with("UpdateAlias") {
                     seen.alias_update_failures
                         .push(format!("{f}: UpdateAlias failed: {code}: {message}"));
+                } else if what.starts_with("RestoreCode") {
+                    // Retried next tick (a new Code.Location, a fresh read).
+                    seen.alias_update_failures.push(format!(
+                        "{f}: putting its previous code back failed: {message}"
+                    ));
                 } else if what.starts_with("StopDeployment") {
                     // The next tick observes and stops again; meanwhile the
                     // rollback says why it is not done.
@@ -405,6 +421,12 @@ fn merge(
                 if let Some(s) = state.slots.get_mut(index) {
                     *s = Slot::AliasCreated;
                 }
+            }
+            CanaryObservation::CodeRestored { index, version } => {
+                seen.code_restored.insert(index, version);
+            }
+            CanaryObservation::CodeNotRestorable { index, why } => {
+                seen.code_not_restorable.insert(index, why);
             }
             _ => {}
         }
@@ -451,7 +473,7 @@ fn due(plan: &ShiftPlan, state: &ShiftState, seen: &Seen) -> Option<ShiftDue> {
     for (i, slot) in state.slots.iter().enumerate() {
         let f = &plan.functions[i];
         match slot {
-            Slot::AliasCreated | Slot::Unchanged | Slot::Shifted => {}
+            Slot::AliasCreated | Slot::Unchanged | Slot::Shifted | Slot::CodeOnly => {}
             Slot::Waiting if f.current_version.is_none() => {}
             Slot::Waiting | Slot::Creating => complete = false,
             Slot::Deployment(id) => {
@@ -633,7 +655,7 @@ fn step(
             .is_some_and(|d| d.status == DeploymentStatus::Succeeded),
         Slot::Waiting => plan.functions[i].current_version.is_none(),
         Slot::Creating => false,
-        Slot::AliasCreated | Slot::Unchanged | Slot::Shifted => true,
+        Slot::AliasCreated | Slot::Unchanged | Slot::Shifted | Slot::CodeOnly => true,
     });
     if deployed {
         let firsts: Vec<usize> = (0..plan.functions.len())
@@ -717,6 +739,44 @@ fn rollback(
                 continue;
             }
             Slot::Unchanged => continue,
+            Slot::CodeOnly => {
+                match f.current_version.as_deref() {
+                    None => u.outcomes.push(format!(
+                        "{name}: code only, no previous version; its code left as is"
+                    )),
+                    Some(_) if seen.code_not_restorable.contains_key(&i) => {
+                        u.outcomes.push(format!(
+                            "{name}: code only, NOT put back: {}",
+                            seen.code_not_restorable[&i]
+                        ))
+                    }
+                    Some(prev) if seen.code_restored.contains_key(&i) => {
+                        let holder = &seen.code_restored[&i];
+                        u.outcomes.push(if holder == prev {
+                            format!("{name}: code only, back on the code of version {prev}")
+                        } else {
+                            format!(
+                                "{name}: code only, back on the code of version {prev} (published again as version {holder})"
+                            )
+                        })
+                    }
+                    Some(prev) => {
+                        if seen.code_restores_sent.insert(i) {
+                            u.actions.push(CanaryAction::RestoreCode {
+                                index: i,
+                                function: name.to_string(),
+                                version: prev.to_string(),
+                                description: super::restore_description(
+                                    &plan.release.release_id,
+                                    prev,
+                                ),
+                            });
+                        }
+                        u.unsettled = true;
+                    }
+                }
+                continue;
+            }
         };
         let Some(d) = seen.deployments.get(id) else {
             if seen.created_now.contains(id) {
@@ -997,6 +1057,12 @@ fn progress(
         let total = config.total_duration();
         match s {
             Slot::Unchanged => continue,
+            Slot::CodeOnly => {
+                done += 1;
+                weights += 1.0;
+                fraction += 1.0;
+                details.push(format!("{name} code only ✓"));
+            }
             Slot::Shifted => {
                 done += 1;
                 weights += 1.0;

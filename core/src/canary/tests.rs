@@ -56,6 +56,7 @@ fn plan(n: usize) -> ShiftPlan {
                 current_version: Some("1".into()),
                 target_version: "2".into(),
                 serving_target: false,
+                code_only: false,
             })
             .collect(),
     }
@@ -1871,4 +1872,100 @@ fn rollbacks_are_spaced_too() {
     assert_eq!(s.pace_due(), Some(last));
     let a = actions(decide_shift(&p, &mut s, vec![], last));
     assert_eq!(stops(&a), [id(4)]);
+}
+
+/// A code-only function (f0) in a release whose other function (f1) fails:
+/// it gets no deployment, and the rollback puts its previous code back
+/// (`RestoreCode`), retried while it fails (STALLED, never reported done),
+/// and ends once `$LATEST` runs that code again, or, when the previous
+/// version is gone, ends saying its code was not put back.
+#[test]
+fn a_code_only_function_gets_its_previous_code_back_when_the_release_rolls_back() {
+    let run = |last: CanaryObservation| -> Decision<CanaryAction> {
+        let mut p = plan(2);
+        p.functions[0].code_only = true;
+        p.functions[0].target.alias = String::new();
+        let (mut s, made) = started(&p);
+        assert_eq!(made, vec![1], "no deployment for the code-only function");
+        assert_eq!(s.slots()[0], Slot::CodeOnly);
+        actions(decide_shift(&p, &mut s, vec![], t(60)));
+        let mut failed = dep(&p, 1, DeploymentStatus::Stopped);
+        failed.error = Some("ALARM_ACTIVE: f1-errors".into());
+        let mut rb = dep(&p, 1, DeploymentStatus::Succeeded);
+        rb.id = "d-RB0000001".into();
+        rb.is_rollback = true;
+        failed.rollback_deployment_id = Some(rb.id.clone());
+        let a = actions(decide_shift(
+            &p,
+            &mut s,
+            ticked(vec![failed.clone(), rb.clone()], vec![]),
+            t(60),
+        ));
+        let restore = CanaryAction::RestoreCode {
+            index: 0,
+            function: "f0".into(),
+            version: "1".into(),
+            description: restore_description(&p.release.release_id, "1"),
+        };
+        assert_eq!(a, vec![restore.clone()]);
+        // A failed restore: still rolling back, STALLED with the reason.
+        let d = decide_shift(
+            &p,
+            &mut s,
+            vec![CanaryObservation::CallFailed {
+                what: "RestoreCode f0 version 1".into(),
+                index: Some(0),
+                code: "SystemUnavailable".into(),
+                message: "downloading the code from http://h/p answered HTTP 503".into(),
+            }],
+            t(60),
+        );
+        let Decision::Continue(progress) = &d else {
+            panic!("{d:?}")
+        };
+        assert!(progress.summary.contains("STALLED"), "{}", progress.summary);
+        assert!(
+            progress
+                .summary
+                .contains("putting its previous code back failed"),
+            "{}",
+            progress.summary
+        );
+        // The next tick tries again.
+        let a = actions(decide_shift(&p, &mut s, vec![], t(61)));
+        assert!(matches!(a[0], CanaryAction::Observe { .. }), "{a:?}");
+        let a = actions(decide_shift(
+            &p,
+            &mut s,
+            ticked(vec![failed, rb], vec![]),
+            t(61),
+        ));
+        assert_eq!(a, vec![restore]);
+        decide_shift(&p, &mut s, vec![last], t(61))
+    };
+    let d = run(CanaryObservation::CodeRestored {
+        index: 0,
+        version: "3".into(),
+    });
+    let Decision::Fail { message, .. } = d else {
+        panic!("{d:?}")
+    };
+    assert!(
+        message.contains(
+            "f0: code only, back on the code of version 1 (published again as version 3)"
+        ),
+        "{message}"
+    );
+    assert!(message.contains("f1: back on version 1"), "{message}");
+    let d = run(CanaryObservation::CodeNotRestorable {
+        index: 0,
+        why: "version 1 of `f0` no longer exists".into(),
+    });
+    let Decision::Fail { message, .. } = d else {
+        panic!("{d:?}")
+    };
+    assert!(
+        message.contains("f0: code only, NOT put back: version 1 of `f0` no longer exists"),
+        "{message}"
+    );
 }

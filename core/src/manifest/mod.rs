@@ -33,6 +33,9 @@ use problems::Collector;
 pub const NATIVE_MANIFEST: &str = "pipeline-canary.json";
 /// Where `serverless package` leaves its state, relative to the service.
 pub const SERVERLESS_STATE: &str = ".serverless/serverless-state.json";
+/// The CloudFormation template `serverless package` writes, relative to
+/// the service.
+pub const SERVERLESS_TEMPLATE: &str = ".serverless/cloudformation-template-update-stack.json";
 /// CodeDeploy's limit on alarms per deployment group, as we design for it.
 pub const MAX_ALARMS_PER_FUNCTION: usize = 10;
 /// The manifest version this worker reads.
@@ -118,6 +121,14 @@ pub struct FunctionRelease {
     /// without duplicates; at most 10).
     pub alarms: Vec<String>,
     pub hooks: Hooks,
+    /// Code only: the function's code is updated and a version published,
+    /// but no alias is created or moved and nothing shifts (Serverless
+    /// functions without `deploymentSettings`, as the canary plugin leaves
+    /// them: their event sources invoke the function unqualified). `alias`
+    /// is empty, `deployment_config` AllAtOnce, no alarms, no hooks. The
+    /// function is part of the release's all-or-nothing rule: a release
+    /// that rolls back puts its previous version's code back.
+    pub code_only: bool,
 }
 
 /// The code of a function, inside the unpacked artifact (absolute paths).
@@ -350,6 +361,8 @@ pub(crate) struct DraftFunction {
     /// second "missing" problem for them.
     pub config_invalid: bool,
     pub alias_invalid: bool,
+    /// See [`FunctionRelease::code_only`].
+    pub code_only: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -409,6 +422,20 @@ fn resolve(root: &Path, draft: Draft, action: &ActionDefaults, c: &mut Collector
             }
         }
         let bundle = f.bundle.as_ref().and_then(|b| check_bundle(root, b, c));
+        if f.code_only {
+            if let (Some(name), Some(bundle)) = (name, bundle) {
+                functions.push(FunctionRelease {
+                    name,
+                    bundle,
+                    alias: String::new(),
+                    deployment_config: DeploymentConfig::AllAtOnce,
+                    alarms: Vec::new(),
+                    hooks: Hooks::default(),
+                    code_only: true,
+                });
+            }
+            continue;
+        }
         let alias = f
             .alias
             .map(|a| a.value)
@@ -461,6 +488,7 @@ fn resolve(root: &Path, draft: Draft, action: &ActionDefaults, c: &mut Collector
                 deployment_config,
                 alarms,
                 hooks: f.hooks,
+                code_only: false,
             });
         }
     }

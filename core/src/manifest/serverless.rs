@@ -8,16 +8,24 @@
 //! `serverless` and `package`>, "package": {"individually", "artifactDirectoryName",
 //! "artifact"}}`. Exactly these fields are read; everything else (events,
 //! resources other than alarms, layers, IAM, `provider.compiledCloudFormationTemplate`
-//! other than alarms, `artifactDirectoryName`, plugin settings other than
+//! other than alarms, plugin settings other than
 //! those below) is ignored:
 //!
 //! - `service.service` — the service name (a string; or `{ "name": … }` /
 //!   `service.serviceObject.name` in old versions).
-//! - `service.provider.stage` (default `dev`) and `service.provider.region`.
+//! - the stage: the one `package.artifactDirectoryName`
+//!   (`serverless/<service>/<stage>/<time>`) names, which is what
+//!   `--stage` packaged for (`service.provider.stage` keeps serverless.yml's
+//!   value, default `dev`, whatever `--stage` said); without it,
+//!   `service.provider.stage` (default `dev`). And `service.provider.region`.
 //! - `service.functions.<key>` for every function, in key order:
 //!   - `name` — the deployed function name; when absent,
 //!     `<service>-<stage>-<key>` as the framework names it.
 //!   - `image` — container-image functions are refused (zip packages only).
+//!   - `provisionedConcurrency` — refused: the framework serves it from its
+//!     own `provisioned` alias, which CloudFormation moves to each new
+//!     version at once (the plugin's alias carries no provisioned
+//!     concurrency); pipeline-canary moves no such alias.
 //!   - `package.artifact` — the function's own zip when individually packaged
 //!     (an absolute path on the build machine, or a path relative to the
 //!     service): found in the artifact by its longest existing path suffix,
@@ -26,24 +34,32 @@
 //!   - without it: the service zip `.serverless/<package.artifact>` from the
 //!     top-level `package.artifact`, else `.serverless/<service>.zip`; with
 //!     `package.individually` (service or function) `.serverless/<key>.zip`.
-//!   - `deploymentSettings` (serverless-plugin-canary-deployments), merged
-//!     over `service.custom.deploymentSettings` key by key like the plugin:
-//!     - `type` → deployment config (any spelling the native manifest accepts);
-//!     - `alias` → the alias to shift;
-//!     - `alarms` → alarm names: a string is the plugin's alarm logical ID,
-//!       resolved through `service.resources.Resources.<id>.Properties.AlarmName`
-//!       (or the compiled template) when it is a literal string; a string
-//!       that is no resource's logical ID is taken as the alarm name; an
+//!   - `deploymentSettings` (serverless-plugin-canary-deployments 0.8.0),
+//!     as the plugin reads it: a function shifts only when it has the key
+//!     at all; its settings are `custom.deploymentSettings` with the
+//!     function's keys laid over them, key by key, a function's key
+//!     replacing the global one whole (an `alarms` list is not merged):
+//!     - `type` → deployment config (any spelling the native manifest
+//!       accepts; the plugin prefixes `CodeDeployDefault.Lambda`);
+//!     - `alias` → the alias to shift, its case kept (none: the action's
+//!       `Alias`, where the plugin's template would not deploy);
+//!     - `alarms` → alarm names: a string is, for the plugin, a
+//!       CloudFormation logical ID (`Ref`), resolved through
+//!       `service.resources.Resources`, the compiled template in the state
+//!       and the packaged `.serverless/cloudformation-template-update-stack.json`
+//!       to its literal `AlarmName`; a string that is no resource's logical
+//!       ID is taken as the alarm name (pre-flight checks it exists); an
 //!       object's `name` is the alarm name; a CloudFormation reference
-//!       (`Ref`, `Fn::GetAtt`, `Fn::Sub`…) cannot be resolved and is an error
-//!       naming it;
+//!       (`Ref`, `Fn::GetAtt`, `Fn::Sub`…) cannot be resolved and is an
+//!       error naming it;
 //!     - `preTrafficHook` / `postTrafficHook` → a function key of this service,
 //!       resolved to its deployed name (or a Lambda ARN, kept as is).
 //!   - `service.custom.deploymentSettings.stages` — when non-empty and
-//!     without the stage, the plugin shifts nothing: every function is
-//!     released `AllAtOnce`.
-//!   - A function without `deploymentSettings` is released `AllAtOnce` (the
-//!     plugin does not shift it), with the global `alias` or the action's.
+//!     without the stage, the plugin adds nothing to the stack: every
+//!     function is code only.
+//!   - A function without `deploymentSettings` is code only
+//!     ([`super::FunctionRelease::code_only`]): the plugin gives it no
+//!     alias and no deployment group; CloudFormation updates its code.
 //!
 //! Knows nothing about AWS; reads only the files it is pointed at.
 
@@ -54,8 +70,8 @@ use serde_json::{Map, Value};
 
 use super::problems::{Collector, json_type};
 use super::{
-    At, DeploymentConfig, Draft, DraftBundle, DraftFunction, Hooks, Origin, check_alarm,
-    check_alias, check_function_name, check_hook, relative_path,
+    At, DeploymentConfig, Draft, DraftBundle, DraftFunction, Hooks, Origin, SERVERLESS_TEMPLATE,
+    check_alarm, check_alias, check_function_name, check_hook, relative_path,
 };
 
 /// Parses `serverless-state.json` of the service in `service_dir` (relative
@@ -102,11 +118,21 @@ pub(crate) fn parse(
         return None;
     };
     let provider = svc.get("provider").and_then(Value::as_object);
-    let stage = provider
-        .and_then(|p| p.get("stage"))
+    // The stage packaged for: `--stage` is not written back into
+    // `provider.stage` (that stays as serverless.yml says, default `dev`),
+    // but it names the artifact directory, `serverless/<service>/<stage>/…`.
+    let stage = doc
+        .get("package")
+        .and_then(|p| p.get("artifactDirectoryName"))
         .and_then(Value::as_str)
-        .unwrap_or("dev")
-        .to_string();
+        .and_then(|d| packaged_stage(d, &service_name))
+        .or_else(|| {
+            provider
+                .and_then(|p| p.get("stage"))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| "dev".to_string());
     let region = provider
         .and_then(|p| p.get("region"))
         .and_then(Value::as_str)
@@ -141,6 +167,14 @@ pub(crate) fn parse(
     }
     if let Some(r) = provider
         .and_then(|p| p.get("compiledCloudFormationTemplate"))
+        .and_then(|t| t.get("Resources"))
+        .and_then(Value::as_object)
+    {
+        resources.push(r);
+    }
+    let packaged = packaged_template(root, service_dir, c);
+    if let Some(r) = packaged
+        .as_ref()
         .and_then(|t| t.get("Resources"))
         .and_then(Value::as_object)
     {
@@ -194,10 +228,6 @@ pub(crate) fn parse(
         }),
         ..Draft::default()
     };
-    let global_alias = global
-        .get("alias")
-        .and_then(|a| alias_value(a, "service.custom.deploymentSettings.alias", c));
-
     for (key, f) in functions {
         let path = format!("service.functions.{key}");
         let Some(fobj) = f.as_object() else {
@@ -212,6 +242,19 @@ pub(crate) fn parse(
             c.config(
                 format!("{path}.image"),
                 "is a container-image function: pipeline-canary releases zip packages only",
+            );
+            continue;
+        }
+        if let Some(pc) = fobj
+            .get("provisionedConcurrency")
+            .filter(|v| !v.is_null() && v.as_u64() != Some(0))
+        {
+            c.config(
+                format!("{path}.provisionedConcurrency"),
+                format!(
+                    "is {}: the Serverless Framework serves provisioned concurrency from its own `provisioned` alias, which CloudFormation moves to every new version at once (the canary plugin's alias carries none), and pipeline-canary moves no such alias: remove `provisionedConcurrency`, or configure provisioned concurrency on the canary alias in your stack",
+                    compact(pc)
+                ),
             );
             continue;
         }
@@ -257,9 +300,12 @@ pub(crate) fn parse(
             Err(e) => c.config(field, e),
         }
 
-        // deploymentSettings, merged over the global ones like the plugin.
+        // deploymentSettings, merged over the global ones like the plugin:
+        // the key's presence makes the function shift (`null`: the global
+        // settings alone).
         let own_settings = match fobj.get("deploymentSettings") {
             None => None,
+            Some(Value::Null) => Some(&empty),
             Some(Value::Object(o)) => Some(o),
             Some(other) => {
                 c.config(
@@ -271,8 +317,9 @@ pub(crate) fn parse(
             }
         };
         let Some(own_settings) = own_settings.filter(|_| stages_enabled) else {
-            df.deployment_config = Some(DeploymentConfig::AllAtOnce);
-            df.alias = global_alias.clone();
+            if !df.config_invalid {
+                df.code_only = true;
+            }
             draft.functions.push(df);
             continue;
         };
@@ -357,6 +404,49 @@ pub(crate) fn parse(
         draft.functions.push(df);
     }
     Some(draft)
+}
+
+/// The packaged CloudFormation template next to the state file, when the
+/// artifact has it (alarm logical IDs resolve through it too).
+fn packaged_template(root: &Path, service_dir: &str, c: &mut Collector) -> Option<Value> {
+    let rel = if service_dir.is_empty() {
+        SERVERLESS_TEMPLATE.to_string()
+    } else {
+        format!("{service_dir}/{SERVERLESS_TEMPLATE}")
+    };
+    let path = root.join(&rel);
+    let meta = fs::symlink_metadata(&path).ok()?;
+    if !meta.file_type().is_file() {
+        return None;
+    }
+    if meta.len() > 64 * 1024 * 1024 {
+        c.config(
+            format!("({rel})"),
+            "is larger than 64 MiB: this is not the template `serverless package` writes",
+        );
+        return None;
+    }
+    let text = match fs::read(&path) {
+        Ok(t) => t,
+        Err(e) => {
+            c.config(format!("({rel})"), format!("cannot be read: {e}"));
+            return None;
+        }
+    };
+    match serde_json::from_slice(&text) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            c.config(
+                format!("({rel})"),
+                format!(
+                    "invalid JSON at line {}, column {}: re-run `serverless package`",
+                    e.line(),
+                    e.column()
+                ),
+            );
+            None
+        }
+    }
 }
 
 fn alias_value(v: &Value, path: &str, c: &mut Collector) -> Option<At<String>> {
@@ -544,4 +634,14 @@ fn compact(v: &Value) -> String {
     } else {
         s
     }
+}
+
+/// The stage in an artifact directory name `serverless/<service>/<stage>/<time>`.
+fn packaged_stage(dir: &str, service: &str) -> Option<String> {
+    let mut parts = dir.split('/');
+    if parts.next()? != "serverless" || parts.next()? != service {
+        return None;
+    }
+    let stage = parts.next()?;
+    (!stage.is_empty() && parts.next().is_some()).then(|| stage.to_string())
 }

@@ -715,11 +715,103 @@ fn serverless_fixture_resolves_to_the_release_it_describes() {
             minutes: 5
         }
     );
-    // No deploymentSettings: not shifted by the plugin → AllAtOnce.
+    // No deploymentSettings: the plugin gives it no alias → code only.
+    let hook = by("collect-prod-smokeHook");
+    assert!(hook.code_only);
+    assert_eq!(hook.alias, "", "a code-only function has no alias");
+    assert!(hook.alarms.is_empty() && hook.hooks == Hooks::default());
+    assert!(!by("collect-quote-price").code_only);
+}
+
+#[test]
+fn serverless_code_only_needs_no_alias_anywhere() {
+    // The reproduction: no `custom.deploymentSettings.alias`, no
+    // action Alias, one function without deploymentSettings.
+    let dir = fixture_copy();
+    edit_state(dir.path(), |v| {
+        v["service"]["custom"]["deploymentSettings"]
+            .as_object_mut()
+            .unwrap()
+            .remove("alias");
+        v["service"]["functions"]["listSlots"]
+            .as_object_mut()
+            .unwrap()
+            .remove("deploymentSettings");
+    });
+    let act = ActionDefaults::of("collect-", None, None, vec![]);
+    let r = load(dir.path(), None, &act).unwrap();
+    let by = |n: &str| r.functions.iter().find(|f| f.name == n).unwrap();
+    assert!(by("collect-prod-listSlots").code_only);
+    assert_eq!(by("collect-prod-listSlots").alias, "");
+    // A shifted function without an alias anywhere gets the action's
+    // documented default, `live`.
+    assert_eq!(by("collect-create-pickup").alias, "live");
+    assert!(!by("collect-create-pickup").code_only);
+}
+
+#[test]
+fn serverless_mirrors_the_plugin_merge_null_settings_alias_case_and_provisioned_concurrency() {
+    let dir = fixture_copy();
+    edit_state(dir.path(), |v| {
+        // The key alone makes the plugin shift it, with the global settings.
+        v["service"]["functions"]["smokeHook"]["deploymentSettings"] = json!(null);
+        // A function's key replaces the global one whole (no list merge);
+        // the alias keeps its case.
+        v["service"]["custom"]["deploymentSettings"]["alarms"] = json!([{"name": "global-a"}]);
+        v["service"]["custom"]["deploymentSettings"]["type"] = json!("Canary10Percent10Minutes");
+        v["service"]["functions"]["listSlots"]["deploymentSettings"] =
+            json!({"alias": "Live", "alarms": [{"name": "own-b"}]});
+    });
+    let r = load(dir.path(), None, &action()).unwrap();
+    let by = |n: &str| r.functions.iter().find(|f| f.name == n).unwrap();
+    let hook = by("collect-prod-smokeHook");
+    assert!(!hook.code_only);
+    assert_eq!(hook.alarms, vec!["global-a"]);
     assert_eq!(
-        by("collect-prod-smokeHook").deployment_config,
-        DeploymentConfig::AllAtOnce
+        hook.deployment_config,
+        DeploymentConfig::Canary {
+            percent: 10,
+            minutes: 10
+        }
     );
+    let list = by("collect-prod-listSlots");
+    assert_eq!(list.alias, "Live");
+    assert_eq!(
+        list.alarms,
+        vec!["own-b"],
+        "the function's alarms replace the global ones"
+    );
+    edit_state(dir.path(), |v| {
+        v["service"]["functions"]["listSlots"]["provisionedConcurrency"] = json!(2);
+    });
+    let e = load(dir.path(), None, &action()).unwrap_err();
+    let p = problem(&e, "service.functions.listSlots.provisionedConcurrency");
+    assert!(p.message.contains("`provisioned` alias"), "{}", p.message);
+    assert!(p.message.contains("remove `provisionedConcurrency`"));
+}
+
+#[test]
+fn serverless_alarm_logical_ids_resolve_through_the_packaged_template() {
+    let dir = fixture_copy();
+    edit_state(dir.path(), |v| {
+        v["service"]["functions"]["listSlots"]["deploymentSettings"]["alarms"] =
+            json!(["ListSlotsThrottles"]);
+    });
+    fs::write(
+        dir.path().join(SERVERLESS_TEMPLATE),
+        serde_json::to_vec(&json!({"Resources": {"ListSlotsThrottles": {
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {"AlarmName": "collect-prod-listSlots-throttles"}}}}))
+        .unwrap(),
+    )
+    .unwrap();
+    let r = load(dir.path(), None, &action()).unwrap();
+    let list = r
+        .functions
+        .iter()
+        .find(|f| f.name == "collect-prod-listSlots")
+        .unwrap();
+    assert_eq!(list.alarms, vec!["collect-prod-listSlots-throttles"]);
 }
 
 #[test]
@@ -728,7 +820,20 @@ fn serverless_fixture_and_equivalent_native_manifest_give_the_same_release() {
     let sls = load(&root, None, &action()).unwrap();
     let native = load(&root, Some("native-equivalent.json"), &action()).unwrap();
     assert!(matches!(native.origin, Origin::Native { .. }));
-    assert_eq!(sls.functions, native.functions);
+    // The native manifest has no code-only functions (the hooks).
+    let shifted: Vec<_> = sls
+        .functions
+        .iter()
+        .filter(|f| !f.code_only)
+        .cloned()
+        .collect();
+    let native_shifted: Vec<_> = native
+        .functions
+        .iter()
+        .filter(|f| shifted.iter().any(|s| s.name == f.name))
+        .cloned()
+        .collect();
+    assert_eq!(shifted, native_shifted);
     assert_eq!(sls.break_glass, native.break_glass);
     // And the zips they point to are sound function bundles.
     for f in &sls.functions {
@@ -831,10 +936,8 @@ fn serverless_default_names_stages_images_and_prefix() {
             .any(|f| f.name == "collect-prod-listSlots")
     );
     assert!(
-        r.functions
-            .iter()
-            .all(|f| f.deployment_config == DeploymentConfig::AllAtOnce),
-        "stage prod is not in custom.deploymentSettings.stages: the plugin would not shift"
+        r.functions.iter().all(|f| f.code_only),
+        "stage prod is not in custom.deploymentSettings.stages: the plugin adds no alias"
     );
     edit_state(dir.path(), |v| {
         v["service"]["functions"]["worker"] =
@@ -854,6 +957,39 @@ fn serverless_default_names_stages_images_and_prefix() {
         p.message
             .contains("`billing-cron` is outside this action's FunctionPrefix")
     );
+}
+
+/// `sls package --stage prod` leaves `provider.stage` as serverless.yml
+/// has it (here the default, `dev`); the stage packaged for is the one the
+/// artifact directory names, and `stages` is checked against that.
+#[test]
+fn serverless_stage_is_the_one_packaged_for_not_provider_stage() {
+    let dir = fixture_copy();
+    edit_state(dir.path(), |v| {
+        v["service"]["provider"]["stage"] = json!("dev");
+        v["package"]["artifactDirectoryName"] =
+            json!("serverless/collect/prod/1796521876355-2026-12-06T01:51:16.355Z");
+        v["service"]["functions"]["listSlots"]
+            .as_object_mut()
+            .unwrap()
+            .remove("name");
+        v["service"]["custom"]["deploymentSettings"]["stages"] = json!(["prod"]);
+    });
+    let r = load(dir.path(), None, &action()).unwrap();
+    assert!(
+        r.functions
+            .iter()
+            .any(|f| f.name == "collect-prod-listSlots")
+    );
+    assert!(
+        r.functions.iter().any(|f| !f.code_only),
+        "prod is in stages: the functions with deploymentSettings shift"
+    );
+    edit_state(dir.path(), |v| {
+        v["service"]["custom"]["deploymentSettings"]["stages"] = json!(["dev"]);
+    });
+    let r = load(dir.path(), None, &action()).unwrap();
+    assert!(r.functions.iter().all(|f| f.code_only));
 }
 
 #[test]

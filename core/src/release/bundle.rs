@@ -108,6 +108,7 @@ pub fn prepare_with(
                 bundle,
                 code_sha256,
                 zip_bytes,
+                code_only: f.code_only,
             }),
             Err((true, message)) => problems.push(Problem {
                 kind: ProblemKind::Configuration,

@@ -38,6 +38,8 @@ pub struct PreparedFunction {
     /// Base64 SHA-256 of the zip, as Lambda's `CodeSha256`.
     pub code_sha256: String,
     pub zip_bytes: u64,
+    /// See [`crate::manifest::FunctionRelease::code_only`].
+    pub code_only: bool,
 }
 
 /// The release as read from the artifact, bundles packaged and hashed.
@@ -81,6 +83,8 @@ pub struct ObservedAlias {
     /// `Description` of the version served (names the release that
     /// published it, see [`version_description`]).
     pub description: String,
+    /// `CodeSize` (zipped bytes) of the code served; 0 when not read.
+    pub code_size: u64,
 }
 
 /// What Lambda says about one hook function.
@@ -270,6 +274,40 @@ pub fn validate(
             Existence::Exists => {}
         }
         let change = match &o.alias {
+            // Code only: `alias` is what `$LATEST` runs and the newest
+            // version holding that code (empty: none does).
+            Some(a) if f.code_only && a.code_sha256 == f.code_sha256 => Change::Unchanged,
+            // A rollback uploads the code it runs now again: over 50 MB
+            // only through the staging bucket, so refuse now rather than
+            // leave a rollback that cannot finish.
+            Some(a)
+                if f.code_only
+                    && !a.version.is_empty()
+                    && a.code_size > DIRECT_UPLOAD_MAX_BYTES
+                    && !staging_bucket =>
+            {
+                problems.push(problem(
+                    ProblemKind::Configuration,
+                    &f.name,
+                    format!(
+                        "`{}` is code only and the code it runs now is {} bytes zipped, more than the {DIRECT_UPLOAD_MAX_BYTES} bytes of a direct upload, so a rollback could put it back only through a staging bucket: configure the worker's staging bucket (--staging-bucket)",
+                        f.name, a.code_size
+                    ),
+                ));
+                continue;
+            }
+            Some(a) if f.code_only && !a.version.is_empty() => Change::Changed,
+            _ if f.code_only => {
+                problems.push(problem(
+                    ProblemKind::Configuration,
+                    &f.name,
+                    format!(
+                        "`{}` is code only (no `deploymentSettings`) and no published version holds the code it runs now, so a rollback could not put that code back: publish one (`aws lambda publish-version --function-name {}`), or deploy with `provider.versionFunctions` left on",
+                        f.name, f.name
+                    ),
+                ));
+                continue;
+            }
             None => Change::NewAlias,
             Some(a) if a.version == "$LATEST" => {
                 problems.push(problem(
@@ -391,7 +429,12 @@ pub struct Schedule {
 pub fn pace_of(plan: &Plan, rate: f64) -> Pace {
     match plan.break_glass {
         Some(_) => Pace::new([crate::canary::BREAK_GLASS_CONFIG], rate),
-        None => Pace::new(plan.changed().map(|f| f.function.deployment_config), rate),
+        None => Pace::new(
+            plan.changed()
+                .filter(|f| !f.function.code_only)
+                .map(|f| f.function.deployment_config),
+            rate,
+        ),
     }
 }
 
@@ -402,7 +445,7 @@ pub fn schedule(plan: &Plan, max_parallel: Option<usize>, rate: f64) -> Schedule
     let shifting: Vec<(&str, Duration)> = plan
         .functions
         .iter()
-        .filter(|f| f.change == Change::Changed)
+        .filter(|f| f.change == Change::Changed && !f.function.code_only)
         .map(|f| {
             let d = match plan.break_glass {
                 Some(_) => Duration::ZERO,
@@ -456,7 +499,11 @@ pub fn schedule(plan: &Plan, max_parallel: Option<usize>, rate: f64) -> Schedule
 fn pace_rate(plan: &Plan, pace: &Pace) -> f64 {
     match plan.break_glass {
         Some(_) => pace.peak_rate([crate::canary::BREAK_GLASS_CONFIG]),
-        None => pace.peak_rate(plan.changed().map(|f| f.function.deployment_config)),
+        None => pace.peak_rate(
+            plan.changed()
+                .filter(|f| !f.function.code_only)
+                .map(|f| f.function.deployment_config),
+        ),
     }
 }
 
@@ -592,6 +639,14 @@ pub fn render(plan: &Plan, max_parallel: Option<usize>, rate: f64) -> String {
             minutes(p.deployment_config.total_duration())
         );
         match (f.change, &f.current) {
+            (Change::Unchanged, _) if p.code_only => out.push_str(&format!(
+                "  unchanged  {} code only (CodeSha256 {})\n",
+                p.name, p.code_sha256
+            )),
+            (_, Some(c)) if p.code_only => out.push_str(&format!(
+                "  code only  {} (no alias, no canary; its code goes live when the others have their versions, and goes back to version {}'s if the release rolls back): {} → {}\n",
+                p.name, c.version, c.code_sha256, p.code_sha256
+            )),
             (Change::Unchanged, Some(c)) => out.push_str(&format!(
                 "  unchanged  {}:{} (version {}, CodeSha256 {})\n",
                 p.name, p.alias, c.version, p.code_sha256
@@ -816,6 +871,7 @@ mod tests {
             bundle: PathBuf::from(format!("/w/{name}.zip")),
             code_sha256: sha.into(),
             zip_bytes: 1000,
+            code_only: false,
         }
     }
 
@@ -829,6 +885,7 @@ mod tests {
                 revision_id: None,
                 routing: None,
                 description: String::new(),
+                code_size: 0,
             }),
         }
     }
@@ -839,6 +896,58 @@ mod tests {
             functions: fs,
             break_glass: None,
         }
+    }
+
+    /// A stage retry after an earlier attempt published a code-only
+    /// function: `$LATEST` runs this release's version, which plans as
+    /// unchanged, but its description names the version it replaced, so
+    /// the new attempt keeps it in the release (and in its rollback).
+    #[test]
+    fn a_code_only_function_an_earlier_attempt_published_stays_in_the_release() {
+        let mut f = func("c-m", "M2");
+        f.code_only = true;
+        f.alias = String::new();
+        let mut o = seen("c-m", "8", "M2");
+        o.alias.as_mut().unwrap().description =
+            version_description("r-1", "exec", Some("abc"), Some("7"));
+        let plan = validate(&release(vec![f]), &[o], &[], false).unwrap();
+        assert_eq!(plan.functions[0].change, Change::Unchanged);
+        assert_eq!(
+            super::super::prepare::shifted_earlier(&plan, "r-1"),
+            vec![("c-m".to_string(), "8".to_string(), Some(7))]
+        );
+        let (changed, unchanged) = super::super::record::entries(
+            &plan,
+            &super::super::prepare::shifted_earlier(&plan, "r-1"),
+        );
+        assert!(unchanged.is_empty());
+        assert_eq!(changed[0].previous_version.as_deref(), Some("7"));
+        assert!(changed[0].code_only);
+        assert_eq!(changed[0].slot(), crate::canary::shift::Slot::CodeOnly);
+        // Another release finds it simply unchanged.
+        assert!(super::super::prepare::shifted_earlier(&plan, "r-2").is_empty());
+    }
+
+    #[test]
+    fn a_code_only_function_running_code_over_50_mb_needs_a_staging_bucket() {
+        let mut f = func("c-m", "M2");
+        f.code_only = true;
+        f.alias = String::new();
+        let mut o = seen("c-m", "8", "M1");
+        o.alias.as_mut().unwrap().code_size = DIRECT_UPLOAD_MAX_BYTES + 1;
+        let e = validate(
+            &release(vec![f.clone()]),
+            std::slice::from_ref(&o),
+            &[],
+            false,
+        )
+        .unwrap_err();
+        assert!(
+            e.message.contains("configure the worker's staging bucket"),
+            "{}",
+            e.message
+        );
+        assert!(validate(&release(vec![f]), &[o], &[], true).is_ok());
     }
 
     #[test]

@@ -61,7 +61,7 @@ pub fn decide(
     for f in record
         .functions
         .iter()
-        .filter(|f| f.state == super::record::FunctionState::Planned)
+        .filter(|f| f.state == super::record::FunctionState::Planned && !f.code_only)
     {
         match shift::target(f) {
             Ok(t) => functions.push(t),

@@ -158,6 +158,11 @@ pub struct FunctionEntry {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deployment_ids: Vec<String>,
     pub state: FunctionState,
+    /// Code only: no alias (`alias` empty), no deployment; its code goes
+    /// live when it is published (once the record says `Shifting`), and a
+    /// rollback puts `previous_version`'s code back on `$LATEST`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub code_only: bool,
 }
 
 impl FunctionEntry {
@@ -175,6 +180,9 @@ impl FunctionEntry {
 
     /// The shift's slot for this function's recorded state.
     pub fn slot(&self) -> Slot {
+        if self.code_only {
+            return Slot::CodeOnly;
+        }
         match self.state {
             FunctionState::Creating => Slot::Creating,
             FunctionState::Deployed => match self.deployment_ids.last() {
@@ -205,6 +213,8 @@ impl FunctionEntry {
             Slot::AliasCreated => FunctionState::AliasCreated,
             Slot::Unchanged => FunctionState::Unchanged,
             Slot::Shifted => FunctionState::Shifted,
+            // Its state says whether its code was published yet.
+            Slot::CodeOnly => self.state,
         };
     }
 }
@@ -414,6 +424,8 @@ impl ReleaseRecord {
             f.state = match (outcome, f.state) {
                 (_, FunctionState::AliasCreated) => FunctionState::AliasCreated,
                 (Outcome::Succeeded, _) => FunctionState::Released,
+                // A code-only function's code went live when published.
+                (_, FunctionState::Published) if f.code_only => FunctionState::RolledBack,
                 (_, FunctionState::Deployed | FunctionState::Shifted | FunctionState::Released) => {
                     FunctionState::RolledBack
                 }
@@ -478,6 +490,7 @@ fn entry(f: &PlannedFunction) -> FunctionEntry {
         after_allow_traffic: p.hooks.after_allow_traffic.clone(),
         deployment_ids: Vec::new(),
         state: FunctionState::Planned,
+        code_only: p.code_only,
     }
 }
 
@@ -599,6 +612,7 @@ mod tests {
                 after_allow_traffic: None,
                 deployment_ids: vec!["d-ABCDEFGHI".into()],
                 state: FunctionState::Deployed,
+                code_only: false,
             }],
             unchanged: vec![],
             shift: ShiftFlags::default(),

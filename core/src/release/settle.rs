@@ -62,7 +62,7 @@ pub fn release_json(r: &ReleaseRecord) -> String {
             json!({
                 "name": f.name,
                 "alias": f.alias,
-                "status": if f.previous_version.is_some() { "published" } else { "published-new-alias" },
+                "status": if f.code_only { "code-only" } else if f.previous_version.is_some() { "published" } else { "published-new-alias" },
                 "previousVersion": f.previous_version,
                 "version": f.version,
                 "codeSha256": f.code_sha256,

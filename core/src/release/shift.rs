@@ -75,7 +75,7 @@ pub fn release_settings(r: &ReleaseRecord, flow: &Flow) -> ReleaseSettings {
     let configs = r
         .functions
         .iter()
-        .filter(|f| f.previous_version.is_some() && f.previous_version != f.version)
+        .filter(|f| !f.code_only && f.previous_version.is_some() && f.previous_version != f.version)
         .filter_map(|f| f.config().ok());
     // A break-glass release deploys AllAtOnce, still within the quota.
     let pace = if r.settings.break_glass.is_some() {
@@ -118,17 +118,24 @@ pub fn target(f: &FunctionEntry) -> Result<FunctionTarget, EngineError> {
 pub fn shift_plan(r: &ReleaseRecord, flow: &Flow) -> Result<ShiftPlan, EngineError> {
     let mut functions = Vec::with_capacity(r.functions.len());
     for f in &r.functions {
-        let Some(version) = &f.version else {
-            return Err(internal(&format!(
-                "the release record has no new version of {} although it is shifting",
-                f.name
-            )));
+        // A code-only function not published yet (its release rolls back
+        // before it was): nothing to shift to; a rollback restores it.
+        let version = match (&f.version, f.code_only) {
+            (Some(v), _) => v.clone(),
+            (None, true) => String::new(),
+            (None, false) => {
+                return Err(internal(&format!(
+                    "the release record has no new version of {} although it is shifting",
+                    f.name
+                )));
+            }
         };
         functions.push(FunctionShift {
             target: target(f)?,
             current_version: f.previous_version.clone(),
-            target_version: version.clone(),
+            target_version: version,
             serving_target: false,
+            code_only: f.code_only,
         });
     }
     Ok(ShiftPlan {
@@ -145,6 +152,24 @@ pub fn decide(
     flow: Flow,
     now: SystemTime,
 ) -> Decision<Action> {
+    if state.job.record.is_none() {
+        return Decision::Perform(vec![]);
+    }
+    // Code-only functions go live first, by the job that published the
+    // others (it has their bundles); if it cannot, the release rolls back.
+    match super::publish::code_only_requests(job, state) {
+        Ok(None) => {}
+        Ok(Some(requests)) => return Decision::Perform(vec![Action::Publish(requests)]),
+        Err(why) => {
+            if let Some(r) = &mut state.job.record
+                && !r.shift.rolling_back
+            {
+                r.shift.rolling_back = true;
+                r.shift.cause.get_or_insert(why);
+                state.job.shift = None;
+            }
+        }
+    }
     let Some(record) = &state.job.record else {
         return Decision::Perform(vec![]);
     };

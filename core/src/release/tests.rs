@@ -68,6 +68,7 @@ fn prepared(n: usize) -> PreparedRelease {
                 bundle: PathBuf::from(format!("/w/c-{i}.zip")),
                 code_sha256: format!("new-{i}"),
                 zip_bytes: 10,
+                code_only: false,
             })
             .collect(),
         break_glass: None,
@@ -91,6 +92,7 @@ fn inspected(n: usize, changed: &[usize]) -> Observation {
                     revision_id: Some("rev".into()),
                     routing: None,
                     description: String::new(),
+                    code_size: 10,
                 }),
             })
             .collect(),

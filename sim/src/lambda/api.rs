@@ -489,7 +489,7 @@ async fn read_code(sim: &Arc<Sim>, m: &Map<String, Value>) -> Result<CodeInfo, A
         },
         _ => return Err(invalid("Please provide a source for function code.")),
     };
-    tokio::task::spawn_blocking(move || code::inspect(&bytes))
+    tokio::task::spawn_blocking(move || code::inspect(bytes))
         .await
         .map_err(|e| AwsError::internal(format!("code inspection failed: {e}")))?
 }
@@ -540,6 +540,7 @@ async fn create_function(
             sha256: String::new(),
             size: 0,
             behavior: Default::default(),
+            bytes: Default::default(),
         },
     };
     apply_config(m, &mut config)?;
@@ -608,9 +609,21 @@ fn get_function(
     let view = f.view(&input.region, q.as_deref())?;
     let conf = shapes::function_configuration(&input.region, &view);
     let out = if with_code {
+        let host = input
+            .headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("127.0.0.1");
+        let key = format!("{}-{}", view.name, view.code_location_id);
+        let url = crate::lock(&lambda.links).issue(
+            host,
+            &key,
+            view.config.code.bytes.0.clone(),
+            std::time::Instant::now(),
+        );
         json!({
             "Configuration": conf,
-            "Code": shapes::code_location(&input.region, &view),
+            "Code": { "RepositoryType": "S3", "Location": url },
         })
     } else {
         conf

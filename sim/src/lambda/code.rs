@@ -1,11 +1,13 @@
 //! A deployment package as Lambda sees it at upload: its `CodeSha256`
 //! (base64 SHA-256 of the zip), its size, its unzipped size (read from the
-//! zip's central directory only — nothing is ever unpacked) and the simulated
-//! behaviour its `.sim/behavior.json` declares. The zip bytes are dropped
-//! once inspected: the sim never executes code. This module knows nothing of
+//! zip's central directory only — nothing is ever unpacked), the simulated
+//! behaviour its `.sim/behavior.json` declares, and the zip's bytes, kept
+//! (shared, never copied) so GetFunction's `Code.Location` can serve them
+//! back. The sim never executes code. This module knows nothing of
 //! functions, versions or HTTP.
 
 use std::io::{Cursor, Read};
+use std::sync::Arc;
 
 use base64::Engine;
 use sha2::{Digest, Sha256};
@@ -28,10 +30,36 @@ pub struct CodeInfo {
     pub sha256: String,
     pub size: u64,
     pub behavior: Behavior,
+    pub bytes: ZipBytes,
 }
 
-/// Inspects a zip: hash, size, unzipped-size limit, behaviour.
-pub fn inspect(zip: &[u8]) -> Result<CodeInfo, AwsError> {
+/// A package's zip, shared by `$LATEST` and every version holding it. Two
+/// packages with the same `sha256` have the same bytes, so it takes no part
+/// in equality, and `Debug` shows its length only.
+#[derive(Clone, Default)]
+pub struct ZipBytes(pub Arc<[u8]>);
+
+impl PartialEq for ZipBytes {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for ZipBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ZipBytes({} bytes)", self.0.len())
+    }
+}
+
+/// Inspects a zip: hash, size, unzipped-size limit, behaviour; keeps it.
+pub fn inspect(zip: Vec<u8>) -> Result<CodeInfo, AwsError> {
+    let zip: Arc<[u8]> = zip.into();
+    let mut info = inspect_bytes(&zip)?;
+    info.bytes = ZipBytes(zip);
+    Ok(info)
+}
+
+fn inspect_bytes(zip: &[u8]) -> Result<CodeInfo, AwsError> {
     let sha256 = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(zip));
     let unzip_error = || {
         AwsError::bad_request(
@@ -75,6 +103,7 @@ pub fn inspect(zip: &[u8]) -> Result<CodeInfo, AwsError> {
         sha256,
         size: zip.len() as u64,
         behavior,
+        bytes: ZipBytes::default(),
     })
 }
 
@@ -142,7 +171,8 @@ mod tests {
             ("index.js", b"exports.handler = async () => 1;"),
             (BEHAVIOR_FILE, br#"{"errorRate":0.3,"latencyMs":40}"#),
         ]);
-        let info = inspect(&z).unwrap();
+        let info = inspect(z.clone()).unwrap();
+        assert_eq!(&*info.bytes.0, &z[..]);
         assert_eq!(info.size, z.len() as u64);
         assert_eq!(info.sha256.len(), 44);
         assert_eq!(info.behavior.error_rate, 0.3);
@@ -153,11 +183,11 @@ mod tests {
     #[test]
     fn absent_behavior_is_healthy_and_garbage_is_refused() {
         let z = zip_with(&[("index.js", b"x")]);
-        assert_eq!(inspect(&z).unwrap().behavior, Behavior::default());
-        let e = inspect(b"not a zip").unwrap_err();
+        assert_eq!(inspect(z.clone()).unwrap().behavior, Behavior::default());
+        let e = inspect(b"not a zip".to_vec()).unwrap_err();
         assert_eq!(e.code, "InvalidParameterValueException");
         let z = zip_with(&[(BEHAVIOR_FILE, br#"{"hook":"maybe"}"#)]);
-        assert!(inspect(&z).is_err());
+        assert!(inspect(z.clone()).is_err());
         assert_eq!(
             parse_behavior(r#"{"hook":"timeout"}"#).unwrap().hook,
             Some(HookBehavior::Timeout)

@@ -6,7 +6,7 @@
 //! | operation | simulated |
 //! |---|---|
 //! | CreateFunction | ZipFile (≤ 50 MB, 413 `RequestEntityTooLargeException` beyond) or S3Bucket/S3Key from the sim's S3; `CodeSha256` = base64 SHA-256 of the zip; unzipped size (central directory only) ≤ 250 MB else `InvalidParameterValueException`; `Publish`; `State: Pending` + `LastUpdateStatus: InProgress` for `--lambda-update-delay`, then `Active`/`Successful` with a new RevisionId. Container images are refused. |
-//! | GetFunction, GetFunctionConfiguration | `Qualifier` (query or `fn:qualifier`), version or alias. `Code.Location` is a dummy URL: the sim keeps no code bytes. |
+//! | GetFunction, GetFunctionConfiguration | `Qualifier` (query or `fn:qualifier`), version or alias. `Code.Location` is a presigned-style URL on the sim's own listener (the request's `Host`) serving the exact zip of what was read, 10 minutes of real time (`X-Amz-Expires=600`), then S3's 403 `AccessDenied` "Request has expired" ([`links`]). |
 //! | UpdateFunctionCode | ZipFile or S3; `RevisionId` precondition (412 `PreconditionFailedException`); `DryRun`; `Publish`; 409 `ResourceConflictException` while a create/update is in progress. |
 //! | UpdateFunctionConfiguration | Role, Runtime, Handler, Description, Timeout (≤ 900), MemorySize (128–10240), Environment (≤ 4 KB); same RevisionId and in-progress rules. Other members (VPC, layers, …) are accepted and ignored. |
 //! | DeleteFunction | whole function, or one version (`Qualifier`; refused while an alias references it). |
@@ -38,6 +38,7 @@
 
 mod api;
 pub mod code;
+pub mod links;
 pub mod metrics;
 pub mod names;
 pub mod policy;
@@ -152,6 +153,8 @@ pub struct Lambda {
     update_delay: Duration,
     /// The request-rate quotas and their buckets.
     quotas: Mutex<quota::Quotas>,
+    /// GetFunction's code locations.
+    links: Mutex<links::Links>,
 }
 
 impl Lambda {
@@ -161,7 +164,29 @@ impl Lambda {
             rng: Mutex::new(StdRng::seed_from_u64(config.seed)),
             update_delay: config.lambda_update_delay,
             quotas: Mutex::new(quota::Quotas::default()),
+            links: Mutex::new(links::Links::default()),
         }
+    }
+
+    /// The zip behind a GetFunction `Code.Location` (path and its
+    /// `X-Amz-Signature`), if it is genuine and not expired.
+    pub fn download_code(
+        &self,
+        path: &str,
+        signature: Option<&str>,
+    ) -> Result<Arc<[u8]>, links::Refused> {
+        crate::lock(&self.links).get(path, signature, std::time::Instant::now())
+    }
+
+    /// Every `Code.Location` signature issued (a credential: the e2e log
+    /// scan looks for each).
+    pub fn code_location_signatures(&self) -> Vec<String> {
+        crate::lock(&self.links).issued()
+    }
+
+    /// Expires every `Code.Location` issued so far (tests of the expiry path).
+    pub fn expire_code_locations(&self) {
+        crate::lock(&self.links).expire_all(std::time::Instant::now());
     }
 
     /// The request-rate quotas in force (`None`: not enforced).

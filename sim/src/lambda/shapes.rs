@@ -133,17 +133,6 @@ pub fn function_configuration(region: &str, v: &ConfigView) -> Value {
     o
 }
 
-/// GetFunction's `Code`: a presigned-looking URL (the sim keeps no bytes).
-pub fn code_location(region: &str, v: &ConfigView) -> Value {
-    json!({
-        "RepositoryType": "S3",
-        "Location": format!(
-            "https://awslambda-{region}-tasks.s3.{region}.amazonaws.com/snapshots/{}/{}-{}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=600&aws-sim=not-downloadable",
-            super::names::ACCOUNT, v.name, v.code_location_id
-        ),
-    })
-}
-
 pub fn alias_configuration(region: &str, function: &str, a: &Alias) -> Value {
     let mut o = json!({
         "AliasArn": qualified_arn(region, function, &a.name),

@@ -34,6 +34,7 @@ use super::{
 use crate::codepipeline::CallError;
 use crate::engine::EngineError;
 use crate::manifest::DeploymentConfig;
+use crate::release::lambda::{LambdaApi, Restored};
 use crate::release::limiter::Limiter;
 use crate::report::FailureKind;
 
@@ -48,6 +49,9 @@ pub struct CanaryAdapters {
     /// UpdateAlias, CreateAlias and GetFunctionConfiguration share Lambda's
     /// 15 requests/s with the release's publishing).
     lambda_limiter: Option<Arc<Limiter>>,
+    /// Puts a code-only function's previous code back (the release's
+    /// Lambda adapter: its limiters and staging bucket).
+    restorer: Option<LambdaApi>,
 }
 
 fn classify<E>(err: &SdkError<E, HttpResponse>) -> CallError
@@ -244,7 +248,14 @@ impl CanaryAdapters {
                 .with_jitter()
                 .with_max_times(6),
             lambda_limiter: None,
+            restorer: None,
         }
+    }
+
+    /// Code-only rollbacks go through `api` (download, upload, publish).
+    pub fn with_code_restorer(mut self, api: LambdaApi) -> Self {
+        self.restorer = Some(api);
+        self
     }
 
     /// Lambda calls take a token of `limiter` (the release engine's
@@ -762,6 +773,17 @@ impl CanaryAdapters {
                     Err(e) => failed(format!("UpdateAlias {function}:{alias}"), Some(index), &e),
                 });
             }
+            CanaryAction::RestoreCode {
+                index,
+                function,
+                version,
+                description,
+            } => {
+                out.push(
+                    self.restore_code(index, &function, &version, &description)
+                        .await,
+                );
+            }
             CanaryAction::CreateAlias {
                 index,
                 function,
@@ -809,6 +831,37 @@ impl CanaryAdapters {
             }
         }
         Ok(())
+    }
+
+    /// A code-only function back on `version`'s code
+    /// ([`LambdaApi::restore_code`]); a failure is reported as `CallFailed`
+    /// with an operator's sentence, and the next tick tries again.
+    async fn restore_code(
+        &self,
+        index: usize,
+        function: &str,
+        version: &str,
+        description: &str,
+    ) -> CanaryObservation {
+        let what = format!("RestoreCode {function} version {version}");
+        let Some(api) = &self.restorer else {
+            return CanaryObservation::CallFailed {
+                what,
+                index: Some(index),
+                code: "NotConfigured".into(),
+                message: "this worker was built without a Lambda release adapter".into(),
+            };
+        };
+        match api.restore_code(function, version, description).await {
+            Ok(Restored::Holder(version)) => CanaryObservation::CodeRestored { index, version },
+            Ok(Restored::Gone(why)) => CanaryObservation::CodeNotRestorable { index, why },
+            Err(e) => CanaryObservation::CallFailed {
+                what,
+                index: Some(index),
+                code: format!("{:?}", e.kind),
+                message: e.message,
+            },
+        }
     }
 
     async fn get_alias(

@@ -11,6 +11,12 @@
 //! `plan::reusable_version`) the newest with the same CodeSha256 and
 //! `$LATEST`'s configuration, so a rollback publishes no duplicates.
 //!
+//! A code-only function's rollback ([`LambdaApi::restore_code`]) runs the
+//! same calls the other way: the previous version's code, downloaded from
+//! GetFunction's `Code.Location` (`super::download`), goes back through
+//! UpdateFunctionCode with `$LATEST`'s RevisionId, and PublishVersion
+//! records which version holds it.
+//!
 //! Every call goes through the shared [`Limiter`]s (GetFunction through the
 //! read limiter, everything else through the control-plane one); the SDK's
 //! own retries are off so that the limiter's policy is the only one. Knows no
@@ -127,6 +133,20 @@ pub struct LambdaApi {
     uploads: Arc<tokio::sync::Semaphore>,
 }
 
+/// How a code restore ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Restored {
+    /// `$LATEST` runs the version's code again; this version holds it.
+    Holder(String),
+    /// The version is gone: its code cannot be put back (why, for the
+    /// operator). Nothing was changed.
+    Gone(String),
+}
+
+/// Largest code a rollback downloads to put back: Lambda's limit on a
+/// deployment package (250 MB unzipped; its zip is no larger).
+pub const RESTORE_MAX_BYTES: usize = 262_144_000;
+
 /// Direct uploads (`ZipFile`) in flight at once per worker.
 pub const UPLOADS_IN_FLIGHT: usize = 4;
 
@@ -242,6 +262,9 @@ impl LambdaApi {
         let denied = |e: &AwsError| {
             FailureKind::from_aws_error(e.code.as_deref(), e.status) == FailureKind::PermissionError
         };
+        if alias.is_empty() {
+            return self.observe_code_only(name).await;
+        }
         let served = match self.get_function(name, Some(alias)).await {
             Ok(s) => s,
             Err(e) if denied(&e) => {
@@ -279,6 +302,7 @@ impl LambdaApi {
             revision_id: None,
             routing: None,
             description: served.description().unwrap_or_default().to_string(),
+            code_size: u64::try_from(served.code_size()).unwrap_or(0),
         };
         if read_alias && observed.code_sha256 != new_code_sha256 {
             let a = self
@@ -306,6 +330,82 @@ impl LambdaApi {
             name: name.into(),
             exists: Existence::Exists,
             alias: Some(observed),
+        })
+    }
+
+    /// A code-only function (no alias): what `$LATEST` runs, as the
+    /// observed "alias": its CodeSha256 and the newest published version
+    /// holding that code (empty when none does: the plan refuses it, since
+    /// a rollback could not put the code back).
+    async fn observe_code_only(&self, name: &str) -> Result<ObservedFunction, AwsError> {
+        let latest = match self.get_function(name, None).await {
+            Ok(Some(c)) => c,
+            Ok(None) => {
+                return Ok(ObservedFunction {
+                    name: name.into(),
+                    exists: Existence::Missing,
+                    alias: None,
+                });
+            }
+            Err(e)
+                if FailureKind::from_aws_error(e.code.as_deref(), e.status)
+                    == FailureKind::PermissionError =>
+            {
+                return Ok(ObservedFunction {
+                    name: name.into(),
+                    exists: Existence::Denied(format!(
+                        "{}: {}",
+                        e.code.unwrap_or_default(),
+                        e.message
+                    )),
+                    alias: None,
+                });
+            }
+            Err(e) => return Err(e),
+        };
+        let sha = latest.code_sha256().unwrap_or_default().to_string();
+        let code_size = u64::try_from(latest.code_size()).unwrap_or(0);
+        let mut marker: Option<String> = None;
+        let mut newest: Option<(u64, String)> = None;
+        loop {
+            let page = self
+                .reads
+                .run(|| async {
+                    self.client
+                        .list_versions_by_function()
+                        .function_name(name)
+                        .set_marker(marker.clone())
+                        .max_items(50)
+                        .send()
+                        .await
+                        .map_err(|e| call_error("ListVersionsByFunction", &e))
+                })
+                .await?;
+            for v in page.versions() {
+                if let Some(n) = v.version().and_then(|n| n.parse::<u64>().ok())
+                    && v.code_sha256() == Some(sha.as_str())
+                    && newest.as_ref().is_none_or(|(m, _)| n > *m)
+                {
+                    newest = Some((n, v.description().unwrap_or_default().to_string()));
+                }
+            }
+            match page.next_marker() {
+                Some(m) if !m.is_empty() => marker = Some(m.to_string()),
+                _ => break,
+            }
+        }
+        let (version, description) = newest.map(|(n, d)| (n.to_string(), d)).unwrap_or_default();
+        Ok(ObservedFunction {
+            name: name.into(),
+            exists: Existence::Exists,
+            alias: Some(ObservedAlias {
+                version,
+                code_sha256: sha,
+                revision_id: None,
+                routing: None,
+                description,
+                code_size,
+            }),
         })
     }
 
@@ -645,6 +745,239 @@ impl LambdaApi {
                 "`{name}` kept changing while it was being published (RevisionId precondition failed 3 times)"
             ),
         ))
+    }
+
+    /// A code-only function's rollback: `$LATEST` back on `version`'s code.
+    /// Nothing is changed when `$LATEST` already has it. Otherwise
+    /// GetFunction on the version gives its code (`Code.Location`, a
+    /// presigned URL, downloaded and checked against its CodeSha256), which
+    /// goes back through UpdateFunctionCode (direct, or the staging bucket
+    /// above 50 MB) with `$LATEST`'s RevisionId as precondition; once the
+    /// update settled, PublishVersion (CodeSha256 = the version's) with
+    /// `description` records which version now holds that code. Returns that
+    /// version (`version` itself when nothing had to change), or
+    /// [`Restored::Gone`] when the version no longer exists.
+    pub async fn restore_code(
+        &self,
+        name: &str,
+        version: &str,
+        description: &str,
+    ) -> Result<Restored, EngineError> {
+        let got = self
+            .reads
+            .run(|| async {
+                self.client
+                    .get_function()
+                    .function_name(name)
+                    .qualifier(version)
+                    .send()
+                    .await
+                    .map_err(|e| call_error("GetFunction", &e))
+            })
+            .await;
+        let got = match got {
+            Ok(g) => g,
+            Err(e) if e.is("ResourceNotFoundException") => {
+                return Ok(Restored::Gone(format!(
+                    "version {version} of `{name}` no longer exists (pruned or deleted by hand?), so its code cannot be put back: `{name}` keeps the code it runs; deploy the previous code again if it must go back"
+                )));
+            }
+            Err(e) => return Err(failed(e.failure_kind(), format!("{name}: {e}"))),
+        };
+        let previous = got
+            .configuration()
+            .and_then(|c| c.code_sha256())
+            .unwrap_or_default()
+            .to_string();
+        let latest = self.settled(name).await?;
+        if latest.code_sha256 == previous {
+            // Already back (or put back by an earlier attempt whose
+            // PublishVersion did not happen): publish if no version holds
+            // it as the newest.
+            return self
+                .publish_restored(name, version, &previous, latest.revision_id, description)
+                .await
+                .map(Restored::Holder);
+        }
+        let Some(location) = got.code().and_then(|c| c.location()) else {
+            return Err(failed(
+                FailureKind::JobFailed,
+                format!("Lambda gave no code location for version {version} of `{name}`"),
+            ));
+        };
+        let zip = super::download::download(
+            location,
+            &previous,
+            RESTORE_MAX_BYTES,
+            Duration::from_secs(5 * 60),
+        )
+        .await
+        .map_err(|why| failed(FailureKind::SystemUnavailable, format!("{name}: {why}")))?;
+        let staged = match &self.staging {
+            Some(st) if zip.len() as u64 > st.above_bytes => {
+                let key = format!(
+                    "pipeline-canary/{name}/{}.zip",
+                    previous.replace(['/', '+', '='], "_")
+                );
+                st.s3
+                    .put_object()
+                    .bucket(&st.bucket)
+                    .key(&key)
+                    .body(aws_sdk_s3::primitives::ByteStream::from(zip.clone()))
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        let e = call_error("PutObject", &e);
+                        failed(
+                            e.failure_kind(),
+                            format!(
+                                "staging version {version}'s code of `{name}` in s3://{}: {e}",
+                                st.bucket
+                            ),
+                        )
+                    })?;
+                Some((st.bucket.clone(), key))
+            }
+            None if zip.len() as u64 > DIRECT_UPLOAD_MAX_BYTES => {
+                return Err(failed(
+                    FailureKind::ConfigurationError,
+                    format!(
+                        "version {version}'s code of `{name}` is {} bytes, more than the {DIRECT_UPLOAD_MAX_BYTES} bytes of a direct upload: configure a staging bucket (`--staging-bucket`) so it can be put back",
+                        zip.len()
+                    ),
+                ));
+            }
+            _ => None,
+        };
+        {
+            let _upload = self.uploads.acquire().await.expect("never closed");
+            let r = self
+                .control
+                .run(|| async {
+                    let mut call = self
+                        .client
+                        .update_function_code()
+                        .function_name(name)
+                        .set_revision_id(latest.revision_id.clone());
+                    call = match &staged {
+                        Some((bucket, key)) => call.s3_bucket(bucket).s3_key(key),
+                        None => call.zip_file(Blob::new(zip.clone())),
+                    };
+                    call.send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| call_error("UpdateFunctionCode", &e))
+                })
+                .await;
+            match r {
+                Ok(()) => {}
+                Err(e) if e.is("PreconditionFailedException") => {
+                    return Err(failed(
+                        FailureKind::SystemUnavailable,
+                        format!(
+                            "`{name}` changed while its code was being put back (RevisionId precondition failed); the next attempt reads it again"
+                        ),
+                    ));
+                }
+                Err(e) => return Err(failed(e.failure_kind(), format!("{name}: {e}"))),
+            }
+        }
+        let settled = self.settled(name).await?;
+        if settled.code_sha256 != previous {
+            return Err(failed(
+                FailureKind::SystemUnavailable,
+                format!(
+                    "`{name}` runs CodeSha256 {} after its code was put back, not version {version}'s {previous}: someone else changed it meanwhile",
+                    settled.code_sha256
+                ),
+            ));
+        }
+        self.publish_restored(name, version, &previous, settled.revision_id, description)
+            .await
+            .map(Restored::Holder)
+    }
+
+    /// After a restore: the version holding `$LATEST`'s code (`previous`).
+    /// When the newest version already holds it, that one; else
+    /// PublishVersion (CodeSha256 and RevisionId preconditions). A failed
+    /// publish is logged and `version` returned: the code is back, which
+    /// version holds it is bookkeeping.
+    async fn publish_restored(
+        &self,
+        name: &str,
+        version: &str,
+        previous: &str,
+        revision_id: Option<String>,
+        description: &str,
+    ) -> Result<String, EngineError> {
+        let (newest, holder) = self.newest_with(name, previous).await?;
+        if let Some(h) = holder
+            && Some(&h) == newest.as_ref()
+        {
+            return Ok(h);
+        }
+        let out = self
+            .control
+            .run(|| async {
+                self.client
+                    .publish_version()
+                    .function_name(name)
+                    .code_sha256(previous)
+                    .set_revision_id(revision_id.clone())
+                    .description(description)
+                    .send()
+                    .await
+                    .map_err(|e| call_error("PublishVersion", &e))
+            })
+            .await;
+        match out {
+            Ok(o) => Ok(o.version().unwrap_or(version).to_string()),
+            Err(e) => {
+                tracing::warn!(function = name, error = %e, "the code is back, but publishing a version of it failed");
+                Ok(version.to_string())
+            }
+        }
+    }
+
+    /// The newest published version of `name`, and the newest whose code
+    /// is `code_sha256`.
+    async fn newest_with(
+        &self,
+        name: &str,
+        code_sha256: &str,
+    ) -> Result<(Option<String>, Option<String>), EngineError> {
+        let mut marker: Option<String> = None;
+        let mut newest: Option<u64> = None;
+        let mut holder: Option<u64> = None;
+        loop {
+            let page = self
+                .reads
+                .run(|| async {
+                    self.client
+                        .list_versions_by_function()
+                        .function_name(name)
+                        .set_marker(marker.clone())
+                        .max_items(50)
+                        .send()
+                        .await
+                        .map_err(|e| call_error("ListVersionsByFunction", &e))
+                })
+                .await
+                .map_err(|e| failed(e.failure_kind(), format!("{name}: {e}")))?;
+            for v in page.versions() {
+                if let Some(n) = v.version().and_then(|n| n.parse::<u64>().ok()) {
+                    newest = newest.max(Some(n));
+                    if v.code_sha256() == Some(code_sha256) {
+                        holder = holder.max(Some(n));
+                    }
+                }
+            }
+            match page.next_marker() {
+                Some(m) if !m.is_empty() => marker = Some(m.to_string()),
+                _ => break,
+            }
+        }
+        Ok((newest.map(|n| n.to_string()), holder.map(|n| n.to_string())))
     }
 
     /// Publishes every request concurrently (the limiter bounds the calls);

@@ -20,6 +20,7 @@
 //! CodePipeline); `plan`, `bundle`, `watch` and `record` are the core's.
 
 pub mod cli;
+pub mod download;
 pub mod fetch;
 pub mod lambda;
 pub mod limiter;
@@ -193,15 +194,18 @@ impl LambdaReleaseEngine {
                 .min(plan::DIRECT_UPLOAD_MAX_BYTES),
         });
         let control = Arc::new(Limiter::new(options.control));
+        let lambda = LambdaApi::new(
+            sdk,
+            control.clone(),
+            Arc::new(Limiter::new(options.reads)),
+            staging,
+            options.update_wait,
+        );
         LambdaReleaseEngine {
-            lambda: LambdaApi::new(
-                sdk,
-                control.clone(),
-                Arc::new(Limiter::new(options.reads)),
-                staging,
-                options.update_wait,
-            ),
-            canary: CanaryAdapters::new(sdk).with_lambda_limiter(control),
+            canary: CanaryAdapters::new(sdk)
+                .with_lambda_limiter(control)
+                .with_code_restorer(lambda.clone()),
+            lambda,
             ledger: options
                 .ledger
                 .clone()

@@ -679,19 +679,38 @@ impl ReleaseEnv {
 impl ReleaseEnv {
     /// Freezes simulated time as soon as `n` CreateDeployment calls since
     /// `since` have succeeded: until then it moves one simulated second at
-    /// a time (Lambda updates settle, continuation jobs are queued), so the
-    /// deployments are at their first step when this returns, however long
-    /// the worker took to get there. The clock stays frozen.
+    /// a time (Lambda updates settle, continuation jobs are queued, the
+    /// pace lets the next deployments start), but only once the worker has
+    /// stopped starting deployments at the current instant, so deployments
+    /// the pace spaces start seconds apart in simulated time however slowly
+    /// the machine runs the worker. The deployments are at their first step
+    /// when this returns. The clock stays frozen.
     pub async fn freeze_once_deployed(&self, since: u64, n: usize) {
         let sim = self.env.sim.sim().clone();
-        crate::time::advance_until(
-            &sim,
-            Duration::from_secs(1),
-            Duration::from_millis(5),
-            "the release's deployments",
-            || self.ok_calls(since, "codedeploy", "CreateDeployment") >= n,
-        )
-        .await;
+        sim.clock.freeze();
+        let started = std::time::Instant::now();
+        let mut moved = Duration::ZERO;
+        let mut last = usize::MAX;
+        loop {
+            sim.tick();
+            let made = self.ok_calls(since, "codedeploy", "CreateDeployment");
+            if made >= n {
+                return;
+            }
+            if made != last {
+                // The worker is starting deployments at this instant: let it.
+                last = made;
+                tokio::time::sleep(Duration::from_millis(30)).await;
+                continue;
+            }
+            assert!(
+                started.elapsed() < crate::time::HANG,
+                "the release's deployments: {made} of {n} started after {moved:?} of simulated time"
+            );
+            sim.clock.advance(Duration::from_secs(1));
+            moved += Duration::from_secs(1);
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     }
 
     /// Moves frozen simulated time forward by `step`, then waits (real time)

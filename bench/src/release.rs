@@ -63,6 +63,24 @@ pub struct ReleaseRun {
     /// (GetObject) during the release.
     pub ledger_writes: usize,
     pub ledger_reads: usize,
+    /// CodeDeploy's Lambda calls refused by the quota (each retry counts):
+    /// 0 means no deployment was retried, let alone failed, for throttling.
+    pub codedeploy_throttled: u64,
+    /// The worker's Lambda calls answered 429.
+    pub worker_throttled: u64,
+    /// Most deployments started within one simulated second (they step
+    /// together for their whole life), and the calls each of their steps
+    /// then asks of Lambda at once.
+    pub peak_starts_per_second: usize,
+    pub peak_step_load: f64,
+    /// CodeDeploy's planned peak (the pace), requests per second.
+    pub planned_peak_rate: f64,
+    /// The lower bound on the release time (real seconds) from Lambda's
+    /// quota and the schedule: the worker's control-plane calls to publish
+    /// (GetAlias, UpdateFunctionCode, PublishVersion per changed function)
+    /// at 15/s, then CodeDeploy's side (simulated): its start calls at 15/s
+    /// and the schedule, or all its calls at 15/s, whichever is longer.
+    pub bound_s: f64,
 }
 
 impl ReleaseRun {
@@ -119,6 +137,9 @@ pub async fn release(n: usize, changed: usize, time_scale: f64) -> Result<Releas
         clock: Some(Clock(std::sync::Arc::new(move || clock_sim.clock.now()))),
         ..Default::default()
     };
+    // AWS's quotas from here on, counted from zero.
+    sim.lambda
+        .set_request_quota(Some(aws_sim::lambda::quota::RequestQuota::default()));
     let mut config = WorkerConfig::new(r.def.clone());
     config.stage = Some("prod".into());
     let engine = LambdaReleaseEngine::new(&r.env.conf, options);
@@ -132,9 +153,23 @@ pub async fn release(n: usize, changed: usize, time_scale: f64) -> Result<Releas
     let schedule_s = LINEAR.total_duration().as_secs_f64() / time_scale;
     let since = log.seq();
     let (id, status) = r
-        .run(PIPELINE, Duration::from_secs_f64(schedule_s * 3.0 + 60.0))
+        // Publishing alone takes n × 3 calls at 15/s; waves of the pace's
+        // cap add schedules.
+        .run(
+            PIPELINE,
+            Duration::from_secs_f64(schedule_s * (3.0 + n as f64 / 60.0) + 60.0 + n as f64 * 0.4),
+        )
         .await;
     let _ = worker.stop().await;
+    let usage = sim.lambda.quota_report();
+    let throttled = |clock: &str| -> u64 {
+        usage
+            .iter()
+            .filter(|c| c.clock == clock)
+            .map(|c| c.usage.throttled)
+            .sum()
+    };
+    let (codedeploy_throttled, worker_throttled) = (throttled("simulated"), throttled("real"));
     let succeeded = status.as_str() == "Succeeded";
     let status = if succeeded {
         status.as_str().to_string()
@@ -149,6 +184,37 @@ pub async fn release(n: usize, changed: usize, time_scale: f64) -> Result<Releas
     let first_create = first(&creates)?;
     let last_create = *creates.last().unwrap_or(&first_create);
     let ticks = ticks(&sim, since, last_create);
+    // Real ms since the first start, as simulated seconds (the sim's clock
+    // runs `time_scale` times faster while it is not frozen).
+    let starts_sim: Vec<f64> = creates
+        .iter()
+        .map(|t| (t - first_create) as f64 / 1000.0 * time_scale)
+        .collect();
+    let peak_starts_per_second = starts_sim
+        .iter()
+        .map(|a| {
+            starts_sim
+                .iter()
+                .filter(|b| **b >= *a && **b < a + 1.0)
+                .count()
+        })
+        .max()
+        .unwrap_or(0);
+    use pipeline_canary::canary::pace;
+    let planned_peak_rate =
+        pace::Pace::new([LINEAR], pace::DEFAULT_CODEDEPLOY_RATE).peak_rate([LINEAR]);
+    // CodeDeploy's side, in simulated seconds: the starts at the whole
+    // quota then the schedule, or every call of every deployment at the
+    // whole quota, whichever is longer.
+    let per_deployment = pace::READS_AT_START
+        + pace::CALLS_PER_STEP * LINEAR.steps().len() as u32
+        + pace::CALLS_AT_END;
+    let starts_floor_sim =
+        changed as f64 * f64::from(pace::calls_at_start(LINEAR)) / pace::CONTROL_PLANE_RATE;
+    let calls_floor_sim = changed as f64 * f64::from(per_deployment) / pace::CONTROL_PLANE_RATE;
+    let shift_floor_sim =
+        (starts_floor_sim + LINEAR.total_duration().as_secs_f64()).max(calls_floor_sim);
+    let bound_s = changed as f64 * 3.0 / pace::CONTROL_PLANE_RATE + shift_floor_sim / time_scale;
     let ack = first(&log.ok_times_ms("codepipeline", "AcknowledgeJob", since))?;
     let published = log
         .ok_times_ms("lambda", "PublishVersion", since)
@@ -189,6 +255,12 @@ pub async fn release(n: usize, changed: usize, time_scale: f64) -> Result<Releas
             .unwrap_or(0),
         ledger_writes: ledger_calls(&sim, since, "PutObject"),
         ledger_reads: ledger_calls(&sim, since, "GetObject"),
+        codedeploy_throttled,
+        worker_throttled,
+        peak_starts_per_second,
+        peak_step_load: peak_starts_per_second as f64 * f64::from(pace::CALLS_PER_STEP),
+        planned_peak_rate,
+        bound_s,
     })
 }
 

@@ -333,6 +333,35 @@ impl LambdaApi {
         })
     }
 
+    /// Every version of `name` (`$LATEST` included), all pages of
+    /// ListVersionsByFunction: a control-plane call, so through the
+    /// control-plane limiter (Lambda's 15/s), never GetFunction's.
+    async fn list_versions(&self, name: &str) -> Result<Vec<FunctionConfiguration>, AwsError> {
+        let mut marker: Option<String> = None;
+        let mut versions = Vec::new();
+        loop {
+            let page = self
+                .control
+                .run(|| async {
+                    self.client
+                        .list_versions_by_function()
+                        .function_name(name)
+                        .set_marker(marker.clone())
+                        .max_items(50)
+                        .send()
+                        .await
+                        .map_err(|e| call_error("ListVersionsByFunction", &e))
+                })
+                .await?;
+            versions.extend(page.versions().iter().cloned());
+            match page.next_marker() {
+                Some(m) if !m.is_empty() => marker = Some(m.to_string()),
+                _ => break,
+            }
+        }
+        Ok(versions)
+    }
+
     /// A code-only function (no alias): what `$LATEST` runs, as the
     /// observed "alias": its CodeSha256 and the newest published version
     /// holding that code (empty when none does: the plan refuses it, since
@@ -365,33 +394,13 @@ impl LambdaApi {
         };
         let sha = latest.code_sha256().unwrap_or_default().to_string();
         let code_size = u64::try_from(latest.code_size()).unwrap_or(0);
-        let mut marker: Option<String> = None;
         let mut newest: Option<(u64, String)> = None;
-        loop {
-            let page = self
-                .reads
-                .run(|| async {
-                    self.client
-                        .list_versions_by_function()
-                        .function_name(name)
-                        .set_marker(marker.clone())
-                        .max_items(50)
-                        .send()
-                        .await
-                        .map_err(|e| call_error("ListVersionsByFunction", &e))
-                })
-                .await?;
-            for v in page.versions() {
-                if let Some(n) = v.version().and_then(|n| n.parse::<u64>().ok())
-                    && v.code_sha256() == Some(sha.as_str())
-                    && newest.as_ref().is_none_or(|(m, _)| n > *m)
-                {
-                    newest = Some((n, v.description().unwrap_or_default().to_string()));
-                }
-            }
-            match page.next_marker() {
-                Some(m) if !m.is_empty() => marker = Some(m.to_string()),
-                _ => break,
+        for v in self.list_versions(name).await? {
+            if let Some(n) = v.version().and_then(|n| n.parse::<u64>().ok())
+                && v.code_sha256() == Some(sha.as_str())
+                && newest.as_ref().is_none_or(|(m, _)| n > *m)
+            {
+                newest = Some((n, v.description().unwrap_or_default().to_string()));
             }
         }
         let (version, description) = newest.map(|(n, d)| (n.to_string(), d)).unwrap_or_default();
@@ -536,29 +545,13 @@ impl LambdaApi {
         release_id: &str,
         earlier: bool,
     ) -> Result<Option<String>, EngineError> {
-        let mut marker: Option<String> = None;
-        let mut versions = Vec::new();
-        loop {
-            let page = self
-                .control
-                .run(|| async {
-                    self.client
-                        .list_versions_by_function()
-                        .function_name(name)
-                        .set_marker(marker.clone())
-                        .max_items(50)
-                        .send()
-                        .await
-                        .map_err(|e| call_error("ListVersionsByFunction", &e))
-                })
-                .await
-                .map_err(|e| failed(e.failure_kind(), format!("{name}: {e}")))?;
-            versions.extend(page.versions().iter().map(version_facts));
-            match page.next_marker() {
-                Some(m) if !m.is_empty() => marker = Some(m.to_string()),
-                _ => break,
-            }
-        }
+        let versions: Vec<VersionFacts> = self
+            .list_versions(name)
+            .await
+            .map_err(|e| failed(e.failure_kind(), format!("{name}: {e}")))?
+            .iter()
+            .map(version_facts)
+            .collect();
         let Some(latest) = versions.iter().find(|v| v.version == "$LATEST") else {
             return Ok(None);
         };
@@ -946,35 +939,18 @@ impl LambdaApi {
         name: &str,
         code_sha256: &str,
     ) -> Result<(Option<String>, Option<String>), EngineError> {
-        let mut marker: Option<String> = None;
         let mut newest: Option<u64> = None;
         let mut holder: Option<u64> = None;
-        loop {
-            let page = self
-                .reads
-                .run(|| async {
-                    self.client
-                        .list_versions_by_function()
-                        .function_name(name)
-                        .set_marker(marker.clone())
-                        .max_items(50)
-                        .send()
-                        .await
-                        .map_err(|e| call_error("ListVersionsByFunction", &e))
-                })
-                .await
-                .map_err(|e| failed(e.failure_kind(), format!("{name}: {e}")))?;
-            for v in page.versions() {
-                if let Some(n) = v.version().and_then(|n| n.parse::<u64>().ok()) {
-                    newest = newest.max(Some(n));
-                    if v.code_sha256() == Some(code_sha256) {
-                        holder = holder.max(Some(n));
-                    }
+        let versions = self
+            .list_versions(name)
+            .await
+            .map_err(|e| failed(e.failure_kind(), format!("{name}: {e}")))?;
+        for v in versions {
+            if let Some(n) = v.version().and_then(|n| n.parse::<u64>().ok()) {
+                newest = newest.max(Some(n));
+                if v.code_sha256() == Some(code_sha256) {
+                    holder = holder.max(Some(n));
                 }
-            }
-            match page.next_marker() {
-                Some(m) if !m.is_empty() => marker = Some(m.to_string()),
-                _ => break,
             }
         }
         Ok((newest.map(|n| n.to_string()), holder.map(|n| n.to_string())))

@@ -81,6 +81,10 @@ pub struct ReleaseRun {
     /// at 15/s, then CodeDeploy's side (simulated): its start calls at 15/s
     /// and the schedule, or all its calls at 15/s, whichever is longer.
     pub bound_s: f64,
+    /// The pace's own plan for the same release (real seconds): publishing
+    /// at 15/s as in `bound_s`, then the schedule `plan` prints (the pace's
+    /// share of the quota for CodeDeploy, its phase slots and cap).
+    pub planned_s: f64,
 }
 
 impl ReleaseRun {
@@ -214,7 +218,15 @@ pub async fn release(n: usize, changed: usize, time_scale: f64) -> Result<Releas
     let calls_floor_sim = changed as f64 * f64::from(per_deployment) / pace::CONTROL_PLANE_RATE;
     let shift_floor_sim =
         (starts_floor_sim + LINEAR.total_duration().as_secs_f64()).max(calls_floor_sim);
-    let bound_s = changed as f64 * 3.0 / pace::CONTROL_PLANE_RATE + shift_floor_sim / time_scale;
+    let publish_floor_s = changed as f64 * 3.0 / pace::CONTROL_PLANE_RATE;
+    let bound_s = publish_floor_s + shift_floor_sim / time_scale;
+    let configs: Vec<(String, DeploymentConfig)> = names[..changed]
+        .iter()
+        .map(|n| (n.clone(), LINEAR))
+        .collect();
+    let planned =
+        pipeline_canary::release::plan::schedule_of(&configs, None, pace::DEFAULT_CODEDEPLOY_RATE);
+    let planned_s = publish_floor_s + planned.end.as_secs_f64() / time_scale;
     let ack = first(&log.ok_times_ms("codepipeline", "AcknowledgeJob", since))?;
     let published = log
         .ok_times_ms("lambda", "PublishVersion", since)
@@ -261,6 +273,7 @@ pub async fn release(n: usize, changed: usize, time_scale: f64) -> Result<Releas
         peak_step_load: peak_starts_per_second as f64 * f64::from(pace::CALLS_PER_STEP),
         planned_peak_rate,
         bound_s,
+        planned_s,
     })
 }
 

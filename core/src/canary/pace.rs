@@ -22,7 +22,11 @@
 //! demand is set when they start. [`Pace`] spaces the starts so that the
 //! calls of one start fit the share of the quota the release gives
 //! CodeDeploy, and caps how many deployments shift at once so that their
-//! steps never wrap around onto each other within one step interval.
+//! steps never wrap around onto each other within one step interval. The
+//! step interval is cut into phase slots a batch's time wide
+//! ([`Pace::phase_slot`]); a slot holds at most a batch of deployments,
+//! so a deployment that replaces a finished one starts where nobody else
+//! steps — not onto a shift taking its last step.
 //! Rollbacks (StopDeployment with rollback: a new deployment that reads,
 //! moves and reads the alias at once) are spaced the same way.
 //!
@@ -106,6 +110,12 @@ pub struct Pace {
     pub stop_gap: Duration,
     /// Rollbacks started at the same instant.
     pub stop_batch: usize,
+    /// The shortest step interval of the release's configs
+    /// ([`Duration::ZERO`]: no config has a second step). A deployment
+    /// steps at its start time plus whole intervals, so its phase (start
+    /// time modulo this interval) is where its calls fall for its whole
+    /// life; see [`Pace::phase_slot`].
+    pub interval: Duration,
 }
 
 /// `rate` is never NaN (see [`Pace::new`]).
@@ -120,6 +130,7 @@ impl Pace {
         cap: usize::MAX,
         stop_gap: Duration::ZERO,
         stop_batch: usize::MAX,
+        interval: Duration::ZERO,
     };
 
     /// The pace for deployments of `configs` with `rate` requests per
@@ -136,12 +147,16 @@ impl Pace {
             .unwrap_or(READS_AT_START + CALLS_PER_STEP);
         let start_gap = Duration::from_secs_f64(f64::from(per_start) / rate);
         let batch = ((rate / f64::from(per_start)).floor() as usize).max(1);
-        let cap = configs
+        let interval = configs
             .iter()
             .filter_map(|c| step_interval(*c))
             .min()
-            .map(|i| ((i.as_secs_f64() / start_gap.as_secs_f64()).floor() as usize).max(1))
-            .unwrap_or(usize::MAX);
+            .unwrap_or(Duration::ZERO);
+        let cap = if interval.is_zero() {
+            usize::MAX
+        } else {
+            ((interval.as_secs_f64() / start_gap.as_secs_f64()).floor() as usize).max(1)
+        };
         // A rollback may use the whole quota (the release's own steps stop
         // as their deployments are stopped), in bursts of STOP_BURST.
         let stop_gap = Duration::from_secs_f64(f64::from(ROLLBACK_CALLS) / CONTROL_PLANE_RATE);
@@ -153,7 +168,61 @@ impl Pace {
             cap,
             stop_gap,
             stop_batch,
+            interval,
         }
+    }
+
+    /// The phase slots of one step interval: a batch's time
+    /// (`batch × start_gap`) each, `batch` deployments per slot. `None`
+    /// when unpaced or no config has a second step.
+    fn slots(&self) -> Option<(Duration, u64)> {
+        if !self.is_paced() || self.interval.is_zero() || self.start_gap.is_zero() {
+            return None;
+        }
+        let width = self
+            .start_gap
+            .saturating_mul(self.batch.min(u32::MAX as usize) as u32);
+        let n = (self.interval.as_nanos() / width.as_nanos().max(1)).max(1) as u64;
+        Some((width, n))
+    }
+
+    /// The phase slot a deployment started at `at` (time since the epoch)
+    /// steps in for its whole life: deployments in one slot step within
+    /// the same `batch × start_gap`, so each slot holds at most `batch`
+    /// of them (their calls then fit one second of `rate`). `None` when
+    /// unpaced or no config has a second step.
+    pub fn phase_slot(&self, at: Duration) -> Option<u64> {
+        let (width, n) = self.slots()?;
+        let phase = at.as_nanos() % self.interval.as_nanos();
+        Some(((phase / width.as_nanos()) as u64).min(n - 1))
+    }
+
+    /// The earliest time (since the epoch) at or after `now` whose phase
+    /// slot holds fewer than `batch` deployments, given each slot's count
+    /// (`occupied(slot)`): `now` itself when its slot has room, else the
+    /// start of the next slot with room; `None` when every slot is full
+    /// (or slots do not apply).
+    pub fn next_free_phase(
+        &self,
+        now: Duration,
+        occupied: impl Fn(u64) -> usize,
+    ) -> Option<Duration> {
+        let (width, n) = self.slots()?;
+        let here = self.phase_slot(now)?;
+        if occupied(here) < self.batch {
+            return Some(now);
+        }
+        let into = Duration::from_nanos((now.as_nanos() % self.interval.as_nanos()) as u64);
+        let interval_start = now.checked_sub(into)?;
+        (1..=n).find_map(|j| {
+            let slot = (here + j) % n;
+            (occupied(slot) < self.batch).then(|| {
+                let whole = (here + j) / n;
+                interval_start
+                    + self.interval.saturating_mul(whole as u32)
+                    + width.saturating_mul(slot as u32)
+            })
+        })
     }
 
     /// Whether deployments are spaced at all.
@@ -256,5 +325,30 @@ mod tests {
         assert_eq!(step_interval(LINEAR_10_1), Some(Duration::from_secs(60)));
         assert_eq!(step_interval(CANARY_10_5), Some(Duration::from_secs(300)));
         assert_eq!(step_interval(DeploymentConfig::AllAtOnce), None);
+    }
+
+    #[test]
+    fn phase_slots_are_a_batch_wide_and_the_next_free_one_wraps_around() {
+        let p = Pace::new([LINEAR_10_1], DEFAULT_CODEDEPLOY_RATE);
+        assert_eq!(p.interval, Duration::from_secs(60));
+        let s = Duration::from_secs;
+        // Two starts a second: slots of 1 s, 60 of them.
+        assert_eq!(p.phase_slot(s(0)), Some(0));
+        assert_eq!(p.phase_slot(s(61) + Duration::from_millis(999)), Some(1));
+        assert_eq!(p.phase_slot(s(119)), Some(59));
+        let full_from_10 = |slot: u64| if slot >= 10 { 2 } else { 1 };
+        assert_eq!(p.next_free_phase(s(125), full_from_10), Some(s(125)));
+        let free_only_3 = |slot: u64| if slot == 3 { 0 } else { 2 };
+        assert_eq!(
+            p.next_free_phase(s(130) + Duration::from_millis(500), free_only_3),
+            Some(s(183))
+        );
+        assert_eq!(p.next_free_phase(s(130), |_| 2), None, "every slot full");
+        assert_eq!(Pace::UNPACED.phase_slot(s(5)), None);
+        assert_eq!(
+            Pace::new([DeploymentConfig::AllAtOnce], 10.0).phase_slot(s(5)),
+            None,
+            "one step: no phase to keep apart"
+        );
     }
 }

@@ -25,7 +25,7 @@
 //! [`ShiftState::resume`]. Everything else is re-read each tick.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sha2::{Digest, Sha256};
 
@@ -89,6 +89,15 @@ pub struct ShiftState {
     pace_due: Option<SystemTime>,
     /// When this job last observed the deployments and alarms.
     observed_at: Option<SystemTime>,
+    /// Waiting functions whose next paced starts this job has announced
+    /// ahead: the record says `creating` for them (see
+    /// [`ShiftState::recorded_slots`]), so their CreateDeployments need no
+    /// write of their own. This job's only; a resumed job finds them
+    /// `creating` and looks for their deployments.
+    reserved: BTreeSet<usize>,
+    /// When this job sent each CreateDeployment: a deployment's phase until
+    /// a look reports its start time.
+    started_at: HashMap<usize, SystemTime>,
 }
 
 /// When the running deployments' schedules end (CodeDeploy's start time +
@@ -130,6 +139,8 @@ impl ShiftState {
             next_stop: None,
             pace_due: None,
             observed_at: None,
+            reserved: BTreeSet::new(),
+            started_at: HashMap::new(),
         }
     }
 
@@ -149,6 +160,8 @@ impl ShiftState {
             next_stop: None,
             pace_due: None,
             observed_at: None,
+            reserved: BTreeSet::new(),
+            started_at: HashMap::new(),
         }
     }
 
@@ -164,6 +177,26 @@ impl ShiftState {
 
     pub fn slots(&self) -> &[Slot] {
         &self.slots
+    }
+
+    /// The slots as the record keeps them: a waiting function whose start
+    /// this job announced ahead ([`RESERVE_BATCHES`]) is recorded
+    /// `creating`, as if its CreateDeployment had been sent. A job that
+    /// resumes from the record looks for its deployment and, finding none,
+    /// starts it again: announcing ahead is safe, and spares the ledger a
+    /// write per batch of starts.
+    pub fn recorded_slots(&self) -> Vec<Slot> {
+        self.slots
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                if *s == Slot::Waiting && !self.rolling_back && self.reserved.contains(&i) {
+                    Slot::Creating
+                } else {
+                    s.clone()
+                }
+            })
+            .collect()
     }
 
     pub fn is_rolling_back(&self) -> bool {
@@ -342,6 +375,34 @@ pub fn decide_shift(
     d
 }
 
+/// How many in-flight deployments step in each phase slot of the pace:
+/// each by the start time a look reported, else by when this job sent its
+/// CreateDeployment (a deployment whose start is not known yet — a resumed
+/// job's `creating` slot — counts only against the in-flight cap).
+fn phase_occupancy(plan: &ShiftPlan, state: &ShiftState, seen: &Seen) -> HashMap<u64, usize> {
+    let pace = &plan.release.pace;
+    let mut occupancy = HashMap::new();
+    for (i, slot) in state.slots.iter().enumerate() {
+        let started = match slot {
+            Slot::Deployment(id) => match seen.deployments.get(id) {
+                Some(d) if !d.status.is_active() => continue,
+                Some(d) => d.start_time.or(d.create_time),
+                None => None,
+            },
+            Slot::Creating => None,
+            _ => continue,
+        }
+        .or_else(|| state.started_at.get(&i).copied());
+        if let Some(at) = started
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .and_then(|t| pace.phase_slot(t))
+        {
+            *occupancy.entry(at).or_insert(0) += 1;
+        }
+    }
+    occupancy
+}
+
 fn merge(
     plan: &ShiftPlan,
     state: &mut ShiftState,
@@ -514,6 +575,12 @@ fn due(plan: &ShiftPlan, state: &ShiftState, seen: &Seen) -> Option<ShiftDue> {
 /// The cause is recorded with at most this many bytes.
 pub const CAUSE_MAX: usize = 400;
 
+/// Batches of paced starts one record write announces (the record says
+/// `creating` for them before the first is sent): with Linear or Canary
+/// configs at the default pace, 20 starts over 10 s per write instead of
+/// one write per batch.
+pub const RESERVE_BATCHES: usize = 10;
+
 fn set_cause(state: &mut ShiftState, cause: String) {
     if state.cause.is_none() {
         state.cause = Some(clip(&cause, CAUSE_MAX));
@@ -608,24 +675,61 @@ fn step(
         .filter(|&i| state.slots[i] == Slot::Waiting && plan.functions[i].current_version.is_some())
         .collect();
     let cap = rel.pace.in_flight_cap(rel.max_parallel);
-    let paced_until = state.next_start.filter(|t| now < *t);
+    let mut paced_until = state.next_start.filter(|t| now < *t);
     let may_start = !waiting.is_empty() && in_flight < cap;
+    // Room in the phase slot of `now` (see `Pace::phase_slot`): a new
+    // deployment steps where it starts for its whole life, so it starts
+    // only where fewer than a batch of the running ones step.
+    let mut room = rel.pace.batch;
+    if may_start && paced_until.is_none() {
+        let occupancy = phase_occupancy(plan, state, seen);
+        let since = |t: SystemTime| t.duration_since(UNIX_EPOCH).unwrap_or_default();
+        if let Some(here) = rel.pace.phase_slot(since(now)) {
+            let taken = |slot: u64| occupancy.get(&slot).copied().unwrap_or(0);
+            room = rel.pace.batch.saturating_sub(taken(here));
+            if room == 0 {
+                // Every slot full: a look that finds one freed starts again.
+                paced_until = rel
+                    .pace
+                    .next_free_phase(since(now), taken)
+                    .map(|t| UNIX_EPOCH + t)
+                    .filter(|t| now < *t);
+                state.next_start = paced_until;
+                if paced_until.is_none() {
+                    seen.creates_sent = true;
+                }
+            }
+        }
+    }
     if may_start && paced_until.is_some() {
         state.pace_due = paced_until;
     }
-    if may_start && paced_until.is_none() && !seen.creates_sent {
+    if may_start && paced_until.is_none() && room > 0 && !seen.creates_sent {
         seen.creates_sent = true;
-        let k = (cap - in_flight).min(waiting.len()).min(rel.pace.batch);
+        let k = (cap - in_flight)
+            .min(waiting.len())
+            .min(rel.pace.batch)
+            .min(room);
         // The next start keeps its distance from this batch's.
         let next = now + rel.pace.start_gap * k as u32;
         state.next_start = Some(next);
         if k < waiting.len() && in_flight + k < cap && rel.pace.is_paced() {
             state.pace_due = Some(next);
         }
+        // Announce the next batches' starts in the same record write, unless
+        // this batch's were announced already.
+        if rel.pace.is_paced() && !state.reserved.contains(&waiting[0]) {
+            let ahead = (cap - in_flight)
+                .min(waiting.len())
+                .min(rel.pace.batch.saturating_mul(RESERVE_BATCHES));
+            state.reserved.extend(waiting[..ahead].iter().copied());
+        }
         let description = deployment_description(rel);
         let mut actions = Vec::new();
         for &i in &waiting[..k] {
             let f = &plan.functions[i];
+            state.reserved.remove(&i);
+            state.started_at.insert(i, now);
             state.slots[i] = Slot::Creating;
             let config = if rel.break_glass.is_some() {
                 BREAK_GLASS_CONFIG

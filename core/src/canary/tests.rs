@@ -1778,6 +1778,55 @@ fn deployments_start_two_a_second_between_two_looks() {
 }
 
 #[test]
+fn one_record_write_announces_ten_batches_of_paced_starts() {
+    let p = paced(30);
+    let mut s = ShiftState::default();
+    actions(decide_shift(&p, &mut s, vec![], t(0)));
+    let a = actions(decide_shift(&p, &mut s, first_tick(vec![]), t(0)));
+    assert_eq!(creates(&a), [0, 1]);
+    let creating = |s: &ShiftState| {
+        s.recorded_slots()
+            .iter()
+            .enumerate()
+            .filter(|(_, x)| **x == Slot::Creating)
+            .map(|(i, _)| i)
+            .collect::<Vec<_>>()
+    };
+    // The record announces the first 20 starts; only 2 are sent.
+    assert_eq!(creating(&s), (0..20).collect::<Vec<_>>());
+    assert_eq!(
+        s.slots().iter().filter(|x| **x == Slot::Creating).count(),
+        2
+    );
+    decide_shift(&p, &mut s, created(&a), t(0));
+    let mut recorded = s.recorded_slots();
+    let mut writes = 0;
+    let mut now = t(0);
+    while let Some(due) = s.pace_due() {
+        now = due;
+        let a = actions(decide_shift(&p, &mut s, vec![], now));
+        // A start needs a write only when the record does not say
+        // `creating` for it yet.
+        let before: Vec<bool> = creates(&a)
+            .iter()
+            .map(|&i| recorded[i] == Slot::Creating)
+            .collect();
+        if before.iter().any(|x| !x) {
+            writes += 1;
+        }
+        decide_shift(&p, &mut s, created(&a), now);
+        recorded = s.recorded_slots();
+    }
+    assert_eq!(
+        writes, 1,
+        "starts 2..20 were announced by the first write, 20..30 by one more at t+10 s"
+    );
+    assert_eq!(now, t(14), "30 starts at the pace: 2 a second");
+    assert_eq!(creating(&s), Vec::<usize>::new());
+    assert_eq!(s.deployment_ids().len(), 30);
+}
+
+#[test]
 fn without_max_parallel_the_quota_caps_the_deployments_in_flight() {
     let p = paced(130);
     let mut s = ShiftState::default();
@@ -1803,6 +1852,79 @@ fn without_max_parallel_the_quota_caps_the_deployments_in_flight() {
     }
     assert_eq!(total, 120, "60 s between steps / 0.5 s between starts");
     assert_eq!(now, t(59), "120 starts, two a second");
+}
+
+/// `dep(p, i, status)` started at `at`.
+fn dep_at(p: &ShiftPlan, i: usize, status: DeploymentStatus, at: SystemTime) -> DeploymentView {
+    DeploymentView {
+        create_time: Some(at),
+        start_time: Some(at),
+        ..dep(p, i, status)
+    }
+}
+
+#[test]
+fn a_new_deployment_starts_only_in_a_phase_slot_where_fewer_than_a_batch_step() {
+    // 124 functions: 120 start two a second from t+0 (phases 0 … 59.5 s
+    // of the minute between steps); then the cap holds the rest.
+    let p = paced(124);
+    let mut s = ShiftState::default();
+    let mut started_at: Vec<SystemTime> = Vec::new();
+    let running = |started_at: &[SystemTime], now: SystemTime| -> Vec<DeploymentView> {
+        started_at
+            .iter()
+            .enumerate()
+            .map(|(i, at)| {
+                // Linear 10 %/1 min takes its last step 9 minutes after
+                // its start, and ends just after.
+                let status = if *at + Duration::from_secs(540) < now {
+                    DeploymentStatus::Succeeded
+                } else {
+                    DeploymentStatus::InProgress
+                };
+                dep_at(&p, i, status, *at)
+            })
+            .collect()
+    };
+    actions(decide_shift(&p, &mut s, vec![], t(0)));
+    let mut a = actions(decide_shift(&p, &mut s, first_tick(vec![]), t(0)));
+    let mut now = t(0);
+    loop {
+        started_at.extend(creates(&a).iter().map(|_| now));
+        decide_shift(&p, &mut s, created(&a), now);
+        if started_at.len() >= 120 {
+            break;
+        }
+        now = s.pace_due().expect("paced");
+        a = match decide_shift(&p, &mut s, vec![], now) {
+            Decision::Perform(x) if matches!(x[..], [CanaryAction::Observe { .. }]) => actions(
+                decide_shift(&p, &mut s, ticked(running(&started_at, now), vec![]), now),
+            ),
+            d => actions(d),
+        };
+    }
+    assert_eq!(now, t(59), "120 started by t+59 s");
+    assert_eq!(s.pace_due(), None, "the cap holds the other 4");
+    // t+560 s: the 40 started in the first 20 s have ended; the two that
+    // started at t+20 s take their last step now, in this slot. The next
+    // deployment waits for a slot nobody steps in: t+600 s (phase 0).
+    now = t(560);
+    actions(decide_shift(&p, &mut s, vec![], now));
+    let d = decide_shift(&p, &mut s, ticked(running(&started_at, now), vec![]), now);
+    assert!(
+        !matches!(&d, Decision::Perform(x) if !creates(x).is_empty()),
+        "nothing starts in a full slot: {d:?}"
+    );
+    assert_eq!(s.pace_due(), Some(t(600)));
+    now = t(600);
+    let d = decide_shift(&p, &mut s, vec![], now);
+    let a = match d {
+        Decision::Perform(x) if matches!(x[..], [CanaryAction::Observe { .. }]) => actions(
+            decide_shift(&p, &mut s, ticked(running(&started_at, now), vec![]), now),
+        ),
+        d => actions(d),
+    };
+    assert_eq!(creates(&a), [120, 121], "a batch in the freed slot 0");
 }
 
 #[test]

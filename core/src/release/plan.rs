@@ -441,7 +441,6 @@ pub fn pace_of(plan: &Plan, rate: f64) -> Pace {
 /// The schedule of `plan` (see [`Schedule`]).
 pub fn schedule(plan: &Plan, max_parallel: Option<usize>, rate: f64) -> Schedule {
     let pace = pace_of(plan, rate);
-    let cap = pace.in_flight_cap(max_parallel.filter(|n| *n > 0).unwrap_or(usize::MAX));
     let shifting: Vec<(&str, Duration)> = plan
         .functions
         .iter()
@@ -454,7 +453,35 @@ pub fn schedule(plan: &Plan, max_parallel: Option<usize>, rate: f64) -> Schedule
             (f.function.name.as_str(), d)
         })
         .collect();
-    // Each slot's end; the next function takes the slot that frees first.
+    let peak_rate = pace_rate(plan, &pace);
+    paced_schedule(shifting, pace, max_parallel, peak_rate)
+}
+
+/// The schedule of shifts of `configs` (name, config) at `rate` requests
+/// per second for CodeDeploy: what [`schedule`] computes for a plan whose
+/// changed functions these are.
+pub fn schedule_of(
+    configs: &[(String, DeploymentConfig)],
+    max_parallel: Option<usize>,
+    rate: f64,
+) -> Schedule {
+    let pace = Pace::new(configs.iter().map(|(_, c)| *c), rate);
+    let peak_rate = pace.peak_rate(configs.iter().map(|(_, c)| *c));
+    let shifting = configs
+        .iter()
+        .map(|(n, c)| (n.as_str(), c.total_duration()))
+        .collect();
+    paced_schedule(shifting, pace, max_parallel, peak_rate)
+}
+
+fn paced_schedule(
+    shifting: Vec<(&str, Duration)>,
+    pace: Pace,
+    max_parallel: Option<usize>,
+    peak_rate: f64,
+) -> Schedule {
+    let cap = pace.in_flight_cap(max_parallel.filter(|n| *n > 0).unwrap_or(usize::MAX));
+    // When each slot frees; the next function takes the slot that frees first.
     let mut slots: Vec<Duration> = Vec::new();
     let mut starts = Vec::with_capacity(shifting.len());
     let mut waves = usize::from(!shifting.is_empty());
@@ -479,13 +506,23 @@ pub fn schedule(plan: &Plan, max_parallel: Option<usize>, rate: f64) -> Schedule
             slots.push(Duration::ZERO);
             free.max(paced)
         };
+        // At the quota's cap every phase slot (see `Pace::phase_slot`) is
+        // full: a slot's next deployment starts in the same phase, a whole
+        // step interval after the last step of the one before. Under a
+        // smaller MaxParallel, slots have room: it starts when one ends.
+        let reusable = if pace.interval.is_zero() || cap < pace.cap {
+            d
+        } else {
+            let whole = d.as_nanos() / pace.interval.as_nanos() + 1;
+            pace.interval
+                .saturating_mul(whole.min(u128::from(u32::MAX)) as u32)
+        };
         let last = slots.len() - 1;
-        slots[last] = at + d;
+        slots[last] = at + reusable;
         end = end.max(at + d);
         previous = Some(at);
         starts.push((name.to_string(), at));
     }
-    let peak_rate = pace_rate(plan, &pace);
     Schedule {
         starts,
         cap,
@@ -965,8 +1002,9 @@ mod tests {
         assert_eq!(s.waves, 2);
         assert_eq!(s.starts[1].1, Duration::from_millis(500));
         assert_eq!(s.starts[119].1, Duration::from_millis(59_500));
-        // The 121st takes the first slot when its shift ends (9 min).
-        assert_eq!(s.starts[120].1, Duration::from_secs(9 * 60));
+        // The 121st takes the first phase slot again a step interval after
+        // the last step of the first shift (9 min + 1 min).
+        assert_eq!(s.starts[120].1, Duration::from_secs(10 * 60));
         assert!((s.peak_rate - 10.0).abs() < 1e-9);
         assert!(check_limits(&plan, "collect").is_ok());
         let text = render(&plan, None, 10.0);

@@ -219,6 +219,30 @@ impl FunctionEntry {
     }
 }
 
+/// Whether `now` differs from `stored` only by deployment ids learned: a
+/// function `stored` says is `creating` is `deployed` in `now` with one
+/// deployment id more (and `updatedAt` may differ). Such a record need not
+/// be written before the next action: a job resuming from `stored` looks
+/// for those deployments and finds them.
+pub fn only_deployment_ids_learned(stored: &ReleaseRecord, now: &ReleaseRecord) -> bool {
+    if stored == now || stored.functions.len() != now.functions.len() {
+        return stored == now;
+    }
+    let mut same = now.clone();
+    same.updated_at = stored.updated_at.clone();
+    for (f, s) in same.functions.iter_mut().zip(&stored.functions) {
+        if s.state == FunctionState::Creating
+            && f.state == FunctionState::Deployed
+            && f.deployment_ids.len() == s.deployment_ids.len() + 1
+            && f.deployment_ids.starts_with(&s.deployment_ids)
+        {
+            f.state = FunctionState::Creating;
+            f.deployment_ids.pop();
+        }
+    }
+    &same == stored
+}
+
 /// A function the release left alone: its alias already served the code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -674,6 +698,29 @@ mod tests {
             "{}",
             e.message
         );
+    }
+
+    #[test]
+    fn learned_deployment_ids_alone_need_no_write() {
+        let mut stored = sample();
+        stored.functions[0].set_slot(&Slot::Creating);
+        let mut now = stored.clone();
+        now.updated_at = "2026-12-06T00:00:01.000Z".into();
+        now.functions[0].set_slot(&Slot::Deployment("d-NEW".into()));
+        assert!(only_deployment_ids_learned(&stored, &now));
+        // Anything else is a change to write.
+        let mut rolling = now.clone();
+        rolling.shift.rolling_back = true;
+        assert!(!only_deployment_ids_learned(&stored, &rolling));
+        let mut moved = stored.clone();
+        moved.functions[0].set_slot(&Slot::Waiting);
+        assert!(!only_deployment_ids_learned(&stored, &moved));
+        // A deployment id of a function not announced as `creating`.
+        let mut other = stored.clone();
+        other.functions[0].set_slot(&Slot::Shifted);
+        let mut learned = other.clone();
+        learned.functions[0].set_slot(&Slot::Deployment("d-NEW".into()));
+        assert!(!only_deployment_ids_learned(&other, &learned));
     }
 
     #[test]

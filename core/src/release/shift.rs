@@ -216,7 +216,7 @@ pub fn decide(
     let decision = strategy.decide(&plan, shift, observed, now);
     let pace_due = shift.pace_due();
     let (slots, discovered, rolling_back, cause, due, stalled) = (
-        shift.slots().to_vec(),
+        shift.recorded_slots(),
         shift.discovered(),
         shift.is_rolling_back(),
         shift.cause().map(str::to_string),
@@ -237,7 +237,17 @@ pub fn decide(
             r.shift.stalled = stalled;
         }
     }
+    // Deployment ids learned since the last write need no write of their
+    // own: the record says `creating` for those functions, which a resumed
+    // job resolves by looking (they go with the next write, the hand-back's
+    // or the outcome's).
+    let announced = state.job.claimed
+        && matches!(
+            (&state.job.stored, &state.job.record),
+            (Some(stored), Some(r)) if record::only_deployment_ids_learned(stored, r)
+        );
     match decision {
+        Decision::Perform(a) if announced => Decision::Perform(vec![Action::Canary(a)]),
         Decision::Perform(a) => with_record(state, now, vec![Action::Canary(a)]),
         Decision::Continue(mut progress) | Decision::Wait { mut progress, .. } => {
             progress.summary = crate::canary::clip(
@@ -258,7 +268,11 @@ pub fn decide(
             } else {
                 finish(state, Decision::Continue(progress))
             };
-            write(state, now, Some(d))
+            if announced && matches!(d, Decision::Wait { .. }) {
+                d
+            } else {
+                write(state, now, Some(d))
+            }
         }
         Decision::Succeed { progress, .. } => settle::succeed(job, state, flow, progress, now),
         Decision::Fail {

@@ -454,16 +454,69 @@ fn publishing_and_shifting_are_recorded_ahead_and_deployments_are_announced_as_c
             },
         ]),
     ];
-    // The ids are recorded before the job waits.
-    let a = actions(decide(&j, &mut s, obs, flow(), t0()));
-    let obs = vec![l.answer(&a[0], "L1")];
+    // The ids need no write of their own: the record already says
+    // `creating` for both, which a job resuming from it resolves by
+    // looking for their deployments. The job waits at once.
+    let d = decide(&j, &mut s, obs, flow(), t0());
+    assert!(matches!(d, Decision::Wait { .. }), "{d:?}");
+    let r = l.record(&rid);
+    assert_eq!(r.functions[0].state, FunctionState::Creating);
+    assert!(r.functions[1].deployment_ids.is_empty());
+    // They go with the hand-back's write, when the job has held the
+    // release for `hold_job`.
+    let late = t0() + Duration::from_secs(61);
+    let a = actions(decide(&j, &mut s, vec![], flow(), late));
+    assert!(
+        matches!(&a[..], [Action::Canary(c)] if matches!(c[..], [CanaryAction::Observe { .. }])),
+        "{a:?}"
+    );
+    let running = |i: usize| crate::canary::DeploymentView {
+        id: format!("d-AAAAAAAA{}", i + 1),
+        application: "app".into(),
+        group: String::new(),
+        status: crate::canary::DeploymentStatus::InProgress,
+        error: None,
+        description: String::new(),
+        is_rollback: false,
+        create_time: Some(t0()),
+        start_time: Some(t0()),
+        current_version: None,
+        target_version: None,
+        rollback_deployment_id: None,
+    };
+    let mut d = decide(
+        &j,
+        &mut s,
+        vec![Observation::Canary(vec![
+            CanaryObservation::Deployments(vec![running(0), running(1)]),
+            CanaryObservation::Alarms {
+                asked: vec!["c-2-errors".into()],
+                found: vec![],
+            },
+        ])],
+        flow(),
+        late,
+    );
+    let mut wrote = false;
+    while let Decision::Perform(a) = &d {
+        let obs: Vec<Observation> = a
+            .iter()
+            .map(|x| match x {
+                Action::WriteRecord { .. } => {
+                    wrote = true;
+                    l.answer(x, "L1")
+                }
+                Action::Discard => Observation::Discarded,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        d = decide(&j, &mut s, obs, flow(), late);
+    }
+    assert!(wrote);
+    assert!(matches!(d, Decision::Continue(_)), "{d:?}");
     let r = l.record(&rid);
     assert_eq!(r.functions[0].state, FunctionState::Deployed);
     assert_eq!(r.functions[1].deployment_ids, ["d-AAAAAAAA2"]);
-    assert!(matches!(
-        decide(&j, &mut s, obs, flow(), t0()),
-        Decision::Wait { .. }
-    ));
     // The token is a pointer: the release, the record, the ETag.
     let token = crate::token::encode(&crate::token::Envelope {
         pipeline_execution_id: "exec-1".into(),

@@ -57,6 +57,7 @@
 //! left on its only version and the failure message says so (deleting an
 //! alias that callers may already use is not a rollback we dare).
 
+pub mod analysis;
 pub mod pace;
 pub mod preflight;
 pub mod shift;

@@ -354,8 +354,10 @@ pub enum TrafficRouting {
 }
 
 impl TrafficRouting {
-    pub fn of(c: &DeploymentConfig) -> TrafficRouting {
-        match *c {
+    /// CodeDeploy's routing for `c`; `None` for a schedule the worker
+    /// drives itself (CodeDeploy has no config for it).
+    pub fn of(c: &DeploymentConfig) -> Option<TrafficRouting> {
+        Some(match *c {
             DeploymentConfig::AllAtOnce => TrafficRouting::AllAtOnce,
             DeploymentConfig::Canary { percent, minutes } => TrafficRouting::Canary {
                 percent: percent as i32,
@@ -368,7 +370,8 @@ impl TrafficRouting {
                 percent: percent as i32,
                 minutes: every_minutes as i32,
             },
-        }
+            DeploymentConfig::Steps(_) => return None,
+        })
     }
 }
 

@@ -247,7 +247,7 @@ pub fn decide_preflight(
     // Custom deployment configs.
     let mut configs_done: Vec<String> = Vec::new();
     for f in &plan.functions {
-        if f.config.is_predefined() {
+        if f.config.is_predefined() || f.config.is_worker_driven() {
             continue;
         }
         let name = f.config.codedeploy_name();
@@ -257,7 +257,7 @@ pub fn decide_preflight(
         configs_done.push(name.clone());
         match seen.configs.get(&name) {
             Some(None) | None => ensure.push(CanaryAction::CreateDeploymentConfig { config: f.config }),
-            Some(Some(r)) if *r != TrafficRouting::of(&f.config) => problems.push(format!(
+            Some(Some(r)) if Some(*r) != TrafficRouting::of(&f.config) => problems.push(format!(
                 "deployment config `{name}` exists with different traffic routing ({r:?}, wanted {:?}): delete it (aws deploy delete-deployment-config --deployment-config-name {name}) so pipeline-canary can recreate it",
                 TrafficRouting::of(&f.config)
             )),

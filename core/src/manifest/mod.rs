@@ -19,7 +19,10 @@ mod serverless;
 #[cfg(test)]
 mod tests;
 
-pub use config::{CUSTOM_PREFIX, DeploymentConfig, MAX_SCHEDULE_MINUTES, PREDEFINED_PREFIX};
+pub use config::{
+    CUSTOM_PREFIX, DeploymentConfig, MAX_SCHEDULE_MINUTES, MAX_STEPS, PREDEFINED_PREFIX,
+    StepSchedule, human_duration, parse_duration,
+};
 pub use problems::{MAX_MESSAGE_CHARS, ManifestErrors, Problem, ProblemKind};
 
 use std::collections::{BTreeSet, HashMap};

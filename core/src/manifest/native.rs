@@ -282,11 +282,104 @@ fn config_at(obj: &Map<String, Value>, path: &str, c: &mut Collector) -> Option<
     let p = join(path, "deploymentConfig");
     match obj.get("deploymentConfig")? {
         Value::String(s) => DeploymentConfig::parse(s).map_err(|e| c.config(p, e)).ok(),
+        Value::Object(o) => steps_at(o, &p, c),
         other => {
             c.config(
                 p,
-                expected("a string such as \"Linear10PercentEvery1Minute\"", other),
+                expected(
+                    "a string such as \"Linear10PercentEvery1Minute\", or steps the worker drives: {\"steps\": [1, 5, 25, 50], \"interval\": \"2m\", \"bake\": \"5m\"}",
+                    other,
+                ),
             );
+            None
+        }
+    }
+}
+
+const STEPS_KEYS: &[&str] = &["steps", "interval", "bake"];
+
+/// `{"steps": [1, 5, 25, 50], "interval": "2m", "bake": "5m"}`: a schedule
+/// the worker drives (`bake` optional, default none).
+fn steps_at(o: &Map<String, Value>, p: &str, c: &mut Collector) -> Option<DeploymentConfig> {
+    for k in o.keys() {
+        if !STEPS_KEYS.contains(&k.as_str()) {
+            c.config(join(p, k), unknown_key(k, STEPS_KEYS));
+        }
+    }
+    let steps_path = join(p, "steps");
+    let steps = match o.get("steps") {
+        None => {
+            c.config(
+                steps_path,
+                "missing: list the percentages of traffic on the new version at each step, e.g. [1, 5, 25, 50]",
+            );
+            None
+        }
+        Some(Value::Array(items)) => {
+            let mut out = Vec::new();
+            let mut ok = true;
+            for (i, v) in items.iter().enumerate() {
+                match v.as_u64().filter(|n| *n <= u64::from(u32::MAX)) {
+                    Some(n) => out.push(n as u32),
+                    None => {
+                        ok = false;
+                        c.config(
+                            format!("{steps_path}[{i}]"),
+                            expected("a whole percentage from 1 to 99", v),
+                        );
+                    }
+                }
+            }
+            ok.then_some(out)
+        }
+        Some(other) => {
+            c.config(
+                steps_path,
+                expected("an array of percentages such as [1, 5, 25, 50]", other),
+            );
+            None
+        }
+    };
+    let duration = |key: &str, c: &mut Collector| -> Option<Option<std::time::Duration>> {
+        let kp = join(p, key);
+        match o.get(key) {
+            None => Some(None),
+            Some(Value::String(s)) => match super::config::parse_duration(s) {
+                Ok(d) => Some(Some(d)),
+                Err(e) => {
+                    c.config(kp, e);
+                    None
+                }
+            },
+            Some(other) => {
+                c.config(kp, expected("a duration such as \"2m\" or \"90s\"", other));
+                None
+            }
+        }
+    };
+    let interval = match duration("interval", c)? {
+        Some(d) => Some(d),
+        None => {
+            c.config(
+                join(p, "interval"),
+                "missing: the time between steps, e.g. \"2m\"",
+            );
+            None
+        }
+    };
+    let bake = duration("bake", c)?.unwrap_or_default();
+    let (steps, interval) = (steps?, interval?);
+    match crate::manifest::config::StepSchedule::new(&steps, interval, bake) {
+        Ok(s) => Some(DeploymentConfig::Steps(s)),
+        Err(e) => {
+            // The schedule's messages start with the part they are about.
+            let (part, message) = e.split_once(": ").unwrap_or(("", e.as_str()));
+            let at = if part.is_empty() {
+                p.to_string()
+            } else {
+                join(p, part)
+            };
+            c.config(at, message.to_string());
             None
         }
     }

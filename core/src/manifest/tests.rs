@@ -1099,3 +1099,70 @@ fn the_documented_action_defaults_fill_what_the_action_leaves_empty() {
     assert_eq!(d.deployment_config.as_deref(), Some("AllAtOnce"));
     assert!(DeploymentConfig::parse(DEFAULT_DEPLOYMENT_CONFIG).is_ok());
 }
+
+#[test]
+fn steps_the_worker_drives_are_an_object_or_a_string() {
+    let dir = artifact();
+    write_manifest(
+        dir.path(),
+        &json!({"version": 1,
+          "defaults": {"alias": "live", "deploymentConfig": {"steps": [1, 5, 25, 50], "interval": "2m", "bake": "5m"}},
+          "functions": [
+            {"name": "collect-a", "package": "dist/other.zip"},
+            {"name": "collect-b", "package": "dist/other.zip", "deploymentConfig": "Steps10-50Every30Seconds"},
+            {"name": "collect-c", "package": "dist/other.zip", "deploymentConfig": "Canary10Percent5Minutes"}]}),
+    );
+    let r = load(dir.path(), None, &action()).unwrap();
+    let a = r.functions[0].deployment_config;
+    assert_eq!(a.short_name(), "Steps1-5-25-50Every2MinutesBake5Minutes");
+    assert_eq!(a.bake(), std::time::Duration::from_secs(300));
+    assert!(r.functions[1].deployment_config.is_worker_driven());
+    assert!(!r.functions[2].deployment_config.is_worker_driven());
+}
+
+#[test]
+fn bad_step_objects_name_the_field_and_the_fix() {
+    let dir = artifact();
+    let m = json!({"version": 1, "defaults": {"alias": "live"}, "functions": [
+        {"name": "collect-a", "package": "dist/other.zip", "deploymentConfig": {"steps": [5, 1], "interval": "2m"}},
+        {"name": "collect-b", "package": "dist/other.zip", "deploymentConfig": {"steps": [5], "interval": "2 minutes"}},
+        {"name": "collect-c", "package": "dist/other.zip", "deploymentConfig": {"steps": [5, "ten"], "interval": "2m", "bak": "1m"}},
+        {"name": "collect-d", "package": "dist/other.zip", "deploymentConfig": {"interval": "2m"}},
+        {"name": "collect-e", "package": "dist/other.zip", "deploymentConfig": {"steps": [5, 100], "interval": "1m"}},
+        {"name": "collect-f", "package": "dist/other.zip", "deploymentConfig": {"steps": [5]}},
+        {"name": "collect-g", "package": "dist/other.zip", "deploymentConfig": 5}]});
+    let e = load_err(dir.path(), &m);
+    let at = |p: &str| problem(&e, p).message.clone();
+    assert!(
+        at("functions[0].deploymentConfig.steps[1]").contains("does not grow from 5 %"),
+        "{e}"
+    );
+    assert!(
+        at("functions[1].deploymentConfig.interval").contains("lacks a unit"),
+        "{e}"
+    );
+    assert!(
+        at("functions[2].deploymentConfig.steps[1]").contains("a whole percentage"),
+        "{e}"
+    );
+    assert!(
+        at("functions[2].deploymentConfig.bak").contains("did you mean `bake`"),
+        "{e}"
+    );
+    assert!(
+        at("functions[3].deploymentConfig.steps").contains("missing"),
+        "{e}"
+    );
+    assert!(
+        at("functions[4].deploymentConfig.steps[1]").contains("100 % follows"),
+        "{e}"
+    );
+    assert!(
+        at("functions[5].deploymentConfig.interval").contains("missing"),
+        "{e}"
+    );
+    assert!(
+        at("functions[6].deploymentConfig").contains("\"steps\""),
+        "{e}"
+    );
+}

@@ -457,6 +457,10 @@ mod tests {
             deployment_ids: vec![],
             state,
             code_only: false,
+            step: None,
+            stepping_since: None,
+            analysis: None,
+            verdict: None,
         };
         ReleaseRecord {
             schema: SCHEMA,

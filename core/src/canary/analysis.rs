@@ -96,6 +96,10 @@ pub struct AnalysisSettings {
     pub confidence: f64,
 }
 
+/// Settings are compared only after [`AnalysisSettings::validate`], which
+/// refuses NaN and infinities: equality is total on them.
+impl Eq for AnalysisSettings {}
+
 impl Default for AnalysisSettings {
     fn default() -> Self {
         AnalysisSettings {

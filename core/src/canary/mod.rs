@@ -127,6 +127,8 @@ pub struct FunctionTarget {
     pub config: DeploymentConfig,
     pub alarms: Vec<String>,
     pub hooks: Hooks,
+    /// Canary-versus-baseline analysis (see [`analysis`]), if asked for.
+    pub analysis: Option<analysis::AnalysisSettings>,
 }
 
 impl FunctionTarget {
@@ -529,12 +531,19 @@ pub enum CanaryAction {
     /// deployment of the account (`ListDeployments`), and for each
     /// `(function index, group)` of `find_in_groups` that group's newest
     /// deployments.
+    /// With `read_aliases`, GetAlias of each `(function index, function,
+    /// alias)` (the revisions a worker-driven step needs); with `metrics`,
+    /// one GetMetricData per 125 windows (Errors and Invocations of both
+    /// versions, Sum from `since` to `until`).
     Observe {
         application: String,
         deployments: Vec<String>,
         alarms: Vec<String>,
         discover: bool,
         find_in_groups: Vec<(usize, String)>,
+        read_aliases: Vec<(usize, String, String)>,
+        metrics: Vec<MetricWindow>,
+        until: SystemTime,
     },
     CreateDeployment {
         index: usize,
@@ -552,6 +561,19 @@ pub enum CanaryAction {
     },
     ReadAliases {
         aliases: Vec<(usize, String, String)>,
+    },
+    /// A worker-driven step: UpdateAlias with the RevisionId precondition,
+    /// `weight` of the traffic on `target` (AdditionalVersionWeights, the
+    /// alias staying on `previous`), or, at 1.0, the alias moved to
+    /// `target` with no routing.
+    StepAlias {
+        index: usize,
+        function: String,
+        alias: String,
+        previous: String,
+        target: String,
+        weight: f64,
+        revision_id: Option<String>,
     },
     /// Puts the alias back on `version` with no routing (RevisionId precondition).
     UpdateAlias {
@@ -579,6 +601,28 @@ pub enum CanaryAction {
         version: String,
         description: String,
     },
+}
+
+/// The window of one function's canary analysis: CloudWatch's
+/// `AWS/Lambda` `Errors` and `Invocations` by `ExecutedVersion` (with
+/// `FunctionName` and `Resource` = `function:alias`) for the new and the
+/// previous version, summed from `since`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricWindow {
+    pub index: usize,
+    pub function: String,
+    pub alias: String,
+    pub canary_version: String,
+    pub baseline_version: String,
+    pub since: SystemTime,
+}
+
+/// What a [`MetricWindow`] counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MetricCounts {
+    pub index: usize,
+    pub canary: analysis::Counts,
+    pub baseline: analysis::Counts,
 }
 
 /// What the adapters report back.
@@ -627,6 +671,9 @@ pub enum CanaryObservation {
         index: usize,
         deployment_id: String,
     },
+    /// The metrics of each window asked for (a window with no data has
+    /// zero counts).
+    Metrics(Vec<MetricCounts>),
     DeploymentStopped {
         deployment_id: String,
         /// `Pending`/`Succeeded`, or `AlreadyCompleted`.

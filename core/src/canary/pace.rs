@@ -75,9 +75,15 @@ pub const STOP_BURST: usize = 10;
 pub fn calls_at_start(config: DeploymentConfig) -> u32 {
     match config {
         DeploymentConfig::AllAtOnce => READS_AT_START + CALLS_PER_STEP + CALLS_AT_END,
+        // The worker's own GetAlias and UpdateAlias.
+        DeploymentConfig::Steps(_) => WORKER_CALLS_PER_STEP + 1,
         _ => READS_AT_START + CALLS_PER_STEP,
     }
 }
+
+/// Lambda calls of one worker-driven step: UpdateAlias (its answer carries
+/// the next RevisionId; a GetAlias only when a job starts).
+pub const WORKER_CALLS_PER_STEP: u32 = 1;
 
 /// The shortest time between two traffic steps of `config` (`None`:
 /// AllAtOnce, one step).

@@ -92,7 +92,13 @@ pub fn wanted_group(plan: &PreflightPlan, i: usize) -> GroupSpec {
         application: plan.release.application.clone(),
         name: f.group(),
         service_role_arn: plan.release.service_role_arn.clone(),
-        deployment_config_name: f.config.codedeploy_name(),
+        // A worker-driven schedule has no CodeDeploy config; its group
+        // (used only by a break-glass release, AllAtOnce) says AllAtOnce.
+        deployment_config_name: if f.config.is_worker_driven() {
+            crate::canary::BREAK_GLASS_CONFIG.codedeploy_name()
+        } else {
+            f.config.codedeploy_name()
+        },
         alarms: f.alarms.clone(),
         managed_rollback_and_style: true,
     }
@@ -101,7 +107,8 @@ pub fn wanted_group(plan: &PreflightPlan, i: usize) -> GroupSpec {
 fn observe(plan: &PreflightPlan, known: &HashMap<String, Option<AliasView>>) -> CanaryAction {
     let mut configs = Vec::new();
     for f in &plan.functions {
-        if !f.config.is_predefined() && !configs.contains(&f.config) {
+        if !f.config.is_predefined() && !f.config.is_worker_driven() && !configs.contains(&f.config)
+        {
             configs.push(f.config);
         }
     }

@@ -29,10 +29,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sha2::{Digest, Sha256};
 
+use super::analysis::{self, Counts};
 use super::{
     AlarmState, AlarmView, AliasView, BREAK_GLASS_CONFIG, CanaryAction, CanaryObservation,
-    Decision, DeploymentStatus, DeploymentView, FunctionShift, ShiftPlan, appspec, clip,
-    deployment_description, human, is_ours,
+    Decision, DeploymentStatus, DeploymentView, FunctionShift, MetricWindow, ShiftPlan, appspec,
+    clip, deployment_description, human, is_ours,
 };
 use crate::report::{FailureKind, MESSAGE_MAX, Progress, SUMMARY_MAX};
 
@@ -57,6 +58,11 @@ pub enum Slot {
     /// A code-only function: no alias, no deployment; its new code is live
     /// since it was published, and a rollback restores its previous code.
     CodeOnly,
+    /// A schedule the worker drives (no deployment): step `step` (an index
+    /// into the config's steps, the last being 100 %) is applied or being
+    /// applied; the first was applied at `since`, step k is due `since + k ×
+    /// interval`, and the function is released `bake` after 100 %.
+    Stepping { step: u32, since: SystemTime },
 }
 
 /// The shift's state. What outlives a job (the slots, the discovery and
@@ -98,6 +104,14 @@ pub struct ShiftState {
     /// When this job sent each CreateDeployment: a deployment's phase until
     /// a look reports its start time.
     started_at: HashMap<usize, SystemTime>,
+    /// Aliases of worker-driven functions as last read or updated by this
+    /// job (their RevisionId is the next step's precondition).
+    alias_known: HashMap<usize, AliasView>,
+    /// When each function's shift began (a step's `since`, a deployment's
+    /// start as looked up): the start of its analysis window.
+    shift_since: HashMap<usize, SystemTime>,
+    /// The last analysis counts of each function (canary, baseline).
+    metrics: HashMap<usize, (Counts, Counts)>,
 }
 
 /// When the running deployments' schedules end (CodeDeploy's start time +
@@ -141,6 +155,9 @@ impl ShiftState {
             observed_at: None,
             reserved: BTreeSet::new(),
             started_at: HashMap::new(),
+            alias_known: HashMap::new(),
+            shift_since: HashMap::new(),
+            metrics: HashMap::new(),
         }
     }
 
@@ -162,6 +179,9 @@ impl ShiftState {
             observed_at: None,
             reserved: BTreeSet::new(),
             started_at: HashMap::new(),
+            alias_known: HashMap::new(),
+            shift_since: HashMap::new(),
+            metrics: HashMap::new(),
         }
     }
 
@@ -222,6 +242,13 @@ impl ShiftState {
         self.due
     }
 
+    /// Forgets what this job knew of function `i`'s alias: the next look
+    /// reads it again (tests use it to stand for a job that has not read it).
+    #[cfg(test)]
+    pub fn alias_known_forget(&mut self, i: usize) {
+        self.alias_known.remove(&i);
+    }
+
     /// Deployment ids of the release, in plan order.
     pub fn deployment_ids(&self) -> Vec<String> {
         self.slots
@@ -270,9 +297,56 @@ fn fingerprint(plan: &ShiftPlan) -> String {
         .collect()
 }
 
-fn observe(plan: &ShiftPlan, state: &ShiftState) -> CanaryAction {
+fn observe(plan: &ShiftPlan, state: &ShiftState, now: SystemTime) -> CanaryAction {
     let watch_alarms = plan.release.break_glass.is_none() && !state.rolling_back;
+    // A worker-driven function's step needs its alias's RevisionId: read
+    // once a job, and again after a step failed.
+    let read_aliases = if state.rolling_back {
+        Vec::new()
+    } else {
+        (0..plan.functions.len())
+            .filter(|&i| {
+                worker_driven(plan, i)
+                    && !state.alias_known.contains_key(&i)
+                    && match state.slots[i] {
+                        Slot::Waiting => plan.functions[i].current_version.is_some(),
+                        Slot::Stepping { .. } => true,
+                        _ => false,
+                    }
+            })
+            .map(|i| {
+                let t = &plan.functions[i].target;
+                (i, t.function.clone(), t.alias.clone())
+            })
+            .collect()
+    };
+    let metrics = if state.rolling_back {
+        Vec::new()
+    } else {
+        (0..plan.functions.len())
+            .filter_map(|i| {
+                let f = &plan.functions[i];
+                f.target.analysis?;
+                let since = match &state.slots[i] {
+                    Slot::Stepping { since, .. } => *since,
+                    Slot::Deployment(_) => *state.shift_since.get(&i)?,
+                    _ => return None,
+                };
+                Some(MetricWindow {
+                    index: i,
+                    function: f.target.function.clone(),
+                    alias: f.target.alias.clone(),
+                    canary_version: f.target_version.clone(),
+                    baseline_version: f.current_version.clone()?,
+                    since,
+                })
+            })
+            .collect()
+    };
     CanaryAction::Observe {
+        read_aliases,
+        metrics,
+        until: now,
         application: plan.release.application.clone(),
         deployments: state.deployment_ids(),
         alarms: if watch_alarms {
@@ -347,7 +421,7 @@ pub fn decide_shift(
         seen
     } else if observed.is_empty() {
         state.seen = Some(Seen::default());
-        return Decision::Perform(vec![observe(plan, state)]);
+        return Decision::Perform(vec![observe(plan, state, now)]);
     } else {
         let looked = observed.iter().any(|o| {
             matches!(
@@ -390,6 +464,7 @@ fn phase_occupancy(plan: &ShiftPlan, state: &ShiftState, seen: &Seen) -> HashMap
                 None => None,
             },
             Slot::Creating => None,
+            Slot::Stepping { since, .. } => Some(*since),
             _ => continue,
         }
         .or_else(|| state.started_at.get(&i).copied());
@@ -416,6 +491,16 @@ fn merge(
                 seen.ticked = true;
                 for d in v {
                     seen.deployments.insert(d.id.clone(), d);
+                }
+                for (i, slot) in state.slots.iter().enumerate() {
+                    if let Slot::Deployment(id) = slot
+                        && let Some(t) = seen
+                            .deployments
+                            .get(id)
+                            .and_then(|d| d.start_time.or(d.create_time))
+                    {
+                        state.shift_since.insert(i, t);
+                    }
                 }
             }
             CanaryObservation::Alarms { found, .. } => {
@@ -453,6 +538,14 @@ fn merge(
                         state.slots[i] = Slot::Waiting;
                     }
                     set_cause(state, format!("{f}: {what} failed: {code}: {message}"));
+                } else if what.starts_with("StepAlias") {
+                    // Read the alias again at the next look, then step again
+                    // (or find it changed outside the release).
+                    if let Some(i) = index {
+                        state.alias_known.remove(&i);
+                    }
+                    seen.alias_update_failures
+                        .push(format!("{f}: UpdateAlias (step) failed: {code}: {message}"));
                 } else if what.starts_with("UpdateAlias") {
                     seen.alias_update_failures
                         .push(format!("{f}: UpdateAlias failed: {code}: {message}"));
@@ -473,10 +566,19 @@ fn merge(
                 alias,
                 ..
             } => {
+                if let Some(a) = &alias {
+                    state.alias_known.insert(i, a.clone());
+                }
                 seen.aliases.insert(i, alias);
             }
             CanaryObservation::AliasUpdated { index, alias } => {
+                state.alias_known.insert(index, alias.clone());
                 seen.aliases.insert(index, Some(alias));
+            }
+            CanaryObservation::Metrics(counts) => {
+                for c in counts {
+                    state.metrics.insert(c.index, (c.canary, c.baseline));
+                }
             }
             CanaryObservation::AliasCreated { index, .. } => {
                 if let Some(s) = state.slots.get_mut(index) {
@@ -537,6 +639,11 @@ fn due(plan: &ShiftPlan, state: &ShiftState, seen: &Seen) -> Option<ShiftDue> {
             Slot::AliasCreated | Slot::Unchanged | Slot::Shifted | Slot::CodeOnly => {}
             Slot::Waiting if f.current_version.is_none() => {}
             Slot::Waiting | Slot::Creating => complete = false,
+            Slot::Stepping { since, .. } => {
+                let end = *since + f.target.config.total_duration() + f.target.config.bake();
+                next = Some(next.map_or(end, |n| n.min(end)));
+                last = Some(last.map_or(end, |l| l.max(end)));
+            }
             Slot::Deployment(id) => {
                 let Some(d) = seen.deployments.get(id) else {
                     complete = false;
@@ -590,6 +697,45 @@ fn set_cause(state: &mut ShiftState, cause: String) {
 
 /// What went wrong, if anything: a failed/stopped deployment, or an alarm.
 fn detect_cause(plan: &ShiftPlan, state: &ShiftState, seen: &Seen) -> Option<String> {
+    for (i, s) in state.slots.iter().enumerate() {
+        let f = &plan.functions[i];
+        // A canary worse than its baseline (see `analysis`).
+        if let (Some(settings), Some((canary, baseline)), Some(prev)) = (
+            f.target.analysis,
+            state.metrics.get(&i),
+            f.current_version.as_deref(),
+        ) && matches!(s, Slot::Stepping { .. } | Slot::Deployment(_))
+        {
+            let v = analysis::verdict(
+                &f.target.function,
+                &f.target_version,
+                *canary,
+                prev,
+                *baseline,
+                &settings,
+            );
+            if v.is_fail() {
+                return Some(format!("canary analysis: {}", v.message()));
+            }
+        }
+        // A worker-driven alias someone else moved.
+        if worker_driven(plan, i)
+            && matches!(s, Slot::Waiting | Slot::Stepping { .. })
+            && let (Some(a), Some(prev)) = (state.alias_known.get(&i), f.current_version.as_deref())
+            && !alias_is_ours(a, prev, &f.target_version)
+        {
+            return Some(format!(
+                "{}: alias {} was changed outside this release (it serves version {}{}); the worker shifts it only from version {prev}",
+                f.target.function,
+                f.target.alias,
+                a.version,
+                a.routing
+                    .as_ref()
+                    .map(|(v, w)| format!(" + {v} at {:.0} %", w * 100.0))
+                    .unwrap_or_default()
+            ));
+        }
+    }
     for (i, s) in state.slots.iter().enumerate() {
         let Slot::Deployment(id) = s else { continue };
         let f = &plan.functions[i].target.function;
@@ -648,7 +794,7 @@ fn step(
     now: SystemTime,
 ) -> Decision<CanaryAction> {
     if !state.discovered {
-        return Decision::Perform(vec![observe(plan, state)]);
+        return Decision::Perform(vec![observe(plan, state, now)]);
     }
     if !state.rolling_back
         && let Some(cause) = detect_cause(plan, state, seen)
@@ -667,12 +813,19 @@ fn step(
                 .deployments
                 .get(id)
                 .is_none_or(|d| d.status.is_active()),
-            Slot::Creating => true,
+            Slot::Creating | Slot::Stepping { .. } => true,
             _ => false,
         })
         .count();
+    // Steps due first: they are on a schedule.
+    if let Some(d) = advance_steps(plan, state, seen, now) {
+        return d;
+    }
     let waiting: Vec<usize> = (0..plan.functions.len())
         .filter(|&i| state.slots[i] == Slot::Waiting && plan.functions[i].current_version.is_some())
+        // A worker-driven start needs its alias's RevisionId: read at the
+        // job's first look.
+        .filter(|&i| !worker_driven(plan, i) || state.alias_known.contains_key(&i))
         .collect();
     let cap = rel.pace.in_flight_cap(rel.max_parallel);
     let mut paced_until = state.next_start.filter(|t| now < *t);
@@ -701,8 +854,8 @@ fn step(
             }
         }
     }
-    if may_start && paced_until.is_some() {
-        state.pace_due = paced_until;
+    if may_start && let Some(t) = paced_until {
+        state.pace_due = Some(state.pace_due.map_or(t, |p| p.min(t)));
     }
     if may_start && paced_until.is_none() && room > 0 && !seen.creates_sent {
         seen.creates_sent = true;
@@ -714,7 +867,7 @@ fn step(
         let next = now + rel.pace.start_gap * k as u32;
         state.next_start = Some(next);
         if k < waiting.len() && in_flight + k < cap && rel.pace.is_paced() {
-            state.pace_due = Some(next);
+            state.pace_due = Some(state.pace_due.map_or(next, |p| p.min(next)));
         }
         // Announce the next batches' starts in the same record write, unless
         // this batch's were announced already.
@@ -722,7 +875,13 @@ fn step(
             let ahead = (cap - in_flight)
                 .min(waiting.len())
                 .min(rel.pace.batch.saturating_mul(RESERVE_BATCHES));
-            state.reserved.extend(waiting[..ahead].iter().copied());
+            // Not a worker-driven one: its record says where its steps are.
+            state.reserved.extend(
+                waiting[..ahead]
+                    .iter()
+                    .copied()
+                    .filter(|&i| !worker_driven(plan, i)),
+            );
         }
         let description = deployment_description(rel);
         let mut actions = Vec::new();
@@ -730,6 +889,15 @@ fn step(
             let f = &plan.functions[i];
             state.reserved.remove(&i);
             state.started_at.insert(i, now);
+            if worker_driven(plan, i) {
+                state.slots[i] = Slot::Stepping {
+                    step: 0,
+                    since: now,
+                };
+                state.shift_since.insert(i, now);
+                actions.push(step_alias(plan, state, i, 0));
+                continue;
+            }
             state.slots[i] = Slot::Creating;
             let config = if rel.break_glass.is_some() {
                 BREAK_GLASS_CONFIG
@@ -758,7 +926,7 @@ fn step(
             .get(id)
             .is_some_and(|d| d.status == DeploymentStatus::Succeeded),
         Slot::Waiting => plan.functions[i].current_version.is_none(),
-        Slot::Creating => false,
+        Slot::Creating | Slot::Stepping { .. } => false,
         Slot::AliasCreated | Slot::Unchanged | Slot::Shifted | Slot::CodeOnly => true,
     });
     if deployed {
@@ -836,6 +1004,23 @@ fn rollback(
                     "{name}: first release, alias {} left on version {} (it had no previous version)",
                     f.target.alias, f.target_version
                 ));
+                continue;
+            }
+            Slot::Stepping { step, .. } => {
+                let label = format!(
+                    "the worker's schedule at {:.0} %",
+                    step_weight(&f.target.config, *step as usize) * 100.0
+                );
+                u.restore_alias(
+                    (i, f),
+                    seen,
+                    (
+                        f.current_version.as_deref().unwrap_or_default(),
+                        &f.target_version,
+                    ),
+                    &label,
+                    false,
+                );
                 continue;
             }
             Slot::Waiting | Slot::Creating => {
@@ -1108,6 +1293,215 @@ impl Undo {
     }
 }
 
+/// Whether function `i` follows a schedule the worker drives (break-glass
+/// sends every function AllAtOnce through CodeDeploy instead).
+fn worker_driven(plan: &ShiftPlan, i: usize) -> bool {
+    plan.release.break_glass.is_none() && plan.functions[i].target.config.is_worker_driven()
+}
+
+/// The new version's weight at step `k` of `config` (1.0 past the last).
+fn step_weight(config: &crate::manifest::DeploymentConfig, k: usize) -> f64 {
+    let steps = config.steps();
+    steps.get(k).or(steps.last()).map_or(1.0, |s| s.1)
+}
+
+/// An alias a worker-driven shift may move: on the previous version with
+/// no routing or routing only to the new one, or on the new one with no
+/// routing (the schedule at 100 %).
+fn alias_is_ours(a: &AliasView, prev: &str, target: &str) -> bool {
+    (a.version == prev && a.routing.as_ref().is_none_or(|(v, _)| v == target))
+        || (a.version == target && a.routing.is_none())
+}
+
+/// Whether `a` is exactly what step `k` of `config` puts on the alias.
+fn alias_at_step(
+    a: &AliasView,
+    config: &crate::manifest::DeploymentConfig,
+    k: usize,
+    prev: &str,
+    target: &str,
+) -> bool {
+    let w = step_weight(config, k);
+    if w >= 1.0 {
+        a.version == target && a.routing.is_none()
+    } else {
+        a.version == prev
+            && a.routing
+                .as_ref()
+                .is_some_and(|(v, x)| v == target && (x - w).abs() < 1e-9)
+    }
+}
+
+/// The UpdateAlias of step `k` of function `i` (its RevisionId as this job
+/// last saw it).
+fn step_alias(plan: &ShiftPlan, state: &ShiftState, i: usize, k: usize) -> CanaryAction {
+    let f = &plan.functions[i];
+    CanaryAction::StepAlias {
+        index: i,
+        function: f.target.function.clone(),
+        alias: f.target.alias.clone(),
+        previous: f.current_version.clone().unwrap_or_default(),
+        target: f.target_version.clone(),
+        weight: step_weight(&f.target.config, k),
+        revision_id: state
+            .alias_known
+            .get(&i)
+            .and_then(|a| a.revision_id.clone()),
+    }
+}
+
+/// The worker-driven steps that are due: each function's alias is put on
+/// the step its schedule says (a late job jumps to the current one), once
+/// its canary analysis, if any, passed on enough data; a function whose
+/// bake is over is released. Sets the pace's wake-up to the next due step.
+/// `None` when nothing is to be sent now.
+fn advance_steps(
+    plan: &ShiftPlan,
+    state: &mut ShiftState,
+    seen: &mut Seen,
+    now: SystemTime,
+) -> Option<Decision<CanaryAction>> {
+    let mut actions = Vec::new();
+    let mut next_due: Option<SystemTime> = None;
+    let mut wake = |t: SystemTime| next_due = Some(next_due.map_or(t, |n: SystemTime| n.min(t)));
+    for i in 0..plan.functions.len() {
+        let Slot::Stepping { step, since } = state.slots[i] else {
+            continue;
+        };
+        let f = &plan.functions[i];
+        let config = f.target.config;
+        let (Some(prev), Some(interval)) = (
+            f.current_version.as_deref(),
+            crate::manifest::DeploymentConfig::steps(&config)
+                .get(1)
+                .map(|s| s.0),
+        ) else {
+            continue;
+        };
+        let last = config.steps().len() - 1;
+        let k = step as usize;
+        // The alias as this job knows it: not yet at step k (an earlier job
+        // recorded it but did not get to send it, or the call failed):
+        // send it again.
+        if let Some(a) = state.alias_known.get(&i)
+            && !alias_at_step(a, &config, k, prev, &f.target_version)
+        {
+            if alias_is_ours(a, prev, &f.target_version) {
+                actions.push(step_alias(plan, state, i, k));
+            }
+            continue;
+        }
+        if !state.alias_known.contains_key(&i) {
+            // Read at the next look.
+            continue;
+        }
+        if k < last {
+            let due = since + interval * (k as u32 + 1);
+            if now < due {
+                wake(due);
+                continue;
+            }
+            if let Some(settings) = f.target.analysis {
+                let verdict = state.metrics.get(&i).map(|(c, b)| {
+                    analysis::verdict(
+                        &f.target.function,
+                        &f.target_version,
+                        *c,
+                        prev,
+                        *b,
+                        &settings,
+                    )
+                });
+                match verdict {
+                    Some(analysis::Verdict::Pass { .. }) => {}
+                    Some(analysis::Verdict::Fail { .. }) => continue, // detect_cause rolls back
+                    waiting => {
+                        // The step waits for data, at most one interval.
+                        let bound = due + interval;
+                        if now >= bound {
+                            let why = waiting.map_or_else(
+                                || "no metrics were read".to_string(),
+                                |v| v.message().to_string(),
+                            );
+                            set_cause(
+                                state,
+                                format!(
+                                    "canary analysis: {}: step {} of {} waited {} past its due time for data and had too little: {why}",
+                                    f.target.function,
+                                    k + 2,
+                                    last + 1,
+                                    human(interval)
+                                ),
+                            );
+                            return Some(rollback(plan, state, seen, now));
+                        }
+                        wake(
+                            bound.min(now + plan.release.observe_every.max(Duration::from_secs(1))),
+                        );
+                        continue;
+                    }
+                }
+            }
+            let elapsed = now.duration_since(since).unwrap_or_default();
+            let target = ((elapsed.as_nanos() / interval.as_nanos().max(1)) as usize).min(last);
+            state.slots[i] = Slot::Stepping {
+                step: target as u32,
+                since,
+            };
+            actions.push(step_alias(plan, state, i, target));
+            if target < last {
+                wake(since + interval * (target as u32 + 1));
+            } else {
+                wake(since + interval * last as u32 + config.bake());
+            }
+        } else {
+            let end = since + interval * last as u32 + config.bake();
+            if now < end {
+                wake(end);
+                continue;
+            }
+            if let Some(settings) = f.target.analysis {
+                let verdict = state.metrics.get(&i).map(|(c, b)| {
+                    analysis::verdict(
+                        &f.target.function,
+                        &f.target_version,
+                        *c,
+                        prev,
+                        *b,
+                        &settings,
+                    )
+                });
+                if !matches!(verdict, Some(analysis::Verdict::Pass { .. })) {
+                    // Detect_cause rolls back a failing one; otherwise the
+                    // release waits for a verdict, at most one interval.
+                    if now >= end + interval {
+                        let why = verdict.map_or_else(
+                            || "no metrics were read".to_string(),
+                            |v| v.message().to_string(),
+                        );
+                        set_cause(
+                            state,
+                            format!(
+                                "canary analysis: {}: its bake ended {} ago without a verdict: {why}",
+                                f.target.function,
+                                human(interval)
+                            ),
+                        );
+                        return Some(rollback(plan, state, seen, now));
+                    }
+                    wake(now + plan.release.observe_every.max(Duration::from_secs(1)));
+                    continue;
+                }
+            }
+            state.slots[i] = Slot::Shifted;
+        }
+    }
+    if let Some(t) = next_due {
+        state.pace_due = Some(state.pace_due.map_or(t, |p| p.min(t)));
+    }
+    (!actions.is_empty()).then_some(Decision::Perform(actions))
+}
+
 fn first_deployment(state: &ShiftState) -> Option<String> {
     state.slots.iter().find_map(|s| match s {
         Slot::Deployment(id) => Some(id.clone()),
@@ -1192,6 +1586,21 @@ fn progress(
                 shifting += 1;
                 remaining.push(total);
                 details.push(format!("{name} starting"));
+            }
+            Slot::Stepping { step, since } => {
+                shifting += 1;
+                let whole = total + config.bake();
+                let elapsed = now.duration_since(*since).unwrap_or_default();
+                let w = step_weight(&config, *step as usize);
+                weights += w;
+                fraction += if whole.is_zero() {
+                    0.5
+                } else {
+                    (elapsed.as_secs_f64() / whole.as_secs_f64()).min(0.99)
+                };
+                remaining.push(whole.saturating_sub(elapsed));
+                let baking = if w >= 1.0 { " baking" } else { "" };
+                details.push(format!("{name} {:.0} %{baking}", w * 100.0));
             }
             Slot::Deployment(id) => {
                 let d = seen.and_then(|s| s.deployments.get(id));

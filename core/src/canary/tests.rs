@@ -2,6 +2,7 @@
 //! and every shift transition (waves, partial failures, alarms, retries,
 //! first releases, break-glass), and the size of the token state.
 
+use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::preflight::wanted_group;
@@ -44,6 +45,7 @@ fn target(name: &str) -> FunctionTarget {
         config: linear(),
         alarms: vec![format!("{name}-errors"), "collect-5xx".into()],
         hooks: Hooks::default(),
+        analysis: None,
     }
 }
 
@@ -692,6 +694,9 @@ fn first_tick_discovers_then_starts_every_deployment() {
             ],
             discover: true,
             find_in_groups: vec![],
+            read_aliases: vec![],
+            metrics: vec![],
+            until: t(0),
         }]
     );
     let a = actions(decide_shift(&p, &mut s, first_tick(vec![]), t(0)));
@@ -2089,5 +2094,547 @@ fn a_code_only_function_gets_its_previous_code_back_when_the_release_rolls_back(
     assert!(
         message.contains("f0: code only, NOT put back: version 1 of `f0` no longer exists"),
         "{message}"
+    );
+}
+
+// ---- schedules the worker drives ----
+
+fn steps_config(bake_minutes: u64) -> DeploymentConfig {
+    DeploymentConfig::parse(&format!(
+        "Steps1-5-25-50Every2Minutes{}",
+        if bake_minutes > 0 {
+            format!("Bake{bake_minutes}Minutes")
+        } else {
+            String::new()
+        }
+    ))
+    .unwrap()
+}
+
+/// A plan of `n` functions on `config`.
+fn stepped(n: usize, config: DeploymentConfig) -> ShiftPlan {
+    let mut p = plan(n);
+    for f in &mut p.functions {
+        f.target.config = config;
+    }
+    p
+}
+
+/// Lambda's aliases as the adapters would keep them: answers reads and
+/// applies StepAlias / UpdateAlias with their RevisionId precondition.
+#[derive(Default)]
+struct Aliases {
+    at: HashMap<usize, AliasView>,
+    revision: u32,
+    /// (simulated seconds since t(0), function index, weight of the new version)
+    moves: Vec<(u64, usize, f64)>,
+}
+
+impl Aliases {
+    fn new(n: usize) -> Aliases {
+        let mut a = Aliases::default();
+        for i in 0..n {
+            a.at.insert(
+                i,
+                AliasView {
+                    version: "1".into(),
+                    routing: None,
+                    revision_id: Some("r0".into()),
+                },
+            );
+        }
+        a
+    }
+
+    fn weight(&self, i: usize) -> f64 {
+        let a = &self.at[&i];
+        if a.version == "2" {
+            1.0
+        } else {
+            a.routing.as_ref().map_or(0.0, |r| r.1)
+        }
+    }
+
+    /// Performs `actions` at `now`; the observations they produce.
+    fn perform(
+        &mut self,
+        actions: &[CanaryAction],
+        now: SystemTime,
+        metrics: &HashMap<usize, (u64, u64, u64, u64)>,
+    ) -> Vec<CanaryObservation> {
+        let mut obs = Vec::new();
+        for a in actions {
+            match a {
+                CanaryAction::Observe {
+                    read_aliases,
+                    metrics: windows,
+                    ..
+                } => {
+                    obs.push(CanaryObservation::Deployments(vec![]));
+                    obs.push(CanaryObservation::Alarms {
+                        asked: vec![],
+                        found: vec![],
+                    });
+                    obs.push(CanaryObservation::Discovered);
+                    for (i, f, _) in read_aliases {
+                        obs.push(CanaryObservation::Alias {
+                            index: Some(*i),
+                            function: f.clone(),
+                            alias: self.at.get(i).cloned(),
+                        });
+                    }
+                    if !windows.is_empty() {
+                        obs.push(CanaryObservation::Metrics(
+                            windows
+                                .iter()
+                                .map(|w| {
+                                    let (ci, ce, bi, be) =
+                                        metrics.get(&w.index).copied().unwrap_or_default();
+                                    crate::canary::MetricCounts {
+                                        index: w.index,
+                                        canary: analysis::Counts {
+                                            invocations: ci,
+                                            errors: ce,
+                                        },
+                                        baseline: analysis::Counts {
+                                            invocations: bi,
+                                            errors: be,
+                                        },
+                                    }
+                                })
+                                .collect(),
+                        ));
+                    }
+                }
+                CanaryAction::StepAlias {
+                    index,
+                    previous,
+                    target,
+                    weight,
+                    revision_id,
+                    function,
+                    ..
+                } => {
+                    let cur = self.at.get(index).unwrap();
+                    if cur.revision_id != *revision_id {
+                        obs.push(CanaryObservation::CallFailed {
+                            what: format!("StepAlias {function}"),
+                            index: Some(*index),
+                            code: "PreconditionFailedException".into(),
+                            message: "revision".into(),
+                        });
+                        continue;
+                    }
+                    self.revision += 1;
+                    let next = if *weight >= 1.0 {
+                        AliasView {
+                            version: target.clone(),
+                            routing: None,
+                            revision_id: Some(format!("r{}", self.revision)),
+                        }
+                    } else {
+                        AliasView {
+                            version: previous.clone(),
+                            routing: Some((target.clone(), *weight)),
+                            revision_id: Some(format!("r{}", self.revision)),
+                        }
+                    };
+                    self.at.insert(*index, next.clone());
+                    self.moves
+                        .push((now.duration_since(t(0)).unwrap().as_secs(), *index, *weight));
+                    obs.push(CanaryObservation::AliasUpdated {
+                        index: *index,
+                        alias: next,
+                    });
+                }
+                CanaryAction::UpdateAlias { index, version, .. } => {
+                    self.revision += 1;
+                    let next = AliasView {
+                        version: version.clone(),
+                        routing: None,
+                        revision_id: Some(format!("r{}", self.revision)),
+                    };
+                    self.at.insert(*index, next.clone());
+                    self.moves
+                        .push((now.duration_since(t(0)).unwrap().as_secs(), *index, 0.0));
+                    obs.push(CanaryObservation::AliasUpdated {
+                        index: *index,
+                        alias: next,
+                    });
+                }
+                CanaryAction::ReadAliases { aliases } => {
+                    for (i, f, _) in aliases {
+                        obs.push(CanaryObservation::Alias {
+                            index: Some(*i),
+                            function: f.clone(),
+                            alias: self.at.get(i).cloned(),
+                        });
+                    }
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        obs
+    }
+}
+
+/// Drives the shift from `now` until it ends or `until`: each job wakes
+/// when the engine asks (its pace) or after `tick`, and performs every
+/// action against `aliases`. Returns the final decision and the time.
+fn drive_steps(
+    p: &ShiftPlan,
+    s: &mut ShiftState,
+    aliases: &mut Aliases,
+    metrics: &HashMap<usize, (u64, u64, u64, u64)>,
+    mut now: SystemTime,
+    until: SystemTime,
+    tick: Duration,
+) -> (Decision<CanaryAction>, SystemTime) {
+    loop {
+        let mut d = decide_shift(p, s, vec![], now);
+        while let Decision::Perform(a) = &d {
+            let obs = aliases.perform(a, now, metrics);
+            d = decide_shift(p, s, obs, now);
+        }
+        if matches!(d, Decision::Succeed { .. } | Decision::Fail { .. }) || now >= until {
+            return (d, now);
+        }
+        let next = s.pace_due().map_or(now + tick, |due| due.min(now + tick));
+        now = next.max(now + Duration::from_millis(1));
+    }
+}
+
+#[test]
+fn a_worker_driven_schedule_steps_at_its_due_times_then_bakes() {
+    let p = stepped(2, steps_config(5));
+    let mut s = ShiftState::default();
+    let mut aliases = Aliases::new(2);
+    let (d, end) = drive_steps(
+        &p,
+        &mut s,
+        &mut aliases,
+        &HashMap::new(),
+        t(0),
+        t(3600),
+        Duration::from_secs(15),
+    );
+    assert!(matches!(d, Decision::Succeed { .. }), "{d:?}");
+    // Each function: 1 % at 0, 5 % at 2 min, 25 % at 4, 50 % at 6, 100 %
+    // at 8, released after a 5-minute bake (13 min).
+    let of = |i: usize| -> Vec<(u64, f64)> {
+        aliases
+            .moves
+            .iter()
+            .filter(|m| m.1 == i)
+            .map(|m| (m.0, m.2))
+            .collect()
+    };
+    let want = vec![(0, 0.01), (120, 0.05), (240, 0.25), (360, 0.5), (480, 1.0)];
+    assert_eq!(of(0), want);
+    assert_eq!(of(1), want);
+    assert_eq!(end, t(780));
+    assert_eq!(aliases.weight(0), 1.0);
+}
+
+#[test]
+fn a_job_resumed_from_the_record_steps_on_time_and_resends_a_step_it_recorded_but_did_not_send() {
+    let p = stepped(1, steps_config(0));
+    let mut s = ShiftState::default();
+    let mut aliases = Aliases::new(1);
+    drive_steps(
+        &p,
+        &mut s,
+        &mut aliases,
+        &HashMap::new(),
+        t(0),
+        t(250),
+        Duration::from_secs(15),
+    );
+    assert_eq!(aliases.weight(0), 0.25, "step 3 at t+4 min");
+    // The job ends; another resumes from the record.
+    let mut resumed = ShiftState::resume(&p, s.persisted().slots().to_vec(), true, false, None);
+    drive_steps(
+        &p,
+        &mut resumed,
+        &mut aliases,
+        &HashMap::new(),
+        t(300),
+        t(3600),
+        Duration::from_secs(15),
+    );
+    let times: Vec<u64> = aliases.moves.iter().map(|m| m.0).collect();
+    assert_eq!(times, [0, 120, 240, 360, 480], "on time across the restart");
+    // A record that says step 2 (25 %) while the alias still has 5 %: the
+    // step is sent again at once.
+    let mut aliases = Aliases::new(1);
+    aliases.at.insert(
+        0,
+        AliasView {
+            version: "1".into(),
+            routing: Some(("2".into(), 0.05)),
+            revision_id: Some("r7".into()),
+        },
+    );
+    let mut s = ShiftState::resume(
+        &p,
+        vec![Slot::Stepping {
+            step: 2,
+            since: t(0),
+        }],
+        true,
+        false,
+        None,
+    );
+    drive_steps(
+        &p,
+        &mut s,
+        &mut aliases,
+        &HashMap::new(),
+        t(250),
+        t(251),
+        Duration::from_secs(15),
+    );
+    assert_eq!(aliases.moves, [(250, 0, 0.25)]);
+}
+
+#[test]
+fn an_alias_moved_outside_the_release_rolls_the_release_back() {
+    let p = stepped(2, steps_config(0));
+    let mut s = ShiftState::default();
+    let mut aliases = Aliases::new(2);
+    drive_steps(
+        &p,
+        &mut s,
+        &mut aliases,
+        &HashMap::new(),
+        t(0),
+        t(130),
+        Duration::from_secs(15),
+    );
+    // Someone routes f1's traffic to version 9 by hand.
+    aliases.at.insert(
+        1,
+        AliasView {
+            version: "1".into(),
+            routing: Some(("9".into(), 0.5)),
+            revision_id: Some("rX".into()),
+        },
+    );
+    s.alias_known_forget(1);
+    let (d, _) = drive_steps(
+        &p,
+        &mut s,
+        &mut aliases,
+        &HashMap::new(),
+        t(140),
+        t(400),
+        Duration::from_secs(15),
+    );
+    let Decision::Fail { message, .. } = d else {
+        panic!("{d:?}")
+    };
+    assert!(
+        message.contains("f1: alias live was changed outside this release"),
+        "{message}"
+    );
+    assert_eq!(aliases.weight(0), 0.0, "f0 back on version 1 too");
+    assert_eq!(
+        aliases.at[&1].routing,
+        Some(("9".into(), 0.5)),
+        "not ours: left as is"
+    );
+}
+
+fn with_analysis(mut p: ShiftPlan) -> ShiftPlan {
+    for f in &mut p.functions {
+        f.target.analysis = Some(analysis::AnalysisSettings::default());
+    }
+    p
+}
+
+#[test]
+fn analysis_holds_a_step_until_both_versions_have_enough_calls_then_judges() {
+    let p = with_analysis(stepped(1, steps_config(0)));
+    // Healthy but thin: 50 canary calls.
+    let thin: HashMap<usize, (u64, u64, u64, u64)> = [(0, (50, 0, 5000, 20))].into();
+    let mut s = ShiftState::default();
+    let mut aliases = Aliases::new(1);
+    drive_steps(
+        &p,
+        &mut s,
+        &mut aliases,
+        &thin,
+        t(0),
+        t(200),
+        Duration::from_secs(15),
+    );
+    assert_eq!(aliases.weight(0), 0.01, "the 5 % step waits for data");
+    // Enough data and healthy: the step goes (late, at the next look).
+    let healthy: HashMap<usize, (u64, u64, u64, u64)> = [(0, (1204, 6, 10877, 44))].into();
+    let (d, _) = drive_steps(
+        &p,
+        &mut s,
+        &mut aliases,
+        &healthy,
+        t(200),
+        t(3600),
+        Duration::from_secs(15),
+    );
+    assert!(matches!(d, Decision::Succeed { .. }), "{d:?}");
+    assert_eq!(aliases.moves[1].0, 200);
+}
+
+#[test]
+fn analysis_rolls_back_a_canary_worse_than_its_baseline_with_the_verdict() {
+    let p = with_analysis(stepped(2, steps_config(0)));
+    let regression: HashMap<usize, (u64, u64, u64, u64)> =
+        [(0, (1204, 6, 10877, 44)), (1, (1204, 37, 10877, 44))].into();
+    let mut s = ShiftState::default();
+    let mut aliases = Aliases::new(2);
+    let (d, end) = drive_steps(
+        &p,
+        &mut s,
+        &mut aliases,
+        &regression,
+        t(0),
+        t(3600),
+        Duration::from_secs(15),
+    );
+    let Decision::Fail { message, .. } = d else {
+        panic!("{d:?}")
+    };
+    assert!(
+        message.contains(
+            "f1 v2: 3.1 % errors in 1,204 calls vs v1 0.4 % in 10,877; +2.7 pp > 1.0 pp at 99 %"
+        ),
+        "{message}"
+    );
+    assert!(
+        end < t(120),
+        "caught at the first step, before 5 %: {end:?}"
+    );
+    assert_eq!(
+        (aliases.weight(0), aliases.weight(1)),
+        (0.0, 0.0),
+        "both back"
+    );
+}
+
+#[test]
+fn analysis_that_never_gets_enough_calls_fails_the_release_saying_so() {
+    let p = with_analysis(stepped(1, steps_config(0)));
+    let thin: HashMap<usize, (u64, u64, u64, u64)> = [(0, (57, 0, 5000, 20))].into();
+    let mut s = ShiftState::default();
+    let mut aliases = Aliases::new(1);
+    let (d, end) = drive_steps(
+        &p,
+        &mut s,
+        &mut aliases,
+        &thin,
+        t(0),
+        t(3600),
+        Duration::from_secs(15),
+    );
+    let Decision::Fail { message, .. } = d else {
+        panic!("{d:?}")
+    };
+    assert!(
+        message.contains("waited 2m") || message.contains("waited 2 min"),
+        "{message}"
+    );
+    assert!(message.contains("57 of 200 calls"), "{message}");
+    assert!(end >= t(240) && end < t(270), "{end:?}");
+    assert_eq!(aliases.weight(0), 0.0);
+}
+
+#[test]
+fn a_mixed_release_rolls_back_codedeploy_and_worker_driven_functions_together() {
+    let mut p = stepped(2, steps_config(0));
+    p.functions[0].target.config = linear();
+    let mut s = ShiftState::default();
+    actions(decide_shift(&p, &mut s, vec![], t(0)));
+    let mut aliases = Aliases::new(2);
+    let first = vec![
+        CanaryObservation::Deployments(vec![]),
+        CanaryObservation::Alarms {
+            asked: vec![],
+            found: vec![],
+        },
+        CanaryObservation::Discovered,
+        CanaryObservation::Alias {
+            index: Some(1),
+            function: "f1".into(),
+            alias: aliases.at.get(&1).cloned(),
+        },
+    ];
+    let a = actions(decide_shift(&p, &mut s, first, t(0)));
+    assert_eq!(creates(&a), [0], "f0 through CodeDeploy");
+    let stepped_now: Vec<&CanaryAction> = a
+        .iter()
+        .filter(|x| matches!(x, CanaryAction::StepAlias { .. }))
+        .collect();
+    assert_eq!(stepped_now.len(), 1, "f1 by the worker: {a:?}");
+    let mut obs = aliases.perform(
+        &a.iter()
+            .filter(|x| matches!(x, CanaryAction::StepAlias { .. }))
+            .cloned()
+            .collect::<Vec<_>>(),
+        t(0),
+        &HashMap::new(),
+    );
+    obs.push(CanaryObservation::DeploymentCreated {
+        index: 0,
+        deployment_id: id(0),
+    });
+    decide_shift(&p, &mut s, obs, t(0));
+    // f0's alarm at t+90 s: both roll back.
+    actions(decide_shift(&p, &mut s, vec![], t(90)));
+    let a = actions(decide_shift(
+        &p,
+        &mut s,
+        ticked(
+            vec![dep(&p, 0, DeploymentStatus::InProgress)],
+            vec![alarm("f0-errors", AlarmState::Alarm)],
+        ),
+        t(90),
+    ));
+    assert!(
+        a.iter()
+            .any(|x| matches!(x, CanaryAction::StopDeployment { .. })),
+        "{a:?}"
+    );
+    // f1's alias is read, then put back.
+    let obs = aliases.perform(
+        &a.iter()
+            .filter(|x| {
+                matches!(
+                    x,
+                    CanaryAction::ReadAliases { .. } | CanaryAction::UpdateAlias { .. }
+                )
+            })
+            .cloned()
+            .collect::<Vec<_>>(),
+        t(90),
+        &HashMap::new(),
+    );
+    let a = actions(decide_shift(&p, &mut s, obs, t(90)));
+    let obs = aliases.perform(
+        &a.iter()
+            .filter(|x| {
+                matches!(
+                    x,
+                    CanaryAction::ReadAliases { .. } | CanaryAction::UpdateAlias { .. }
+                )
+            })
+            .cloned()
+            .collect::<Vec<_>>(),
+        t(90),
+        &HashMap::new(),
+    );
+    assert!(!obs.is_empty(), "{a:?}");
+    assert_eq!(
+        aliases.weight(1),
+        0.0,
+        "the worker-driven one is back on version 1"
     );
 }

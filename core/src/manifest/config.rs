@@ -141,7 +141,7 @@ impl StepSchedule {
 /// `2Minutes`, `1Minute`, `90Seconds`, `1Second` (the string form's units).
 fn unit_name(d: Duration) -> String {
     let s = d.as_secs();
-    let (n, unit) = if s % 60 == 0 {
+    let (n, unit) = if s.is_multiple_of(60) {
         (s / 60, "Minute")
     } else {
         (s, "Second")

@@ -132,6 +132,9 @@ pub struct FunctionRelease {
     /// function is part of the release's all-or-nothing rule: a release
     /// that rolls back puts its previous version's code back.
     pub code_only: bool,
+    /// Canary-versus-baseline analysis (`analysis`, the function's or
+    /// `defaults`'), checked with `AnalysisSettings::validate`.
+    pub analysis: Option<crate::canary::analysis::AnalysisSettings>,
 }
 
 /// The code of a function, inside the unpacked artifact (absolute paths).
@@ -344,6 +347,7 @@ pub(crate) struct Draft {
     /// `Some` when the manifest has its own default alarm list.
     pub alarms: Option<Vec<String>>,
     pub functions: Vec<DraftFunction>,
+    pub analysis: Option<crate::canary::analysis::AnalysisSettings>,
     pub break_glass: Option<BreakGlass>,
     pub origin: Option<Origin>,
     /// True when a default setting was present but invalid (already reported).
@@ -360,6 +364,7 @@ pub(crate) struct DraftFunction {
     pub deployment_config: Option<DeploymentConfig>,
     pub alarms: Vec<String>,
     pub hooks: Hooks,
+    pub analysis: Option<crate::canary::analysis::AnalysisSettings>,
     /// Settings that were present but invalid (already reported): no
     /// second "missing" problem for them.
     pub config_invalid: bool,
@@ -435,6 +440,7 @@ fn resolve(root: &Path, draft: Draft, action: &ActionDefaults, c: &mut Collector
                     alarms: Vec::new(),
                     hooks: Hooks::default(),
                     code_only: true,
+                    analysis: None,
                 });
             }
             continue;
@@ -481,6 +487,15 @@ fn resolve(root: &Path, draft: Draft, action: &ActionDefaults, c: &mut Collector
                 ),
             );
         }
+        if deployment_config.is_some_and(|c| c.is_worker_driven())
+            && (f.hooks.before_allow_traffic.is_some() || f.hooks.after_allow_traffic.is_some())
+        {
+            c.config(
+                format!("{}.hooks", f.path),
+                "lifecycle hooks run only in CodeDeploy's shifts (CodeDeploy invokes them with a deployment id to answer through PutLifecycleEventHookExecutionStatus); a schedule the worker drives (`steps`) has none: remove `hooks`, or use a CodeDeploy config such as `Canary10Percent5Minutes`",
+            );
+        }
+        let analysis = f.analysis.or(draft.analysis);
         if let (Some(name), Some(bundle), Some(alias), Some(deployment_config)) =
             (name, bundle, alias, deployment_config)
         {
@@ -492,6 +507,7 @@ fn resolve(root: &Path, draft: Draft, action: &ActionDefaults, c: &mut Collector
                 alarms,
                 hooks: f.hooks,
                 code_only: false,
+                analysis,
             });
         }
     }

@@ -30,7 +30,7 @@ use super::{
 };
 
 const TOP_KEYS: &[&str] = &["version", "defaults", "functions", "breakGlass", "$schema"];
-const DEFAULT_KEYS: &[&str] = &["alias", "deploymentConfig", "alarms"];
+const DEFAULT_KEYS: &[&str] = &["alias", "deploymentConfig", "alarms", "analysis"];
 const FUNCTION_KEYS: &[&str] = &[
     "name",
     "package",
@@ -39,6 +39,7 @@ const FUNCTION_KEYS: &[&str] = &[
     "deploymentConfig",
     "alarms",
     "hooks",
+    "analysis",
 ];
 const HOOK_KEYS: &[&str] = &["beforeAllowTraffic", "afterAllowTraffic"];
 const BREAK_GLASS_KEYS: &[&str] = &["reason"];
@@ -106,6 +107,7 @@ pub(crate) fn parse(text: &str, c: &mut Collector) -> Option<Draft> {
                 let before = c.problems.len();
                 draft.alias = alias_at(d, "defaults", c);
                 draft.deployment_config = config_at(d, "defaults", c);
+                draft.analysis = analysis_at(d, "defaults", c);
                 draft.alarms = alarms_at(d, "defaults", c);
                 draft.defaults_invalid = c.problems.len() > before;
             }
@@ -215,6 +217,7 @@ fn function(obj: &Map<String, Value>, path: &str, c: &mut Collector) -> DraftFun
     f.alias_invalid = c.problems.len() > before;
     let before = c.problems.len();
     f.deployment_config = config_at(obj, path, c);
+    f.analysis = analysis_at(obj, path, c);
     f.config_invalid = c.problems.len() > before;
     f.alarms = alarms_at(obj, path, c).unwrap_or_default();
 
@@ -291,6 +294,73 @@ fn config_at(obj: &Map<String, Value>, path: &str, c: &mut Collector) -> Option<
                     other,
                 ),
             );
+            None
+        }
+    }
+}
+
+const ANALYSIS_KEYS: &[&str] = &["maxErrorRateIncrease", "minInvocations", "confidence"];
+
+/// `{"maxErrorRateIncrease": 1.0, "minInvocations": 200, "confidence": 0.99}`
+/// (every key optional; the defaults are those of `AnalysisSettings`).
+fn analysis_at(
+    obj: &Map<String, Value>,
+    path: &str,
+    c: &mut Collector,
+) -> Option<crate::canary::analysis::AnalysisSettings> {
+    let p = join(path, "analysis");
+    let o = match obj.get("analysis")? {
+        Value::Object(o) => o,
+        other => {
+            c.config(
+                p,
+                expected(
+                    "an object such as {\"maxErrorRateIncrease\": 1.0, \"minInvocations\": 200, \"confidence\": 0.99}",
+                    other,
+                ),
+            );
+            return None;
+        }
+    };
+    let mut s = crate::canary::analysis::AnalysisSettings::default();
+    let mut ok = true;
+    for (k, v) in o {
+        let kp = join(&p, k);
+        match k.as_str() {
+            "maxErrorRateIncrease" => match v.as_f64() {
+                Some(x) => s.max_error_rate_increase_pp = x,
+                None => {
+                    ok = false;
+                    c.config(kp, expected("a number of percentage points such as 1.0", v));
+                }
+            },
+            "minInvocations" => match v.as_u64() {
+                Some(x) => s.min_invocations = x,
+                None => {
+                    ok = false;
+                    c.config(kp, expected("a whole number of calls such as 200", v));
+                }
+            },
+            "confidence" => match v.as_f64() {
+                Some(x) => s.confidence = x,
+                None => {
+                    ok = false;
+                    c.config(kp, expected("a probability such as 0.99", v));
+                }
+            },
+            _ => {
+                ok = false;
+                c.config(kp, unknown_key(k, ANALYSIS_KEYS));
+            }
+        }
+    }
+    if !ok {
+        return None;
+    }
+    match s.validate() {
+        Ok(()) => Some(s),
+        Err(e) => {
+            c.config(p, e);
             None
         }
     }

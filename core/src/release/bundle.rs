@@ -109,6 +109,7 @@ pub fn prepare_with(
                 code_sha256,
                 zip_bytes,
                 code_only: f.code_only,
+                analysis: f.analysis,
             }),
             Err((true, message)) => problems.push(Problem {
                 kind: ProblemKind::Configuration,

@@ -40,6 +40,8 @@ pub struct PreparedFunction {
     pub zip_bytes: u64,
     /// See [`crate::manifest::FunctionRelease::code_only`].
     pub code_only: bool,
+    /// See [`crate::manifest::FunctionRelease::analysis`].
+    pub analysis: Option<crate::canary::analysis::AnalysisSettings>,
 }
 
 /// The release as read from the artifact, bundles packaged and hashed.
@@ -909,6 +911,7 @@ mod tests {
             code_sha256: sha.into(),
             zip_bytes: 1000,
             code_only: false,
+            analysis: None,
         }
     }
 

@@ -92,6 +92,8 @@ pub enum FunctionState {
     RolledBack,
     /// The release ended before this function's shift began.
     NotStarted,
+    /// A schedule the worker drives: at step `step` since `steppingSince`.
+    Stepping,
 }
 
 /// The input artifact a release came from.
@@ -163,6 +165,19 @@ pub struct FunctionEntry {
     /// rollback puts `previous_version`'s code back on `$LATEST`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub code_only: bool,
+    /// A worker-driven schedule: the step applied (or being applied; an
+    /// index into the config's steps, the last being 100 %).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<u32>,
+    /// When its first step was applied (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stepping_since: Option<String>,
+    /// Canary analysis settings, when the manifest asks for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analysis: Option<crate::canary::analysis::AnalysisSettings>,
+    /// The last analysis verdict (its sentence), for the record's reader.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<String>,
 }
 
 impl FunctionEntry {
@@ -190,6 +205,15 @@ impl FunctionEntry {
                 None => Slot::Creating,
             },
             FunctionState::AliasCreated => Slot::AliasCreated,
+            FunctionState::Stepping => match (self.step, self.stepping_since.as_deref()) {
+                (Some(step), Some(since)) => Slot::Stepping {
+                    step,
+                    since: UNIX_EPOCH + std::time::Duration::from_millis(millis_of(since)),
+                },
+                // Unreadable: start its schedule again (the alias is read
+                // before the first step).
+                _ => Slot::Waiting,
+            },
             FunctionState::Unchanged => Slot::Unchanged,
             FunctionState::Shifted | FunctionState::Released => Slot::Shifted,
             FunctionState::Planned
@@ -211,6 +235,11 @@ impl FunctionEntry {
                 FunctionState::Deployed
             }
             Slot::AliasCreated => FunctionState::AliasCreated,
+            Slot::Stepping { step, since } => {
+                self.step = Some(*step);
+                self.stepping_since = Some(timestamp(*since));
+                FunctionState::Stepping
+            }
             Slot::Unchanged => FunctionState::Unchanged,
             Slot::Shifted => FunctionState::Shifted,
             // Its state says whether its code was published yet.
@@ -508,13 +537,21 @@ fn entry(f: &PlannedFunction) -> FunctionEntry {
         previous_version: f.current.as_ref().map(|c| c.version.clone()),
         version: None,
         code_sha256: p.code_sha256.clone(),
-        deployment_config: p.deployment_config.codedeploy_name(),
+        deployment_config: if p.deployment_config.is_worker_driven() {
+            p.deployment_config.short_name()
+        } else {
+            p.deployment_config.codedeploy_name()
+        },
         alarms: p.alarms.clone(),
         before_allow_traffic: p.hooks.before_allow_traffic.clone(),
         after_allow_traffic: p.hooks.after_allow_traffic.clone(),
         deployment_ids: Vec::new(),
         state: FunctionState::Planned,
         code_only: p.code_only,
+        step: None,
+        stepping_since: None,
+        analysis: p.analysis,
+        verdict: None,
     }
 }
 
@@ -637,6 +674,10 @@ mod tests {
                 deployment_ids: vec!["d-ABCDEFGHI".into()],
                 state: FunctionState::Deployed,
                 code_only: false,
+                step: None,
+                stepping_since: None,
+                analysis: None,
+                verdict: None,
             }],
             unchanged: vec![],
             shift: ShiftFlags::default(),

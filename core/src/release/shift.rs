@@ -111,6 +111,7 @@ pub fn target(f: &FunctionEntry) -> Result<FunctionTarget, EngineError> {
         })?,
         alarms: f.alarms.clone(),
         hooks: f.hooks(),
+        analysis: f.analysis,
     })
 }
 

@@ -69,6 +69,7 @@ fn prepared(n: usize) -> PreparedRelease {
                 code_sha256: format!("new-{i}"),
                 zip_bytes: 10,
                 code_only: false,
+                analysis: None,
             })
             .collect(),
         break_glass: None,

@@ -192,6 +192,7 @@ pub fn target(name: &str, config: DeploymentConfig, alarms: &[&str]) -> Function
         config,
         alarms: alarms.iter().map(|s| s.to_string()).collect(),
         hooks: Hooks::default(),
+        analysis: None,
     }
 }
 

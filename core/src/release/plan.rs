@@ -448,9 +448,10 @@ pub fn schedule(plan: &Plan, max_parallel: Option<usize>, rate: f64) -> Schedule
         .iter()
         .filter(|f| f.change == Change::Changed && !f.function.code_only)
         .map(|f| {
+            let c = f.function.deployment_config;
             let d = match plan.break_glass {
                 Some(_) => Duration::ZERO,
-                None => f.function.deployment_config.total_duration(),
+                None => c.total_duration() + c.bake(),
             };
             (f.function.name.as_str(), d)
         })
@@ -471,7 +472,7 @@ pub fn schedule_of(
     let peak_rate = pace.peak_rate(configs.iter().map(|(_, c)| *c));
     let shifting = configs
         .iter()
-        .map(|(n, c)| (n.as_str(), c.total_duration()))
+        .map(|(n, c)| (n.as_str(), c.total_duration() + c.bake()))
         .collect();
     paced_schedule(shifting, pace, max_parallel, peak_rate)
 }

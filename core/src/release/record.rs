@@ -479,9 +479,13 @@ impl ReleaseRecord {
                 (Outcome::Succeeded, _) => FunctionState::Released,
                 // A code-only function's code went live when published.
                 (_, FunctionState::Published) if f.code_only => FunctionState::RolledBack,
-                (_, FunctionState::Deployed | FunctionState::Shifted | FunctionState::Released) => {
-                    FunctionState::RolledBack
-                }
+                (
+                    _,
+                    FunctionState::Deployed
+                    | FunctionState::Shifted
+                    | FunctionState::Released
+                    | FunctionState::Stepping,
+                ) => FunctionState::RolledBack,
                 (_, FunctionState::RolledBack) => FunctionState::RolledBack,
                 _ => FunctionState::NotStarted,
             };

@@ -216,6 +216,12 @@ pub fn decide(
     let looked = !observed.is_empty();
     let decision = strategy.decide(&plan, shift, observed, now);
     let pace_due = shift.pace_due();
+    // The analysis verdicts go into the record when the release ends.
+    let verdicts = if matches!(decision, Decision::Succeed { .. } | Decision::Fail { .. }) {
+        shift.verdicts(&plan)
+    } else {
+        Vec::new()
+    };
     let (slots, discovered, rolling_back, cause, due, stalled) = (
         shift.recorded_slots(),
         shift.discovered(),
@@ -227,6 +233,11 @@ pub fn decide(
     if let Some(r) = &mut state.job.record {
         for (f, slot) in r.functions.iter_mut().zip(&slots) {
             f.set_slot(slot);
+        }
+        for (i, v) in verdicts {
+            if let Some(f) = r.functions.get_mut(i) {
+                f.verdict = Some(v);
+            }
         }
         r.shift.discovered = discovered;
         r.shift.rolling_back = rolling_back;

@@ -26,11 +26,16 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use backon::{BackoffBuilder, ExponentialBuilder};
 use sha2::{Digest, Sha256};
 
+use super::analysis::Counts;
 use super::{
     AlarmState, AlarmView, AliasView, BATCH_GET_DEPLOYMENTS_MAX, CanaryAction, CanaryObservation,
-    DESCRIBE_ALARMS_MAX, DeploymentStatus, DeploymentView, GroupSpec, TrafficRouting,
-    appspec_versions,
+    DESCRIBE_ALARMS_MAX, DeploymentStatus, DeploymentView, GroupSpec, MetricCounts, MetricWindow,
+    TrafficRouting, appspec_versions,
 };
+
+/// Analysis windows per GetMetricData call: 4 queries each, and
+/// GetMetricData takes at most 500 queries.
+pub const METRIC_WINDOWS_PER_CALL: usize = 125;
 use crate::codepipeline::CallError;
 use crate::engine::EngineError;
 use crate::manifest::DeploymentConfig;
@@ -180,7 +185,9 @@ fn routing_of(c: &cd::types::DeploymentConfigInfo) -> TrafficRouting {
 fn traffic_routing_config(c: &DeploymentConfig) -> cd::types::TrafficRoutingConfig {
     use cd::types::{TimeBasedCanary, TimeBasedLinear, TrafficRoutingConfig, TrafficRoutingType};
     match *c {
-        DeploymentConfig::AllAtOnce => TrafficRoutingConfig::builder()
+        // Pre-flight never asks for a config of a schedule the worker
+        // drives (it has none); its deployment group says AllAtOnce.
+        DeploymentConfig::AllAtOnce | DeploymentConfig::Steps(_) => TrafficRoutingConfig::builder()
             .r#type(TrafficRoutingType::AllAtOnce)
             .build(),
         DeploymentConfig::Canary { percent, minutes } => TrafficRoutingConfig::builder()
@@ -604,7 +611,23 @@ impl CanaryAdapters {
                 alarms,
                 discover,
                 find_in_groups,
+                read_aliases,
+                metrics,
+                until,
             } => {
+                for (index, function, alias) in read_aliases {
+                    let a = self.get_alias(&function, &alias).await?;
+                    out.push(CanaryObservation::Alias {
+                        index: Some(index),
+                        function,
+                        alias: a,
+                    });
+                }
+                if !metrics.is_empty() {
+                    out.push(CanaryObservation::Metrics(
+                        self.metric_counts(&metrics, until).await?,
+                    ));
+                }
                 let mut ids: Vec<String> = deployments;
                 if discover {
                     for id in self.list_deployments(None, true).await? {
@@ -738,6 +761,55 @@ impl CanaryAdapters {
                     });
                 }
             }
+            CanaryAction::StepAlias {
+                index,
+                function,
+                alias,
+                previous,
+                target,
+                weight,
+                revision_id,
+            } => {
+                // At 100 % the alias moves to the new version with no
+                // routing; below, it stays on the previous one and routes
+                // `weight` to the new one.
+                let (version, weights) = if weight >= 1.0 {
+                    (target.clone(), HashMap::new())
+                } else {
+                    (previous.clone(), HashMap::from([(target.clone(), weight)]))
+                };
+                let r = self
+                    .lambda_call(|| {
+                        self.lambda
+                            .update_alias()
+                            .function_name(&function)
+                            .name(&alias)
+                            .function_version(&version)
+                            .routing_config(
+                                lambda::types::AliasRoutingConfiguration::builder()
+                                    .set_additional_version_weights(Some(weights.clone()))
+                                    .build(),
+                            )
+                            .set_revision_id(revision_id.clone())
+                            .send()
+                    })
+                    .await;
+                out.push(match r {
+                    Ok(o) => CanaryObservation::AliasUpdated {
+                        index,
+                        alias: alias_view(
+                            o.function_version(),
+                            o.routing_config(),
+                            o.revision_id(),
+                        ),
+                    },
+                    Err(e) => failed(
+                        format!("StepAlias {function}:{alias} to {:.0} %", weight * 100.0),
+                        Some(index),
+                        &e,
+                    ),
+                });
+            }
             CanaryAction::UpdateAlias {
                 index,
                 function,
@@ -862,6 +934,106 @@ impl CanaryAdapters {
                 message: e.message,
             },
         }
+    }
+
+    /// Errors and Invocations of both versions of each window, summed:
+    /// one GetMetricData per [`METRIC_WINDOWS_PER_CALL`] windows (4 queries
+    /// each; GetMetricData takes at most 500), all pages.
+    async fn metric_counts(
+        &self,
+        windows: &[MetricWindow],
+        until: SystemTime,
+    ) -> Result<Vec<MetricCounts>, EngineError> {
+        let mut out = Vec::with_capacity(windows.len());
+        for chunk in windows.chunks(METRIC_WINDOWS_PER_CALL) {
+            let since = chunk.iter().map(|w| w.since).min().unwrap_or(until);
+            // One period over the whole window (a multiple of 60 s, as
+            // CloudWatch asks of periods over data older than 3 hours too).
+            let span = until.duration_since(since).unwrap_or_default().as_secs();
+            let period = (span.div_ceil(60).max(1) * 60).min(i32::MAX as u64) as i32;
+            let mut queries = Vec::with_capacity(chunk.len() * 4);
+            for w in chunk {
+                let resource = format!("{}:{}", w.function, w.alias);
+                for (side, version) in [("c", &w.canary_version), ("b", &w.baseline_version)] {
+                    for (m, metric) in [("i", "Invocations"), ("e", "Errors")] {
+                        let dims = [
+                            ("FunctionName", w.function.as_str()),
+                            ("Resource", resource.as_str()),
+                            ("ExecutedVersion", version.as_str()),
+                        ]
+                        .into_iter()
+                        .map(|(n, v)| cw::types::Dimension::builder().name(n).value(v).build())
+                        .collect::<Vec<_>>();
+                        queries.push(
+                            cw::types::MetricDataQuery::builder()
+                                .id(format!("{side}{m}{}", w.index))
+                                .metric_stat(
+                                    cw::types::MetricStat::builder()
+                                        .metric(
+                                            cw::types::Metric::builder()
+                                                .namespace("AWS/Lambda")
+                                                .metric_name(metric)
+                                                .set_dimensions(Some(dims))
+                                                .build(),
+                                        )
+                                        .period(period)
+                                        .stat("Sum")
+                                        .build(),
+                                )
+                                .return_data(true)
+                                .build(),
+                        );
+                    }
+                }
+            }
+            let mut sums: HashMap<String, f64> = HashMap::new();
+            let mut next: Option<String> = None;
+            loop {
+                let r = self
+                    .call(|| {
+                        self.cloudwatch
+                            .get_metric_data()
+                            .set_metric_data_queries(Some(queries.clone()))
+                            .start_time(aws_smithy_types::DateTime::from(since))
+                            .end_time(aws_smithy_types::DateTime::from(until))
+                            .set_next_token(next.clone())
+                            .send()
+                    })
+                    .await
+                    .map_err(|e| to_engine("CloudWatch GetMetricData", &e))?;
+                for res in r.metric_data_results() {
+                    if let Some(id) = res.id() {
+                        *sums.entry(id.to_string()).or_default() +=
+                            res.values().iter().sum::<f64>();
+                    }
+                }
+                next = r.next_token().map(str::to_string);
+                if next.is_none() {
+                    break;
+                }
+            }
+            for w in chunk {
+                let n = |k: &str| {
+                    sums.get(&format!("{k}{}", w.index))
+                        .copied()
+                        .unwrap_or(0.0)
+                        .max(0.0)
+                        .round() as u64
+                };
+                out.push(MetricCounts {
+                    index: w.index,
+                    canary: Counts {
+                        invocations: n("ci"),
+                        errors: n("ce"),
+                    },
+                    baseline: Counts {
+                        invocations: n("bi"),
+                        errors: n("be"),
+                    },
+                });
+            }
+        }
+        Ok(out)
     }
 
     async fn get_alias(

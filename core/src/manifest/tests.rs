@@ -1166,3 +1166,61 @@ fn bad_step_objects_name_the_field_and_the_fix() {
         "{e}"
     );
 }
+
+#[test]
+fn hooks_are_refused_with_a_schedule_the_worker_drives() {
+    let dir = artifact();
+    let m = json!({"version": 1, "defaults": {"alias": "live"}, "functions": [
+        {"name": "collect-a", "package": "dist/other.zip", "deploymentConfig": "Steps10-50Every1Minute",
+         "hooks": {"beforeAllowTraffic": "CodeDeployHook_smoke"}}]});
+    let e = load_err(dir.path(), &m);
+    let msg = &problem(&e, "functions[0].hooks").message;
+    assert!(
+        msg.contains("lifecycle hooks run only in CodeDeploy's shifts"),
+        "{msg}"
+    );
+    assert!(msg.contains("remove `hooks`"), "{msg}");
+}
+
+#[test]
+fn analysis_settings_are_checked_naming_the_field() {
+    let dir = artifact();
+    let m = json!({"version": 1, "defaults": {"alias": "live", "deploymentConfig": "Steps10-50Every1Minute",
+            "analysis": {"minInvocations": 50}},
+        "functions": [
+        {"name": "collect-a", "package": "dist/other.zip"},
+        {"name": "collect-b", "package": "dist/other.zip", "analysis": {"confidence": 1.5}},
+        {"name": "collect-c", "package": "dist/other.zip", "analysis": {"minInvocation": 5}},
+        {"name": "collect-d", "package": "dist/other.zip", "analysis": "yes"}]});
+    let e = load_err(dir.path(), &m);
+    assert!(
+        problem(&e, "functions[1].analysis")
+            .message
+            .contains("confidence"),
+        "{e}"
+    );
+    assert!(
+        problem(&e, "functions[2].analysis.minInvocation")
+            .message
+            .contains("did you mean `minInvocations`"),
+        "{e}"
+    );
+    assert!(
+        problem(&e, "functions[3].analysis")
+            .message
+            .contains("expected an object"),
+        "{e}"
+    );
+    // Valid defaults apply where a function has none.
+    let dir = artifact();
+    write_manifest(
+        dir.path(),
+        &json!({"version": 1, "defaults": {"alias": "live", "deploymentConfig": "Steps10-50Every1Minute",
+            "analysis": {"minInvocations": 50}},
+            "functions": [{"name": "collect-a", "package": "dist/other.zip"}]}),
+    );
+    let r = load(dir.path(), None, &action()).unwrap();
+    let a = r.functions[0].analysis.expect("analysis from defaults");
+    assert_eq!(a.min_invocations, 50);
+    assert_eq!(a.confidence, 0.99);
+}

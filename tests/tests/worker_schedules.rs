@@ -314,11 +314,13 @@ async fn steps_1_5_25_50_100_come_on_time_across_a_worker_restart_then_bake() {
     );
 }
 
-/// A sim with enough traffic for analysis: 100 invocations per simulated
-/// second on every alias.
+/// A sim with enough traffic for analysis: 400 invocations per simulated
+/// second on every alias. A canary at 10 % then gets 2,400 calls a minute:
+/// 3 % against 0.5 % is z ≈ 3.8 after one minute (2.33 needed at 99 %), so
+/// the regression is caught well before the next step whatever the draws.
 fn busy_sim() -> e2e::SimConfig {
     e2e::SimConfig {
-        traffic_rate: 100.0,
+        traffic_rate: 400.0,
         ..driven_sim_config()
     }
 }
@@ -330,10 +332,10 @@ async fn analysis_catches_a_subtle_regression_the_whole_function_alarm_misses_an
     let names = ["collect-a", "collect-b"];
     // The old code fails 0.5 % of its calls.
     functions(&r, &names, Some(r#"{"errorRate":0.005}"#)).await;
-    // 6,000 calls a minute: 0.5 % is 30 errors, the regression at 10 %
-    // adds 15; the alarm is at 120 (2 %), far above both.
+    // 24,000 calls a minute: 0.5 % is 120 errors, the regression at 10 %
+    // adds 60; the alarm is at 480 (2 %), far above both.
     for n in names {
-        whole_function_alarm(&r, n, 120.0).await;
+        whole_function_alarm(&r, n, 480.0).await;
     }
     let steps = serde_json::json!({"steps": [10, 50], "interval": "2m"});
     r.upload_source(artifact(
@@ -391,7 +393,7 @@ async fn analysis_passes_a_healthy_canary_and_records_the_verdict() {
     let r = ReleaseEnv::new(busy_sim()).await;
     let names = ["collect-a"];
     functions(&r, &names, Some(r#"{"errorRate":0.005}"#)).await;
-    whole_function_alarm(&r, names[0], 120.0).await;
+    whole_function_alarm(&r, names[0], 480.0).await;
     r.upload_source(artifact(
         &[(
             names[0],
@@ -504,4 +506,94 @@ async fn an_alarm_during_the_bake_rolls_the_release_back() {
     assert_eq!(st.as_str(), "Failed", "{out:?}");
     assert!(out.error.as_ref().unwrap().1.contains(&alarm), "{out:?}");
     assert_eq!(r.alias_state(names[0]).await, Some(("1".into(), None)));
+}
+
+#[tokio::test]
+async fn analysis_waits_for_min_invocations_then_fails_the_release_saying_so() {
+    // 2 calls a simulated second: at 10 % the canary gets 0.2 a second, far
+    // from 200 calls by the 50 % step's due time (2 min).
+    let r = ReleaseEnv::new(e2e::SimConfig {
+        traffic_rate: 2.0,
+        ..driven_sim_config()
+    })
+    .await;
+    let names = ["collect-a"];
+    functions(&r, &names, None).await;
+    whole_function_alarm(&r, names[0], 1000.0).await;
+    r.upload_source(artifact(
+        &[(names[0], serde_json::json!("Steps10-50Every2Minutes"), None)],
+        Some(serde_json::json!({"minInvocations": 200})),
+    ))
+    .await;
+    r.pipeline(PIPELINE, false, None, &[]).await;
+    let worker = r.worker(r.canary_options(Duration::from_millis(40), Duration::from_millis(300)));
+    let since = r.seq();
+    let id = r.env.start(PIPELINE).await;
+    freeze_once_stepped(&r, since, 1).await;
+    let first_step = stepping_since(&r, names[0]).await;
+    let mut held_past_due = false;
+    while advance(&r, &id, TICK).await {
+        let now = r.env.sim.sim().clock.now();
+        if now >= first_step + Duration::from_secs(130) && weight(&r, names[0]) < 0.5 {
+            held_past_due = true;
+        }
+        assert!(weight(&r, names[0]) < 0.5, "the step waits for data");
+    }
+    let end = r
+        .env
+        .sim
+        .sim()
+        .clock
+        .now()
+        .duration_since(first_step)
+        .unwrap();
+    let out = r.action_outcome(PIPELINE, &id).await;
+    worker.stop().await;
+    assert!(held_past_due, "the 50 % step was held past its due time");
+    assert_eq!(out.status, "Failed", "{out:?}");
+    let (_, message) = out.error.clone().unwrap();
+    assert!(
+        message.contains("waited 2 min past its due time"),
+        "{message}"
+    );
+    assert!(message.contains("of 200 calls needed so far"), "{message}");
+    // Due at 2 min, bound one interval later: failed by 4 min (+ a move).
+    assert!(
+        end >= Duration::from_secs(240) && end <= Duration::from_secs(250),
+        "{end:?}"
+    );
+    assert_eq!(r.alias_state(names[0]).await, Some(("1".into(), None)));
+}
+
+#[tokio::test]
+async fn analysis_rolls_back_a_codedeploy_shift_too() {
+    let r = ReleaseEnv::new(busy_sim()).await;
+    let names = ["collect-a"];
+    functions(&r, &names, Some(r#"{"errorRate":0.005}"#)).await;
+    whole_function_alarm(&r, names[0], 480.0).await;
+    r.upload_source(artifact(
+        &[(
+            names[0],
+            serde_json::json!("Linear10PercentEvery1Minute"),
+            Some(r#"{"errorRate":0.03}"#),
+        )],
+        Some(serde_json::json!({})),
+    ))
+    .await;
+    r.pipeline(PIPELINE, false, None, &[]).await;
+    let worker = r.worker(r.canary_options(Duration::from_millis(40), Duration::from_millis(300)));
+    let since = r.seq();
+    let id = r.env.start(PIPELINE).await;
+    r.freeze_once_deployed(since, 1).await;
+    while advance(&r, &id, TICK).await {}
+    let out = r.action_outcome(PIPELINE, &id).await;
+    worker.stop().await;
+    assert_eq!(out.status, "Failed", "{out:?}");
+    let (_, message) = out.error.clone().unwrap();
+    assert!(
+        message.contains("canary analysis: collect-a v2:"),
+        "{message}"
+    );
+    assert_eq!(r.alias_state(names[0]).await, Some(("1".into(), None)));
+    assert_eq!(r.ok_calls(since, "codedeploy", "StopDeployment"), 1);
 }

@@ -946,11 +946,19 @@ impl CanaryAdapters {
     ) -> Result<Vec<MetricCounts>, EngineError> {
         let mut out = Vec::with_capacity(windows.len());
         for chunk in windows.chunks(METRIC_WINDOWS_PER_CALL) {
-            let since = chunk.iter().map(|w| w.since).min().unwrap_or(until);
-            // One period over the whole window (a multiple of 60 s, as
-            // CloudWatch asks of periods over data older than 3 hours too).
-            let span = until.duration_since(since).unwrap_or_default().as_secs();
-            let period = (span.div_ceil(60).max(1) * 60).min(i32::MAX as u64) as i32;
+            // From the minute of the earliest window's start, one data point
+            // a minute (Lambda's metrics' resolution); each window sums the
+            // points from the minute its own shift began, so the canary and
+            // its baseline are counted over the same minutes.
+            let minute = |t: SystemTime| {
+                let s = t
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_secs();
+                std::time::UNIX_EPOCH + Duration::from_secs(s - s % 60)
+            };
+            let since = minute(chunk.iter().map(|w| w.since).min().unwrap_or(until));
+            let period = 60;
             let mut queries = Vec::with_capacity(chunk.len() * 4);
             for w in chunk {
                 let resource = format!("{}:{}", w.function, w.alias);
@@ -986,6 +994,12 @@ impl CanaryAdapters {
                     }
                 }
             }
+            let from: HashMap<String, SystemTime> = chunk
+                .iter()
+                .flat_map(|w| {
+                    ["ci", "ce", "bi", "be"].map(|k| (format!("{k}{}", w.index), minute(w.since)))
+                })
+                .collect();
             let mut sums: HashMap<String, f64> = HashMap::new();
             let mut next: Option<String> = None;
             loop {
@@ -1002,10 +1016,16 @@ impl CanaryAdapters {
                     .await
                     .map_err(|e| to_engine("CloudWatch GetMetricData", &e))?;
                 for res in r.metric_data_results() {
-                    if let Some(id) = res.id() {
-                        *sums.entry(id.to_string()).or_default() +=
-                            res.values().iter().sum::<f64>();
-                    }
+                    let Some(id) = res.id() else { continue };
+                    let start = from.get(id).copied().unwrap_or(since);
+                    let total: f64 = res
+                        .timestamps()
+                        .iter()
+                        .zip(res.values())
+                        .filter(|(t, _)| SystemTime::try_from(**t).is_ok_and(|t| t >= start))
+                        .map(|(_, v)| *v)
+                        .sum();
+                    *sums.entry(id.to_string()).or_default() += total;
                 }
                 next = r.next_token().map(str::to_string);
                 if next.is_none() {

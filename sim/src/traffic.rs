@@ -3,17 +3,31 @@
 //! override), through the same weighted routing as Invoke, with each
 //! version's `errorRate` and `latencyMs` from its `.sim/behavior.json`. The
 //! resulting `AWS/Lambda` metrics land in the sim's CloudWatch where alarms
-//! read them.
+//! and GetMetricData read them.
 //!
 //! Invocations are counted in aggregate, never looped one by one: each tick
 //! turns the elapsed simulated time into an invocation count per alias
-//! (fractions carried over), splits it between the alias's versions and
-//! into errors with binomial draws from an RNG seeded by `--seed`, and adds
-//! the counts to the current simulated minute. A minute's counts are written
-//! to CloudWatch once that minute is over — before CloudWatch evaluates
-//! alarms at the same boundary (see `Sim::tick`'s order). 60 functions at
-//! rate 10 and time scale 600 cost a few hundred arithmetic operations per
-//! tick.
+//! (fractions carried over, so a whole minute holds exactly `rate × 60`
+//! when that is whole, however the clock was moved through it), splits it
+//! between the alias's versions with a binomial draw at the additional
+//! version's weight, and each version's share into errors with a binomial
+//! draw at that version's error rate, from one RNG seeded by `--seed`;
+//! aliases are drawn for in a fixed order (region, function, alias), so the
+//! same seed and the same clock moves give the same counts. The counts go
+//! to the current simulated minute; a minute's counts are written to
+//! CloudWatch once that minute is over — before CloudWatch evaluates alarms
+//! at the same boundary (see `Sim::tick`'s order). 60 functions at rate 10
+//! and time scale 600 cost a few hundred arithmetic operations per tick.
+//!
+//! Routing is read when traffic is generated, so a change of routing must
+//! first bring traffic up to its instant ([`Traffic::catch_up`]): Lambda
+//! does before CreateAlias, UpdateAlias, DeleteAlias, DeleteFunction and
+//! UpdateFunctionCode, CodeDeploy before each step at the step's simulated
+//! instant. What is already generated stays: when the clock jumps over a
+//! CodeDeploy step, the traffic of the jump (generated before CodeDeploy's
+//! events in the same tick) follows the routing before the step; with the
+//! clock running, that is at most one tick of the background ticker (5 ms
+//! of real time: 3 simulated seconds at ×600).
 //!
 //! `POST /_sim/traffic` controls it: `{"rate": 5}` (per alias, all
 //! functions), `{"functions": {"fn": 20}}` (per function; `null` removes an
@@ -117,9 +131,17 @@ impl Traffic {
         self.run(sim, now, false);
     }
 
+    /// Generates the traffic owed up to `now` at once, under the routing in
+    /// force: called before a change of routing, so the change applies
+    /// from its own instant. Must not be called with the Lambda or
+    /// CloudWatch lock held.
+    pub fn catch_up(&self, sim: &Sim, now: SystemTime) {
+        self.run(sim, now, true);
+    }
+
     /// Generates traffic up to `now` (`force`: even if the last generation
     /// was a moment ago) and writes the minutes that are over.
-    fn run(&self, sim: &Arc<Sim>, now: SystemTime, force: bool) {
+    fn run(&self, sim: &Sim, now: SystemTime, force: bool) {
         let mut guard = crate::lock(&self.state);
         let st = &mut *guard;
         let Some(last) = st.last else {
@@ -162,7 +184,7 @@ fn secs(t: SystemTime) -> f64 {
 pub const MAX_RATE: f64 = 1e6;
 
 /// Adds the invocations of `[from, to)` to the pending minutes.
-fn generate(st: &mut State, sim: &Arc<Sim>, from: SystemTime, to: SystemTime) {
+fn generate(st: &mut State, sim: &Sim, from: SystemTime, to: SystemTime) {
     let targets = sim.lambda.traffic_targets();
     let (t0, t1) = (secs(from), secs(to));
     for target in targets {
@@ -228,7 +250,7 @@ fn generate(st: &mut State, sim: &Arc<Sim>, from: SystemTime, to: SystemTime) {
 }
 
 /// Writes every minute that is over to CloudWatch.
-fn flush(st: &mut State, sim: &Arc<Sim>, now: SystemTime) {
+fn flush(st: &mut State, sim: &Sim, now: SystemTime) {
     let current = (secs(now) / 60.0).floor() as i64;
     let done: Vec<(i64, AliasKey)> = st
         .pending

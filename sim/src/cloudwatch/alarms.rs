@@ -40,6 +40,16 @@ pub struct MetricStat {
     pub unit: Option<String>,
 }
 
+impl MetricStat {
+    /// Its statistic over `[start, start + period)`; `None` without data
+    /// (in its `Unit`, when it names one).
+    pub fn value(&self, store: &MetricStore, region: &str, start: i64, period: i64) -> Option<f64> {
+        store
+            .window_in(region, &self.key, start, period, self.unit.as_deref())
+            .statistic(&self.stat)
+    }
+}
+
 /// One `MetricDataQuery` (alarms and GetMetricData).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Query {
@@ -174,9 +184,7 @@ fn memoised_value(
     }
     let q = queries.iter().find(|q| q.id == id)?;
     let v = if let Some(ms) = &q.metric_stat {
-        store
-            .window(region, &ms.key, start, period)
-            .statistic(&ms.stat)
+        ms.value(store, region, start, period)
     } else {
         let (_, e) = q.expression.as_ref()?;
         e.eval(&|other| {
@@ -199,9 +207,7 @@ fn memoised_value(
 impl Alarm {
     fn value(&self, store: &MetricStore, region: &str, start: i64) -> Option<f64> {
         match &self.metric {
-            AlarmMetric::Single(ms) => store
-                .window(region, &ms.key, start, self.period)
-                .statistic(&ms.stat),
+            AlarmMetric::Single(ms) => ms.value(store, region, start, self.period),
             AlarmMetric::Math(queries) => {
                 let ret = queries.iter().find(|q| q.return_data)?;
                 query_value(queries, &ret.id, store, region, start, self.period, 0)

@@ -107,6 +107,33 @@ fn check_stat(s: &str, field: &str) -> Result<(), AwsError> {
     }
 }
 
+/// The statistics CloudWatch knows besides the five and `pNN`: trimmed
+/// mean, winsorized mean, trimmed count and sum, percentile rank, IQM.
+fn aws_statistic_not_simulated(s: &str) -> bool {
+    s == "IQM"
+        || ["tm", "wm", "tc", "ts", "TM(", "WM(", "TC(", "TS(", "PR("]
+            .iter()
+            .any(|prefix| s.starts_with(prefix))
+}
+
+/// A query's `MetricStat.Stat` (GetMetricData, alarm `Metrics`): `None`
+/// when aws-sim computes it, else the sentence refusing it. A statistic
+/// CloudWatch does not know gets CloudWatch's own sentence; one it knows
+/// but aws-sim does not compute is named as such.
+fn query_stat_problem(s: &str, field: &str) -> Option<String> {
+    if STATISTICS.contains(&s) || parse_percentile(s).is_some() {
+        None
+    } else if aws_statistic_not_simulated(s) {
+        Some(format!(
+            "The value {s} for parameter {field} is a statistic aws-sim does not compute (it computes SampleCount, Average, Sum, Minimum, Maximum and pNN percentiles)."
+        ))
+    } else {
+        Some(format!(
+            "The value {s} for parameter {field} is not a valid statistic."
+        ))
+    }
+}
+
 fn check_period(p: i64, field: &str) -> Result<(), AwsError> {
     if p < 1 {
         return Err(validation(format!(
@@ -117,6 +144,31 @@ fn check_period(p: i64, field: &str) -> Result<(), AwsError> {
     if !matches!(p, 1 | 5 | 10 | 20 | 30) && p % 60 != 0 {
         return Err(invalid(format!(
             "The parameter {field} must be 1, 5, 10, 20, 30, or a multiple of 60."
+        )));
+    }
+    Ok(())
+}
+
+/// A query's period (`MetricStat.Period`, an expression's `Period`) in
+/// GetMetricData and alarm `Metrics`: 1, 5, 10, 20, 30 or a multiple of 60
+/// (the model's documentation), refused with `ValidationError` — these
+/// operations' models list neither `InvalidParameterValue` nor
+/// `MissingParameter`.
+fn check_query_period(p: i64, field: &str) -> Result<(), AwsError> {
+    if p < 1 {
+        return Err(validation(format!(
+            "1 validation error detected: Value '{p}' at '{field}' failed to satisfy constraint: Member must have value greater than or equal to 1"
+        )));
+    }
+    check_i32(p, field)?;
+    if p < 60 && !matches!(p, 1 | 5 | 10 | 20 | 30) {
+        return Err(validation(format!(
+            "The parameter {field} must be a value in the set [ 1, 5, 10, 20, 30 ]."
+        )));
+    }
+    if p > 60 && p % 60 != 0 {
+        return Err(validation(format!(
+            "The parameter {field} must be a multiple of 60."
         )));
     }
     Ok(())
@@ -205,9 +257,11 @@ fn metric_stat(v: &Val, field: &str) -> Result<MetricStat, AwsError> {
             "1 validation error detected: Value null at '{field}.period' failed to satisfy constraint: Member must not be null"
         ))
     })?;
-    check_period(period, &format!("{field}.Period"))?;
+    check_query_period(period, &format!("{field}.Period"))?;
     let stat = required_str(v, "Stat", &format!("{field}.stat"))?;
-    check_stat(stat, &format!("{field}.Stat"))?;
+    if let Some(problem) = query_stat_problem(stat, &format!("{field}.Stat")) {
+        return Err(validation(problem));
+    }
     Ok(MetricStat {
         key: MetricKey::new(ns, name, &dims),
         period,
@@ -230,30 +284,60 @@ fn metric_stat_val(ms: &MetricStat) -> Val {
         .with_opt("Unit", ms.unit.as_deref())
 }
 
+/// The most queries one GetMetricData call may carry (the model's
+/// documentation: "as many as 500 `MetricDataQuery` structures").
+pub const MAX_QUERIES: usize = 500;
+
+/// What a query Id must match (the model's documentation: letters, numbers
+/// and underscore, the first a lowercase letter; CloudWatch's answer names
+/// the pattern).
+const QUERY_ID_PATTERN: &str = "^[a-z][a-zA-Z0-9_]*$";
+
+fn is_query_id(id: &str) -> bool {
+    let mut chars = id.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 /// Parses `MetricDataQueries` / alarm `Metrics`.
 fn queries(list: &[Val], field: &str) -> Result<Vec<Query>, AwsError> {
     if list.is_empty() {
         return Err(validation(format!("The list {field} must not be empty.")));
     }
-    if list.len() > 500 {
+    if list.len() > MAX_QUERIES {
         return Err(validation(format!(
-            "The list {field} must not contain more than 500 items."
+            "The collection {field} must not have a size greater than {MAX_QUERIES}."
         )));
     }
+    // CloudWatch names every query whose Id or statistic it refuses, one
+    // sentence a line, before it looks at anything else.
+    let mut problems = Vec::new();
+    for (i, q) in list.iter().enumerate() {
+        let f = format!("{field}.member.{}", i + 1);
+        if let Some(id) = q.str("Id")?
+            && !is_query_id(id)
+        {
+            problems.push(format!(
+                "The value {id} for parameter {f}.Id is not matching the expected pattern {QUERY_ID_PATTERN}."
+            ));
+        }
+        if let Some(ms) = q.obj("MetricStat")?
+            && let Some(stat) = ms.str("Stat")?
+            && let Some(problem) = query_stat_problem(stat, &format!("{f}.MetricStat.Stat"))
+        {
+            problems.push(problem);
+        }
+    }
+    if !problems.is_empty() {
+        return Err(validation(problems.join("\n")));
+    }
+    let mut ids: std::collections::HashSet<&str> = std::collections::HashSet::new();
     let mut out: Vec<Query> = Vec::with_capacity(list.len());
     for (i, q) in list.iter().enumerate() {
         let f = format!("{field}.member.{}", i + 1);
         let id = required_str(q, "Id", &format!("{f}.Id"))?;
-        let mut chars = id.chars();
-        if !chars.next().is_some_and(|c| c.is_ascii_lowercase())
-            || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-            || id.len() > 255
-        {
-            return Err(validation(format!(
-                "The value {id} for parameter {f}.Id is not valid. The first character must be a lower-case letter, and the remaining characters must be letters, numbers or underscores."
-            )));
-        }
-        if out.iter().any(|o| o.id == id) {
+        check_len(id, &format!("{f}.Id"), 1, 255)?;
+        if !ids.insert(id) {
             return Err(validation(format!(
                 "The value {id} for parameter {f}.Id is not unique."
             )));
@@ -277,7 +361,7 @@ fn queries(list: &[Val], field: &str) -> Result<Vec<Query>, AwsError> {
         };
         let period = q.int("Period")?;
         if let Some(p) = period {
-            check_period(p, &format!("{f}.Period"))?;
+            check_query_period(p, &format!("{f}.Period"))?;
         }
         out.push(Query {
             id: id.to_string(),
@@ -1087,6 +1171,31 @@ fn time_range(v: &Val) -> Result<(f64, f64), AwsError> {
     Ok((start, end))
 }
 
+/// GetMetricData's `StartTime` / `EndTime`: its model lists neither
+/// `MissingParameter` nor `InvalidParameterValue`, so a range CloudWatch
+/// refuses is a `ValidationError` (the sentences CloudWatch sends).
+fn metric_data_time_range(v: &Val) -> Result<(f64, f64), AwsError> {
+    let start = v.time("StartTime")?.ok_or_else(|| {
+        validation("1 validation error detected: Value null at 'startTime' failed to satisfy constraint: Member must not be null")
+    })?;
+    let end = v.time("EndTime")?.ok_or_else(|| {
+        validation("1 validation error detected: Value null at 'endTime' failed to satisfy constraint: Member must not be null")
+    })?;
+    // Compared in whole seconds: two instants within one second are equal.
+    let (whole_start, whole_end) = (start.floor(), end.floor());
+    if whole_start == whole_end {
+        return Err(validation(
+            "The parameter StartTime must not equal parameter EndTime.",
+        ));
+    }
+    if whole_start > whole_end {
+        return Err(validation(
+            "The parameter EndTime must be greater than StartTime.",
+        ));
+    }
+    Ok((start, end))
+}
+
 /// Rounds a start time down as CloudWatch does for the period.
 fn align(start: f64, period: i64) -> i64 {
     let s = start.floor() as i64;
@@ -1108,7 +1217,7 @@ pub fn get_metric_statistics(inner: &Inner, region: &str, v: &Val) -> Result<Val
         .int("Period")?
         .ok_or_else(|| missing("The parameter Period is required."))?;
     check_period(period, "Period")?;
-    unit(v, "Unit", "Unit", true)?;
+    let wanted_unit = unit(v, "Unit", "Unit", true)?;
     let stats: Vec<String> = v
         .list("Statistics")?
         .unwrap_or(&[])
@@ -1157,12 +1266,15 @@ pub fn get_metric_statistics(inner: &Inner, region: &str, v: &Val) -> Result<Val
         )));
     }
     let key = MetricKey::new(ns, name, &dims);
-    let unit = inner
-        .metrics
-        .series(region, &key)
+    let series = inner.metrics.series(region, &key);
+    let unit = series
         .and_then(|s| s.unit.clone())
         .unwrap_or_else(|| "None".into());
-    let points = inner.metrics.periods(region, &key, start, end, period);
+    // A unit other than the data's selects nothing (no unit conversion).
+    let points = match (&wanted_unit, series) {
+        (Some(u), Some(s)) if !s.in_unit(u) => Vec::new(),
+        _ => inner.metrics.periods(region, &key, start, end, period),
+    };
     let datapoints = points
         .iter()
         .map(|(t, s)| {
@@ -1188,12 +1300,18 @@ pub fn get_metric_statistics(inner: &Inner, region: &str, v: &Val) -> Result<Val
 /// The most datapoints one GetMetricData call may cover.
 const MAX_METRIC_DATA_POINTS: i64 = 100_800;
 
-pub fn get_metric_data(inner: &Inner, region: &str, v: &Val) -> Result<Val, AwsError> {
+/// High-resolution periods (under a minute, not a multiple of 60) are
+/// answered only for start times within this many seconds of now (the
+/// model: "Data points with a period of less than 60 seconds are available
+/// for 3 hours"; over an older start time they return no datapoints).
+const HIGH_RESOLUTION_SECS: f64 = 3.0 * 3600.0;
+
+pub fn get_metric_data(inner: &Inner, region: &str, v: &Val, now: f64) -> Result<Val, AwsError> {
     let list = v.list("MetricDataQueries")?.ok_or_else(|| {
         validation("1 validation error detected: Value null at 'metricDataQueries' failed to satisfy constraint: Member must not be null")
     })?;
     let qs = queries(list, "MetricDataQueries")?;
-    let (start, end) = time_range(v)?;
+    let (start, end) = metric_data_time_range(v)?;
     let ascending = match v.str("ScanBy")? {
         None | Some("TimestampDescending") => false,
         Some("TimestampAscending") => true,
@@ -1256,6 +1374,9 @@ pub fn get_metric_data(inner: &Inner, region: &str, v: &Val) -> Result<Val, AwsE
         let last = end.ceil() as i64;
         let mut points: Vec<(i64, f64)> = Vec::new();
         let mut t = first;
+        if period % 60 != 0 && now - start > HIGH_RESOLUTION_SECS {
+            t = last;
+        }
         while t < last {
             if let Some(x) = alarms::query_value(&qs, &q.id, &inner.metrics, region, t, period, 0) {
                 points.push((t, x));
@@ -1354,6 +1475,39 @@ mod tests {
 
     fn inner() -> Inner {
         Inner::default()
+    }
+
+    #[test]
+    fn metric_data_times_are_compared_in_whole_seconds() {
+        let range = |s: f64, e: f64| {
+            metric_data_time_range(
+                &Val::map()
+                    .with("StartTime", Val::Time(s))
+                    .with("EndTime", Val::Time(e)),
+            )
+            .map_err(|e| (e.code, e.message))
+        };
+        assert_eq!(range(60.0, 120.0), Ok((60.0, 120.0)));
+        for (s, e) in [(60.0, 60.0), (60.2, 60.9)] {
+            assert_eq!(
+                range(s, e),
+                Err((
+                    "ValidationError".to_string(),
+                    "The parameter StartTime must not equal parameter EndTime.".to_string()
+                ))
+            );
+        }
+        assert_eq!(range(120.0, 60.0).unwrap_err().0, "ValidationError");
+    }
+
+    #[test]
+    fn query_ids_follow_cloudwatchs_pattern() {
+        for ok in ["m", "m1", "inv_New_2", "aZ9_"] {
+            assert!(is_query_id(ok), "{ok}");
+        }
+        for bad in ["", "M", "1m", "_m", "m-1", "m 1", "m.1", "ïnv"] {
+            assert!(!is_query_id(bad), "{bad}");
+        }
     }
 
     #[test]

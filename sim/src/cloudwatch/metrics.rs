@@ -151,9 +151,20 @@ impl MetricKey {
 
 #[derive(Debug, Default)]
 pub struct Series {
+    /// The unit the data was recorded in (`None`: no unit, CloudWatch's
+    /// `None`); the last one given wins.
     pub unit: Option<String>,
     /// Bucket start (epoch seconds) → statistics.
     pub buckets: BTreeMap<i64, Stat>,
+}
+
+impl Series {
+    /// Whether a query naming `unit` selects this series' data: CloudWatch
+    /// converts no units, so a query in another unit than the data's gets
+    /// no data (data recorded without a unit is in unit `None`).
+    pub fn in_unit(&self, unit: &str) -> bool {
+        self.unit.as_deref().unwrap_or("None") == unit
+    }
 }
 
 /// How long data is kept, simulated seconds. AWS keeps 1-minute data 15
@@ -220,6 +231,22 @@ impl MetricStore {
             }
         }
         s
+    }
+
+    /// [`MetricStore::window`] of the data recorded in `unit` (any unit
+    /// when `None`; see [`Series::in_unit`]).
+    pub fn window_in(
+        &self,
+        region: &str,
+        key: &MetricKey,
+        start: i64,
+        period: i64,
+        unit: Option<&str>,
+    ) -> Stat {
+        match (unit, self.series(region, key)) {
+            (Some(u), Some(series)) if !series.in_unit(u) => Stat::empty(),
+            _ => self.window(region, key, start, period),
+        }
     }
 
     /// Non-empty periods `[start + k·period, …)` within `[start, end)`.
@@ -293,5 +320,28 @@ mod tests {
         assert_eq!(p[0].1.sum, 7.0);
         m.prune(RETENTION_SECS + 180);
         assert_eq!(m.window("r", &k, 0, 600).sum, 4.0);
+    }
+
+    #[test]
+    fn a_unit_selects_only_data_recorded_in_it() {
+        let mut m = MetricStore::default();
+        let counted = MetricKey::new("NS", "Calls", &[]);
+        let bare = MetricKey::new("NS", "Bare", &[]);
+        m.put(
+            "r",
+            counted.clone(),
+            Some("Count"),
+            60.0,
+            &Stat::single(3.0),
+            false,
+        );
+        m.put("r", bare.clone(), None, 60.0, &Stat::single(5.0), false);
+        let sum = |k: &MetricKey, unit: Option<&str>| m.window_in("r", k, 60, 60, unit).sum;
+        assert_eq!(sum(&counted, None), 3.0);
+        assert_eq!(sum(&counted, Some("Count")), 3.0);
+        assert_eq!(sum(&counted, Some("Seconds")), 0.0);
+        assert_eq!(sum(&counted, Some("None")), 0.0);
+        assert_eq!(sum(&bare, Some("None")), 5.0);
+        assert_eq!(sum(&bare, Some("Count")), 0.0);
     }
 }

@@ -15,7 +15,7 @@
 //! | SetAlarmState | sets the state (history recorded) until the next evaluation, as in AWS; StateReasonData must be JSON (`InvalidFormat`). |
 //! | PutMetricData | MetricData and EntityMetricData (its datapoints stored like MetricData's; the entity is not kept); Value, StatisticValues, Values/Counts, Unit of `StandardUnit` (else `InvalidParameterValue`), StorageResolution 1 or 60, timestamps ≤ 2 weeks past / 2 h future, `AWS/` namespaces refused. |
 //! | GetMetricStatistics | Statistics and pNN ExtendedStatistics per period, ≤ 1440 datapoints. Percentiles are exact while a period holds ≤ 256 distinct values, else absent. |
-//! | GetMetricData | MetricStat and arithmetic expressions; ScanBy; pages of `MaxDatapoints` datapoints (`PartialData` + `NextToken`); a token not issued for the same request → `InvalidNextToken`. |
+//! | GetMetricData | MetricStat and arithmetic expressions; ScanBy; pages of `MaxDatapoints` datapoints (`PartialData` + `NextToken`); a token not issued for the same request → `InvalidNextToken`. CloudWatch's limits, each a `ValidationError` in its wording: ≤ 500 queries, Ids `^[a-z][a-zA-Z0-9_]*$` and unique (every offending Id and unknown statistic named, one a line), periods 1, 5, 10, 20, 30 or a multiple of 60, `StartTime` before `EndTime` in whole seconds; ≤ 100,800 datapoints (`InvalidParameterCombination`). A period without data has no datapoint. |
 //! | DescribeAlarmHistory | ConfigurationUpdate and StateUpdate items (HistorySummary `Alarm updated from OK to ALARM`, HistoryData JSON), filters, ScanBy, paging. |
 //!
 //! Every request is first checked against its operation's model rules
@@ -26,8 +26,9 @@
 //! Alarm evaluation runs every simulated minute (see `alarms.rs`; alarms
 //! with 10 or 30 s periods are evaluated once a minute too). Metrics
 //! are kept 2 simulated days (AWS: 15), to bound memory at high time
-//! scales. Units are recorded per metric, not per datapoint, and do not
-//! filter queries. The `AWS/Lambda` metrics come from
+//! scales. Units are recorded per metric, not per datapoint; a query (or
+//! alarm) naming another unit than the metric's gets no data, as CloudWatch
+//! converts no units. The `AWS/Lambda` metrics come from
 //! the sim's traffic generator and Lambda Invoke calls.
 
 mod alarms;
@@ -279,7 +280,7 @@ async fn serve(
             "SetAlarmState" => api::set_alarm_state(&mut inner, region, &input, now),
             "PutMetricData" => api::put_metric_data(&mut inner, region, &input, now),
             "GetMetricStatistics" => api::get_metric_statistics(&inner, region, &input),
-            "GetMetricData" => api::get_metric_data(&inner, region, &input),
+            "GetMetricData" => api::get_metric_data(&inner, region, &input, now),
             "DescribeAlarmHistory" => api::describe_alarm_history(&inner, region, &input),
             op => Err(AwsError::bad_request(
                 "InvalidAction",

@@ -168,6 +168,8 @@ pub struct CodeDeploy {
 struct SimEnv<'a> {
     sim: &'a Sim,
     region: &'a str,
+    /// The simulated instant of the event being run.
+    at: SystemTime,
 }
 
 impl engine::Env for SimEnv<'_> {
@@ -192,6 +194,10 @@ impl engine::Env for SimEnv<'_> {
         version: &str,
         additional: Option<(String, f64)>,
     ) -> Result<(), String> {
+        // The traffic owed up to the step goes by the routing before it
+        // (traffic already generated past the step's instant, when the
+        // clock jumped over it, stays as it was: see `traffic.rs`).
+        self.sim.traffic.catch_up(self.sim, self.at);
         self.sim
             .lambda
             .set_alias_routing(self.region, function, alias, version, additional)
@@ -292,7 +298,7 @@ impl CodeDeploy {
                     earliest = Some((t, i));
                 }
             }
-            let Some((_, i)) = earliest else {
+            let Some((at, i)) = earliest else {
                 break;
             };
             let id = st.active[i].clone();
@@ -303,6 +309,7 @@ impl CodeDeploy {
             let env = SimEnv {
                 sim,
                 region: &region,
+                at,
             };
             let stepped = engine::step(d, now, &env, &timing);
             let done = !d.status.is_active();

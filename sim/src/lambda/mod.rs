@@ -367,11 +367,15 @@ impl Lambda {
         out
     }
 
-    /// Every alias with its routing and behaviours, in one lock.
+    /// Every alias with its routing and behaviours, in one lock, ordered by
+    /// region, function and alias (so the traffic generator's seeded draws
+    /// go to the same aliases in every run).
     pub fn traffic_targets(&self) -> Vec<TrafficTarget> {
         let st = crate::lock(&self.store);
         let mut out = Vec::new();
-        for (region, fs) in &st.regions {
+        let mut regions: Vec<_> = st.regions.iter().collect();
+        regions.sort_by(|a, b| a.0.cmp(b.0));
+        for (region, fs) in regions {
             for f in fs.values() {
                 for a in f.aliases.values() {
                     let b = |v: &str| f.config_of(v).map(|c| c.code.behavior.clone());
@@ -413,8 +417,24 @@ pub async fn handle(sim: &Arc<Sim>, ctx: &Ctx, req: Request) -> Result<Response<
     if let Err(wait) = admitted {
         return Ok(throttled(ctx, wait));
     }
+    if ROUTING_OPERATIONS.contains(&ctx.operation.as_str()) {
+        // The traffic owed up to this instant goes by the routing before
+        // the change (the generator runs at most every 50 ms of real time,
+        // so it may be behind: see `traffic.rs`).
+        sim.traffic.catch_up(sim, sim.clock.now());
+    }
     api::handle(sim, ctx, req).await
 }
+
+/// The operations that can change where an alias's traffic goes or how the
+/// code it runs behaves (an alias may point at `$LATEST`).
+const ROUTING_OPERATIONS: &[&str] = &[
+    "CreateAlias",
+    "UpdateAlias",
+    "DeleteAlias",
+    "DeleteFunction",
+    "UpdateFunctionCode",
+];
 
 /// Lambda's answer to a request over its rate quota (botocore's
 /// `TooManyRequestsException`: 429, `Retry-After` header, `Type`, `Reason`).

@@ -959,6 +959,9 @@ impl CanaryAdapters {
             };
             let since = minute(chunk.iter().map(|w| w.since).min().unwrap_or(until));
             let period = 60;
+            // CloudWatch refuses an EndTime in the StartTime's second; a
+            // later one (even in the future) only bounds the points.
+            let until = until.max(since + Duration::from_secs(60));
             let mut queries = Vec::with_capacity(chunk.len() * 4);
             for w in chunk {
                 let resource = format!("{}:{}", w.function, w.alias);

@@ -1,8 +1,9 @@
 //! The demo's working copy of the example application: a temporary copy of
 //! `examples/collect` (or, with `--functions N`, N functions
 //! `collect-fn-NN` generated from one of its handlers, in the same layout),
-//! the edits each step of the story makes to it (a code change, a bug as
-//! `.sim/behavior.json`, its fix), and the "git push": bundling it with
+//! the edits each step of the story makes to it (a code change, a bug or a
+//! background error rate as `.sim/behavior.json`, its fix, a manifest's
+//! `defaults`), and the "git push": bundling it with
 //! `pipeline_canary::bundle::bundle` — the code `buildspec.yml` runs — into
 //! `build/release` and zipping that with the worker's deterministic packager.
 //!
@@ -99,10 +100,50 @@ impl App {
     /// The bug: half of the invocations of `function`'s next version fail
     /// (aws-sim reads `.sim/behavior.json` from the bundle; Lambda ignores it).
     pub fn inject_bug(&self, function: &str) -> Result<(), String> {
+        self.fail_rate(function, 0.5)
+    }
+
+    /// The share of `function`'s invocations that fail, from its next
+    /// version on (`.sim/behavior.json`, as [`App::inject_bug`]).
+    pub fn fail_rate(&self, function: &str, rate: f64) -> Result<(), String> {
         let dir = self.source_dir(function)?.join(".sim");
         fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        fs::write(dir.join("behavior.json"), "{\"errorRate\":0.5}\n")
+        let behavior = serde_json::json!({ "errorRate": rate }).to_string() + "\n";
+        fs::write(dir.join("behavior.json"), behavior)
             .map_err(|e| format!("{}: {e}", dir.display()))
+    }
+
+    /// Manifest edit: `deploymentConfig` and `analysis` in `defaults`, and
+    /// `functions` lose a `deploymentConfig` of their own, so they follow
+    /// the defaults.
+    pub fn set_defaults(
+        &self,
+        functions: &[String],
+        deployment_config: serde_json::Value,
+        analysis: serde_json::Value,
+    ) -> Result<(), String> {
+        let path = self.root.join(MANIFEST);
+        let mut manifest: serde_json::Value =
+            serde_json::from_str(&read(&path)?).map_err(|e| format!("{MANIFEST}: {e}"))?;
+        let defaults = manifest["defaults"]
+            .as_object_mut()
+            .ok_or("the manifest has no defaults")?;
+        defaults.insert("deploymentConfig".into(), deployment_config);
+        defaults.insert("analysis".into(), analysis);
+        for f in manifest["functions"]
+            .as_array_mut()
+            .ok_or("the manifest has no functions")?
+        {
+            if f["name"]
+                .as_str()
+                .is_some_and(|n| functions.iter().any(|x| x == n))
+                && let Some(entry) = f.as_object_mut()
+            {
+                entry.remove("deploymentConfig");
+            }
+        }
+        let text = serde_json::to_string_pretty(&manifest).map_err(|e| e.to_string())? + "\n";
+        fs::write(&path, text).map_err(|e| format!("{MANIFEST}: {e}"))
     }
 
     pub fn remove_bug(&self, function: &str) -> Result<(), String> {

@@ -3,11 +3,13 @@
 //! them (`pipeline-canary releases`, `pipeline-canary rollback`), through
 //! the same library functions the CLI calls.
 //!
-//! It lists the ledger (one record per release: the story's five, the
+//! It lists the ledger (one record per release: the story's six, the
 //! pre-flight refusal and its console retry being two attempts of one
-//! record), rolls the newest release back, and checks through Lambda
-//! (GetAlias) that every function that release changed serves its
-//! previous version again, and that the record now says `RolledBack`.
+//! record), rolls the newest release that went out (`Succeeded`) back — the
+//! newest of all was rolled back by its canary analysis already — and
+//! checks through Lambda (GetAlias) that every function that release
+//! changed serves its previous version again, and that the record now says
+//! `RolledBack`.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -19,12 +21,12 @@ use pipeline_canary::release::record::{Outcome, ReleaseRecord};
 use crate::Row;
 use crate::world::{self, World, err};
 
-/// Why the demo rolls the last release back (recorded in the ledger).
+/// Why the demo rolls the last successful release back (recorded in the ledger).
 pub const REASON: &str = "demo: put the last release back";
 
 /// The ledger as the worker sees it: the world's SDK config, path-style S3
 /// (aws-sim has no DNS for virtual-hosted buckets).
-fn ledger(world: &World) -> Result<Ledger, String> {
+pub fn ledger(world: &World) -> Result<Ledger, String> {
     Ok(Ledger::new(
         &world.conf,
         Location::parse(world::LEDGER)?,
@@ -71,7 +73,7 @@ pub async fn play(world: &World, n: usize, of: usize, rows: &[Row]) -> Result<Ro
     println!();
     println!("━━ Step {n}/{of}: Release history and rollback");
     println!(
-        "   Every release is one record in the release ledger ({}). List them, then put the last release back as a whole, as an operator would.",
+        "   Every release is one record in the release ledger ({}). List them, then put the last release that went out back as a whole, as an operator would.",
         world::LEDGER
     );
     let ledger = ledger(world)?;
@@ -108,8 +110,12 @@ pub async fn play(world: &World, n: usize, of: usize, rows: &[Row]) -> Result<Ro
         }
     }
 
-    let Some(last) = records.first().cloned() else {
-        problems.push("the ledger is empty: there is no release to roll back".into());
+    let Some(last) = records
+        .iter()
+        .find(|r| r.outcome == Outcome::Succeeded)
+        .cloned()
+    else {
+        problems.push("the ledger holds no successful release to roll back".into());
         return Ok(row(n, None, "-", real_start, world, sim_start, problems));
     };
     let id = last.release_id.clone();
@@ -193,7 +199,7 @@ pub async fn play(world: &World, n: usize, of: usize, rows: &[Row]) -> Result<Ro
     );
     if problems.is_empty() {
         println!(
-            "   as expected: {} release(s) in the ledger, newest first; the last one is back on its previous versions and recorded RolledBack",
+            "   as expected: {} release(s) in the ledger, newest first; the last successful one is back on its previous versions and recorded RolledBack",
             records.len()
         );
     } else {

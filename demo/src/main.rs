@@ -2,7 +2,7 @@
 //! AWS — no AWS account, no Docker, no Python, no network.
 //!
 //! ```sh
-//! cargo run --release -p demo                       # the story, ~40 s
+//! cargo run --release -p demo                       # the story, ~45 s
 //! cargo run --release -p demo -- --speed 600        # faster (a simulated minute = 0.1 s)
 //! cargo run --release -p demo -- --functions 60     # 60 generated functions
 //! cargo run --release -p demo -- --keep-running     # then poke aws-sim with the AWS CLI and pipeline-canary
@@ -17,9 +17,14 @@
 //! themselves, starts one pipeline-canary worker — the production
 //! `Worker` and `LambdaReleaseEngine`, talking to aws-sim through the
 //! official AWS SDK, with its release ledger in aws-sim's S3 — and plays
-//! five GitHub pushes of a working copy of `examples/collect`, each bundled
+//! six GitHub pushes of a working copy of `examples/collect`, each bundled
 //! as `buildspec.yml` does and handed to the pipeline as a simulated push
-//! (`POST /_sim/push`; CodeBuild is a pass-through in aws-sim):
+//! (`POST /_sim/push`; CodeBuild is a pass-through in aws-sim). The first
+//! two functions are busy ones: aws-sim's traffic calls each 1,000 times a
+//! simulated second (the others 10), 0.5 % of their calls fail in every
+//! version (`.sim/behavior.json`), and their alarms fire at 2 % of a
+//! minute's calls (1,200 errors). With `--functions N` the same story
+//! plays on the generated functions, `collect-fn-01` and `-02` the busy ones.
 //!
 //! 1. the first release: every function gets its first version and its
 //!    `live` alias (nothing to shift from);
@@ -32,14 +37,27 @@
 //!    operator: a version published outside the pipeline, 10 % routed to
 //!    it): pre-flight refuses to overwrite it, naming the fix, nothing is
 //!    published; once undone, a retry from the "console"
-//!    (`RetryStageExecution`, same execution and artifact) releases it.
+//!    (`RetryStageExecution`, same execution and artifact) releases it;
+//! 6. a change to the 2 busy functions, released with a schedule the worker
+//!    drives itself (the manifest's `defaults`: `deploymentConfig`
+//!    `{"steps": [10, 50], "interval": "5m"}` and `analysis`), where one
+//!    function's new code fails 3 % of its calls instead of 0.5 %: too few
+//!    for its alarm, which stays OK, but canary analysis (the new version's
+//!    error rate against its previous version's, GetMetricData by
+//!    `ExecutedVersion`) fails it at the 10 % step, the whole release rolls
+//!    back (both functions on their previous versions, checked through
+//!    Lambda), and the Deploy stage fails with the verdict, e.g.
+//!    `canary analysis: collect-quote-price v2: 3.1 % errors in 4,862
+//!    calls vs v1 0.5 % in 175,138; +2.6 pp > 1.0 pp at 99 %`; the ledger
+//!    records the step it stopped at and the verdict.
 //!
-//! Then a sixth step, after the story (`history.rs`): the release history
-//! as `pipeline-canary releases` prints it from the ledger (five releases:
+//! Then a seventh step, after the story (`history.rs`): the release history
+//! as `pipeline-canary releases` prints it from the ledger (six releases:
 //! the refused push and its retry are two attempts of one release), and
-//! `pipeline-canary rollback` of the last release, checked through Lambda
-//! (every function it changed back on its previous version) and the ledger
-//! (its record says `RolledBack`).
+//! `pipeline-canary rollback` of the last release that went out (the
+//! fifth; the sixth rolled itself back), checked through Lambda (every
+//! function it changed back on its previous version) and the ledger (its
+//! record says `RolledBack`).
 //!
 //! It ends with a table of the steps and exits 0 only if every step
 //! behaved as expected (1 otherwise, 2 if the demo could not run). The
@@ -104,6 +122,39 @@ enum Expect {
     /// published; once undone, a console retry (RetryStageExecution) of the
     /// same execution succeeds.
     Stuck,
+    /// Worker-driven steps with canary analysis; `function`'s new code
+    /// fails a few more calls than its previous version, too few for its
+    /// alarm: the analysis fails it at the first step (10 %), the release
+    /// rolls back as a whole, with no CodeDeploy deployment, and the alarm
+    /// stays OK.
+    Analysis { function: String },
+}
+
+/// The busy functions (the app's first two): aws-sim's traffic calls each
+/// this many times a simulated second (the other functions: the sim's 10).
+const BUSY_CALLS_PER_SECOND: f64 = 1000.0;
+/// The share of a busy function's calls that fail, in every version.
+const BUSY_ERROR_RATE: f64 = 0.005;
+/// A busy function's `Errors` alarm fires at this share of a minute's calls.
+const BUSY_ALARM_SHARE: f64 = 0.02;
+/// The regression of step 6: the share of its new version's calls that fail.
+const REGRESSED_ERROR_RATE: f64 = 0.03;
+/// Step 6's schedule, which the worker drives (UpdateAlias) itself.
+const STEPS: [u32; 2] = [10, 50];
+const STEP_INTERVAL: &str = "5m";
+/// Step 6's canary analysis: fail a new version with an error rate more
+/// than this many percentage points above its previous version's…
+const MAX_ERROR_RATE_INCREASE: f64 = 1.0;
+/// …at this confidence, on at least this many calls of each.
+const CONFIDENCE: f64 = 0.99;
+const MIN_INVOCATIONS: u64 = 200;
+
+fn busy(names: &[String]) -> &[String] {
+    &names[..2]
+}
+
+fn busy_alarm_threshold() -> f64 {
+    BUSY_CALLS_PER_SECOND * 60.0 * BUSY_ALARM_SHARE
 }
 
 struct Step {
@@ -183,6 +234,23 @@ async fn run(args: &Args) -> Result<bool, String> {
         names.first().map(String::as_str).unwrap_or_default()
     );
 
+    // The busy functions: heavy traffic and a background error rate from
+    // their first version on, and alarms sized for it.
+    for f in busy(&names) {
+        app.fail_rate(f, BUSY_ERROR_RATE)?;
+        world
+            .busy(f, BUSY_CALLS_PER_SECOND, busy_alarm_threshold())
+            .await?;
+    }
+    println!(
+        "  {} are busy: {} calls a second each (simulated traffic), {} % of which fail (.sim/behavior.json); their alarms fire at {} errors in a minute ({} % of a minute's calls)",
+        busy(&names).join(" and "),
+        thousands(BUSY_CALLS_PER_SECOND),
+        BUSY_ERROR_RATE * 100.0,
+        thousands(busy_alarm_threshold()),
+        BUSY_ALARM_SHARE * 100.0
+    );
+
     // The worker, in-process: the production code with the sim's clock.
     let work_dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let clock_sim = world.sim.sim().clone();
@@ -254,10 +322,11 @@ async fn run(args: &Args) -> Result<bool, String> {
     Ok(failed.is_empty())
 }
 
-/// The five pushes, with the edits each makes to the working copy.
+/// The six pushes, with the edits each makes to the working copy.
 fn story(names: &[String]) -> Vec<Step> {
     let (a, b, c) = (names[2].clone(), names[3].clone(), names[4].clone());
     let d = names[5].clone();
+    let (p, q) = (busy(names)[0].clone(), busy(names)[1].clone());
     vec![
         Step {
             message: "Initial release of the collect service".into(),
@@ -290,7 +359,29 @@ fn story(names: &[String]) -> Vec<Step> {
             changed: vec![d.clone()],
             expect: Expect::Stuck,
         },
+        Step {
+            message: format!(
+                "Dynamic pricing ({}), with a subtle regression; pickup time slots ({}); worker-driven steps with canary analysis",
+                short(&q),
+                short(&p)
+            ),
+            changed: vec![p, q.clone()],
+            expect: Expect::Analysis { function: q },
+        },
     ]
+}
+
+/// `1000` → `1,000`.
+fn thousands(x: f64) -> String {
+    let digits = format!("{:.0}", x.round());
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn short(f: &str) -> &str {
@@ -318,6 +409,25 @@ fn edit(app: &App, n: usize, step: &Step) -> Result<(), String> {
             let buggy = &step.changed[1];
             app.remove_bug(buggy)?;
             app.edit(buggy, "release 4: fixed SMS payload")
+        }
+        (Expect::Analysis { function }, _) => {
+            for f in &step.changed {
+                if f == function {
+                    app.edit(f, "release 6: dynamic pricing")?;
+                    app.fail_rate(f, REGRESSED_ERROR_RATE)?;
+                } else {
+                    app.edit(f, "release 6: pickup time slots")?;
+                }
+            }
+            app.set_defaults(
+                &step.changed,
+                serde_json::json!({"steps": STEPS, "interval": STEP_INTERVAL}),
+                serde_json::json!({
+                    "maxErrorRateIncrease": MAX_ERROR_RATE_INCREASE,
+                    "minInvocations": MIN_INVOCATIONS,
+                    "confidence": CONFIDENCE,
+                }),
+            )
         }
     }
 }
@@ -522,7 +632,7 @@ async fn follow(
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    if let Expect::RollBack { .. } = f.expect {
+    if matches!(f.expect, Expect::RollBack { .. } | Expect::Analysis { .. }) {
         for (n, was) in &watched {
             if let Some(a) = world.alias(n).await
                 && Some(&a.version) == was.as_ref()
@@ -613,7 +723,9 @@ async fn follow(
     let published = world.ok_calls(seq, "lambda", "PublishVersion");
     let mut problems = Vec::new();
     let expected_status = match f.expect {
-        Expect::RollBack { .. } | Expect::Stuck => PipelineExecutionStatus::Failed,
+        Expect::RollBack { .. } | Expect::Stuck | Expect::Analysis { .. } => {
+            PipelineExecutionStatus::Failed
+        }
         _ => PipelineExecutionStatus::Succeeded,
     };
     if status != expected_status {
@@ -632,7 +744,7 @@ async fn follow(
             (Some(a), _) if a.routed.is_some() && !matches!(f.expect, Expect::Stuck) => {
                 problems.push(format!("{n}:{} is still split: {a:?}", world::ALIAS))
             }
-            (Some(a), Expect::RollBack { .. } | Expect::Stuck)
+            (Some(a), Expect::RollBack { .. } | Expect::Stuck | Expect::Analysis { .. })
                 if Some(&a.version) != was.as_ref() =>
             {
                 problems.push(format!(
@@ -669,6 +781,14 @@ async fn follow(
         Expect::Stuck if deployments + published != 0 => problems.push(format!(
             "{published} versions published and {deployments} deployments before pre-flight failed (expected none)"
         )),
+        Expect::Analysis { function } => {
+            analysis_checks(world, function, &release, &failure, sim_start, &mut problems).await?;
+            if deployments != 0 {
+                problems.push(format!(
+                    "{deployments} CodeDeploy deployments (expected none: the worker drives the steps)"
+                ));
+            }
+        }
         _ => {}
     }
     if problems.is_empty() {
@@ -690,6 +810,84 @@ async fn follow(
     })
 }
 
+/// Step 6's checks beyond the aliases: the failure carries the analysis
+/// verdict on `function`, its alarm never fired, and the ledger says the
+/// release stopped at the first step. Prints what it found.
+async fn analysis_checks(
+    world: &World,
+    function: &str,
+    release: &str,
+    failure: &str,
+    since: std::time::SystemTime,
+    problems: &mut Vec<String>,
+) -> Result<(), String> {
+    let verdict = format!("canary analysis: {function} v");
+    let allowance = format!(
+        "> {MAX_ERROR_RATE_INCREASE:.1} pp at {:.0} %",
+        CONFIDENCE * 100.0
+    );
+    if !failure.contains(&verdict) || !failure.contains(&allowance) {
+        problems.push(format!(
+            "the failure does not carry the canary analysis verdict on {function} (\"{verdict}…{allowance}\")"
+        ));
+    }
+    let alarm = world.alarm_report(function, since).await?;
+    println!(
+        "   {}: {}{} (at most {} errors in a minute of the release; it fires at {}).",
+        alarm.name,
+        alarm.state,
+        if alarm.fired {
+            ", but it went into ALARM during the release"
+        } else {
+            ", never in ALARM during the release"
+        },
+        thousands(alarm.max_errors_a_minute),
+        thousands(alarm.threshold)
+    );
+    if alarm.state != "OK" || alarm.fired {
+        problems.push(format!(
+            "{} is {} (fired during the release: {}); the regression was meant to stay under it",
+            alarm.name, alarm.state, alarm.fired
+        ));
+    }
+    let record = pipeline_canary::history::show(&history::ledger(world)?, release)
+        .await
+        .map_err(|e| format!("reading release {release}: {}", e.message))?;
+    let entry = record.functions.iter().find(|e| e.name == function);
+    let step = entry.and_then(|e| e.step);
+    let recorded = entry
+        .and_then(|e| e.verdict.as_deref())
+        .is_some_and(|v| failure.contains(v));
+    let percent = |k: u32| STEPS.get(k as usize).copied().unwrap_or(100);
+    match step {
+        Some(k) => println!(
+            "   The ledger: {release} {}; {function} stopped at step {} of {} ({} %){}.",
+            record.outcome.as_str(),
+            k + 1,
+            STEPS.len() + 1,
+            percent(k),
+            if recorded {
+                ", its verdict recorded"
+            } else {
+                ""
+            }
+        ),
+        None => println!("   The ledger: {release} records no step for {function}."),
+    }
+    if step != Some(0) {
+        problems.push(format!(
+            "{function} was not stopped at its first step ({} %): the ledger records step {step:?}",
+            STEPS[0]
+        ));
+    }
+    if !recorded {
+        problems.push(format!(
+            "the record of {release} does not hold the verdict on {function} the failure gives"
+        ));
+    }
+    Ok(())
+}
+
 fn explain(step: &Step) -> String {
     match &step.expect {
         Expect::FirstRelease => format!(
@@ -709,6 +907,23 @@ fn explain(step: &Step) -> String {
             "Changes {}, whose alias someone is shifting by hand.",
             step.changed.join(", ")
         ),
+        Expect::Analysis { function } => {
+            let first = f64::from(STEPS[0]) / 100.0;
+            let errors_a_minute = BUSY_CALLS_PER_SECOND
+                * 60.0
+                * ((1.0 - first) * BUSY_ERROR_RATE + first * REGRESSED_ERROR_RATE);
+            format!(
+                "Changes {}, with a schedule the worker drives itself (UpdateAlias), from the manifest's defaults: {{\"steps\": [{}], \"interval\": \"{STEP_INTERVAL}\"}} and canary analysis (a new version fails if its error rate exceeds its previous version's by more than {MAX_ERROR_RATE_INCREASE:.1} pp at {:.0} % confidence).\n   {function}'s new code fails {} % of its calls (was {} %): at {} % of the traffic, some {} errors a minute, under its alarm's {}.",
+                step.changed.join(", "),
+                STEPS.map(|s| s.to_string()).join(", "),
+                CONFIDENCE * 100.0,
+                REGRESSED_ERROR_RATE * 100.0,
+                BUSY_ERROR_RATE * 100.0,
+                STEPS[0],
+                thousands(errors_a_minute),
+                thousands(busy_alarm_threshold())
+            )
+        }
     }
 }
 
@@ -727,6 +942,10 @@ fn verdict(expect: &Expect, deployments: usize) -> String {
             "pre-flight refused to overwrite the manual canary; nothing was published or moved"
                 .into()
         }
+        Expect::Analysis { function } => format!(
+            "canary analysis failed {function} at {} % while its alarm stayed OK; the whole release rolled back (every function on its previous version), no CodeDeploy deployment",
+            STEPS[0]
+        ),
     }
 }
 
@@ -850,7 +1069,7 @@ async fn keep_running(world: &World, names: &[String], rows: &[Row], last_zip: &
     );
     println!("  pipeline-canary releases --ledger {}", world::LEDGER);
     println!(
-        "  pipeline-canary releases show {} --json --ledger {}",
+        "  pipeline-canary releases show {} --json --ledger {}   # the canary analysis verdict in the record",
         release_of("6"),
         world::LEDGER
     );

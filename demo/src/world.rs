@@ -149,14 +149,30 @@ impl World {
                 .send()
                 .await
                 .map_err(|e| format!("CreateFunction {f}: {}", err(&e)))?;
-            self.errors_alarm(f).await?;
+            self.errors_alarm(f, 1.0).await?;
         }
         self.pipeline().await
     }
 
-    /// `<function>-errors`: `AWS/Lambda` `Errors` of `function:live`, Sum ≥ 1
-    /// in a minute (as pipeline.yaml's example alarms).
-    async fn errors_alarm(&self, function: &str) -> Result<(), String> {
+    /// A busy function: aws-sim's traffic invokes its alias `per_second`
+    /// times a simulated second (instead of the sim's default), and its
+    /// alarm fires at `threshold` errors a minute.
+    pub async fn busy(
+        &self,
+        function: &str,
+        per_second: f64,
+        threshold: f64,
+    ) -> Result<(), String> {
+        aws_sim::traffic::control(
+            self.sim.sim(),
+            &serde_json::json!({ "functions": { function: per_second } }),
+        )?;
+        self.errors_alarm(function, threshold).await
+    }
+
+    /// `<function>-errors`: `AWS/Lambda` `Errors` of `function:live`, Sum ≥
+    /// `threshold` in a minute (1: as pipeline.yaml's example alarms).
+    async fn errors_alarm(&self, function: &str, threshold: f64) -> Result<(), String> {
         let dim = |n: &str, v: &str| cw::types::Dimension::builder().name(n).value(v).build();
         self.cw
             .put_metric_alarm()
@@ -171,7 +187,7 @@ impl World {
             .statistic(cw::types::Statistic::Sum)
             .period(60)
             .evaluation_periods(1)
-            .threshold(1.0)
+            .threshold(threshold)
             .comparison_operator(cw::types::ComparisonOperator::GreaterThanOrEqualToThreshold)
             .treat_missing_data("notBreaching")
             .send()
@@ -287,6 +303,71 @@ impl World {
         Ok(())
     }
 
+    /// What `<function>-errors` saw since `since`: its state now, whether
+    /// it went into ALARM (its history), its threshold and the most
+    /// `Errors` of `function:live` in one minute.
+    pub async fn alarm_report(
+        &self,
+        function: &str,
+        since: std::time::SystemTime,
+    ) -> Result<AlarmReport, String> {
+        let name = format!("{function}-errors");
+        let alarm = self
+            .cw
+            .describe_alarms()
+            .alarm_names(&name)
+            .send()
+            .await
+            .map_err(|e| format!("DescribeAlarms {name}: {}", err(&e)))?;
+        let alarm = alarm
+            .metric_alarms()
+            .first()
+            .ok_or_else(|| format!("no alarm {name}"))?;
+        let history = self
+            .cw
+            .describe_alarm_history()
+            .alarm_name(&name)
+            .history_item_type(cw::types::HistoryItemType::StateUpdate)
+            .start_date(cw::primitives::DateTime::from(since))
+            .end_date(cw::primitives::DateTime::from(self.sim.sim().clock.now()))
+            .send()
+            .await
+            .map_err(|e| format!("DescribeAlarmHistory {name}: {}", err(&e)))?;
+        let fired = history
+            .alarm_history_items()
+            .iter()
+            .any(|h| h.history_summary().is_some_and(|s| s.ends_with("to ALARM")));
+        let dim = |n: &str, v: &str| cw::types::Dimension::builder().name(n).value(v).build();
+        let stats = self
+            .cw
+            .get_metric_statistics()
+            .namespace("AWS/Lambda")
+            .metric_name("Errors")
+            .dimensions(dim("FunctionName", function))
+            .dimensions(dim("Resource", &format!("{function}:{ALIAS}")))
+            .statistics(cw::types::Statistic::Sum)
+            .period(60)
+            .start_time(cw::primitives::DateTime::from(since))
+            .end_time(cw::primitives::DateTime::from(self.sim.sim().clock.now()))
+            .send()
+            .await
+            .map_err(|e| format!("GetMetricStatistics Errors of {function}: {}", err(&e)))?;
+        Ok(AlarmReport {
+            name,
+            state: alarm
+                .state_value()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
+            fired,
+            threshold: alarm.threshold().unwrap_or_default(),
+            max_errors_a_minute: stats
+                .datapoints()
+                .iter()
+                .filter_map(|d| d.sum())
+                .fold(0.0, f64::max),
+        })
+    }
+
     /// `(version, weight of the other version)` of `function:live`, or None
     /// while it has no alias.
     pub async fn alias(&self, function: &str) -> Option<AliasState> {
@@ -399,6 +480,18 @@ impl World {
 pub struct AliasState {
     pub version: String,
     pub routed: Option<(String, f64)>,
+}
+
+/// See [`World::alarm_report`].
+#[derive(Debug, Clone)]
+pub struct AlarmReport {
+    pub name: String,
+    /// `OK`, `ALARM` or `INSUFFICIENT_DATA`.
+    pub state: String,
+    /// It went into ALARM in the period asked about.
+    pub fired: bool,
+    pub threshold: f64,
+    pub max_errors_a_minute: f64,
 }
 
 /// An SDK error with its service code and message.

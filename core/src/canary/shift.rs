@@ -112,6 +112,9 @@ pub struct ShiftState {
     shift_since: HashMap<usize, SystemTime>,
     /// The last analysis counts of each function (canary, baseline).
     metrics: HashMap<usize, (Counts, Counts)>,
+    /// An analysed step is due and the last look is older than its due
+    /// time: the next wake looks (reads the metrics) before deciding.
+    look_needed: bool,
 }
 
 impl ShiftState {
@@ -183,6 +186,7 @@ impl ShiftState {
             alias_known: HashMap::new(),
             shift_since: HashMap::new(),
             metrics: HashMap::new(),
+            look_needed: false,
         }
     }
 
@@ -207,6 +211,7 @@ impl ShiftState {
             alias_known: HashMap::new(),
             shift_since: HashMap::new(),
             metrics: HashMap::new(),
+            look_needed: false,
         }
     }
 
@@ -437,7 +442,8 @@ pub fn decide_shift(
         && state
             .observed_at
             .is_some_and(|t| now < t + plan.release.observe_every)
-        && state.seen.as_ref().is_some_and(|s| s.ticked);
+        && state.seen.as_ref().is_some_and(|s| s.ticked)
+        && !state.look_needed;
     let mut seen = if paced_wake {
         // The pace woke the job between two looks: start (or stop) the
         // next ones from the last look, without looking again.
@@ -445,6 +451,7 @@ pub fn decide_shift(
         seen.creates_sent = false;
         seen
     } else if observed.is_empty() {
+        state.look_needed = false;
         state.seen = Some(Seen::default());
         return Decision::Perform(vec![observe(plan, state, now)]);
     } else {
@@ -1424,6 +1431,12 @@ fn advance_steps(
             let due = since + interval * (k as u32 + 1);
             if now < due {
                 wake(due);
+                continue;
+            }
+            if f.target.analysis.is_some() && state.observed_at.is_none_or(|t| t < due) {
+                // Judge the step on counts read at or after its due time.
+                state.look_needed = true;
+                wake(now);
                 continue;
             }
             if let Some(settings) = f.target.analysis {

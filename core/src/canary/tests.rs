@@ -2638,3 +2638,40 @@ fn a_mixed_release_rolls_back_codedeploy_and_worker_driven_functions_together() 
         "the worker-driven one is back on version 1"
     );
 }
+
+#[test]
+fn an_analysed_step_is_judged_on_counts_read_at_its_due_time_not_before() {
+    let mut p = with_analysis(stepped(1, steps_config(0)));
+    p.release.observe_every = Duration::from_secs(15);
+    let healthy: HashMap<usize, (u64, u64, u64, u64)> = [(0, (1204, 6, 10877, 44))].into();
+    let mut s = ShiftState::default();
+    let mut aliases = Aliases::new(1);
+    // Looks at 0 and 110 s (healthy counts), nothing sent at 110 s.
+    drive_steps(
+        &p,
+        &mut s,
+        &mut aliases,
+        &healthy,
+        t(0),
+        t(110),
+        Duration::from_secs(110),
+    );
+    assert_eq!(aliases.weight(0), 0.01);
+    // The step's due time (120 s), 10 s after the last look: the engine
+    // does not step on those counts; it wakes at once to look, then steps.
+    let d = decide_shift(&p, &mut s, vec![], t(120));
+    assert!(matches!(d, Decision::Continue(_)), "{d:?}");
+    assert_eq!(s.pace_due(), Some(t(120)));
+    assert_eq!(aliases.weight(0), 0.01);
+    let a = actions(decide_shift(&p, &mut s, vec![], t(120)));
+    assert!(
+        matches!(&a[..], [CanaryAction::Observe { metrics, .. }] if !metrics.is_empty()),
+        "{a:?}"
+    );
+    let obs = aliases.perform(&a, t(120), &healthy);
+    let a = actions(decide_shift(&p, &mut s, obs, t(120)));
+    assert!(
+        matches!(&a[..], [CanaryAction::StepAlias { weight, .. }] if (*weight - 0.05).abs() < 1e-9),
+        "{a:?}"
+    );
+}

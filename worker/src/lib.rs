@@ -14,6 +14,7 @@ pub mod engine;
 pub mod history;
 pub mod job;
 pub mod ledger;
+pub mod memory;
 pub mod register;
 pub mod release;
 pub mod runtime;

@@ -310,6 +310,8 @@ struct ReleaseArgs {
 }
 
 fn main() -> ExitCode {
+    // Before any thread starts: the allocator's arenas and mmap threshold.
+    pipeline_canary::memory::tune();
     let cli = Cli::parse();
     if let Command::Healthcheck { url, timeout } = &cli.command {
         return healthcheck(url, *timeout);

@@ -157,6 +157,10 @@ impl<E: ReleaseEngine> Worker<E> {
                     self.metrics.set_healthy(true);
                     if polled.is_empty() {
                         drop(permits);
+                        if jobs.is_empty() {
+                            // Idle: what the last jobs freed goes back to the system.
+                            crate::memory::idle();
+                        }
                         jittered(self.config.poll_interval, rand::rng().random())
                     } else {
                         self.metrics.jobs_polled.inc_by(polled.len() as u64);
@@ -367,6 +371,8 @@ impl<E: ReleaseEngine> JobTask<E> {
         }
         self.metrics.job_duration(started.elapsed());
         self.metrics.jobs_in_flight.dec();
+        // What the job freed goes back to the system (at most every few seconds).
+        crate::memory::job_ended();
     }
 }
 

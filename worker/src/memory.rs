@@ -46,19 +46,9 @@ pub const MMAP_THRESHOLD: i32 = 128 * 1024;
 /// `malloc_trim` walks every arena, about a millisecond here).
 pub const TRIM_EVERY: Duration = Duration::from_secs(5);
 
+/// glibc's malloc interface (`<malloc.h>`), as the `libc` crate binds it.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-mod glibc {
-    use std::ffi::c_int;
-
-    /// `<malloc.h>`.
-    pub const M_MMAP_THRESHOLD: c_int = -3;
-    pub const M_ARENA_MAX: c_int = -8;
-
-    unsafe extern "C" {
-        pub fn mallopt(param: c_int, value: c_int) -> c_int;
-        pub fn malloc_trim(pad: usize) -> c_int;
-    }
-}
+use libc as glibc;
 
 /// Sets the allocator up (see the module's text). Call it first thing in
 /// `main`, before the runtime starts its threads.

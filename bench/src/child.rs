@@ -50,10 +50,17 @@ impl WorkerProcess {
         let err = out.try_clone().map_err(|e| e.to_string())?;
         let work = std::env::temp_dir().join(format!("bench-worker-{}", std::process::id()));
         std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
+        // The allocator's tuning (glibc `MALLOC_*`, `GLIBC_TUNABLES`) passes
+        // through, for measuring its effect on the same binary.
+        let tuning = std::env::vars_os().filter(|(k, _)| {
+            k.to_str()
+                .is_some_and(|k| k.starts_with("MALLOC_") || k == "GLIBC_TUNABLES")
+        });
         let child = Command::new(&bin)
             .arg("run")
             .args(args)
             .env_clear()
+            .envs(tuning)
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", std::env::temp_dir())
             .env("AWS_ENDPOINT_URL", endpoint)

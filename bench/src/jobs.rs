@@ -26,7 +26,7 @@ use crate::report::Row;
 
 const MIB: f64 = 1024.0 * 1024.0;
 const SCENARIO: &str = "jobs-500";
-const PIPELINE: &str = "bench-jobs";
+pub const PIPELINE: &str = "bench-jobs";
 const FUNCTION: &str = "collect-one";
 
 /// Waves of jobs put through one worker in the main run (default; at least
@@ -72,15 +72,25 @@ impl JobsRun {
     }
 }
 
-/// One worker with `--max-jobs slots` and `waves` waves of `jobs`
-/// executions started at once (each wave after the previous one is
-/// answered): one [`JobsRun`] per wave, peaks cumulative (VmHWM).
-pub async fn run_once(
-    jobs: usize,
+/// aws-sim with what every job of these scenarios releases (one unchanged
+/// function, its artifact in the source bucket, one PARALLEL pipeline) and
+/// a worker child process polling it with `--max-jobs slots`. The soak
+/// scenario shares it.
+pub struct JobsWorld {
+    pub r: ReleaseEnv,
+    pub log: LogView,
+    pub worker: WorkerProcess,
+    /// VmRSS 2 s after the worker's first poll.
+    pub idle_rss: u64,
+}
+
+/// Sets up a [`JobsWorld`]; the worker's log goes to `out_dir/log_name`.
+/// Returns once the worker has polled and idled 2 s.
+pub async fn world(
     slots: usize,
-    waves: usize,
     out_dir: &std::path::Path,
-) -> Result<Vec<JobsRun>, String> {
+    log_name: &str,
+) -> Result<JobsWorld, String> {
     let r = ReleaseEnv::new(e2e::SimConfig {
         time_scale: 1.0,
         traffic_rate: 0.0,
@@ -106,18 +116,47 @@ pub async fn run_once(
     let mut worker = WorkerProcess::spawn(
         &r.env.sim.endpoint(),
         &["--stage", "prod", "--max-jobs", &slots_arg],
-        &out_dir.join(format!("worker-jobs-{jobs}x{slots}.log")),
+        &out_dir.join(log_name),
     )?;
-    let result = async {
-        let ready = Instant::now() + Duration::from_secs(20);
-        while log.count("PollForJobs", 0) == 0 {
-            if Instant::now() > ready || !worker.running() {
-                return Err("the worker never polled (see target/bench/worker-jobs-*.log)".into());
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
+    let ready = Instant::now() + Duration::from_secs(20);
+    while log.count("PollForJobs", 0) == 0 {
+        if Instant::now() > ready || !worker.running() {
+            worker.stop(Duration::from_secs(5));
+            return Err(format!(
+                "the worker never polled (see target/bench/{log_name})"
+            ));
         }
-        tokio::time::sleep(Duration::from_secs(2)).await;
-        let idle_rss = worker.rss().ok_or("/proc of the worker unreadable")?;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let Some(idle_rss) = worker.rss() else {
+        worker.stop(Duration::from_secs(5));
+        return Err("/proc of the worker unreadable".into());
+    };
+    Ok(JobsWorld {
+        r,
+        log,
+        worker,
+        idle_rss,
+    })
+}
+
+/// One worker with `--max-jobs slots` and `waves` waves of `jobs`
+/// executions started at once (each wave after the previous one is
+/// answered): one [`JobsRun`] per wave, peaks cumulative (VmHWM).
+pub async fn run_once(
+    jobs: usize,
+    slots: usize,
+    waves: usize,
+    out_dir: &std::path::Path,
+) -> Result<Vec<JobsRun>, String> {
+    let JobsWorld {
+        r,
+        log,
+        mut worker,
+        idle_rss,
+    } = world(slots, out_dir, &format!("worker-jobs-{jobs}x{slots}.log")).await?;
+    let result = async {
         let mut out: Vec<JobsRun> = Vec::new();
         let mut executions = 0;
         for _ in 0..waves {
@@ -254,7 +293,7 @@ async fn wave(
 }
 
 /// Executions of the pipeline that Succeeded (ListPipelineExecutions, all pages).
-async fn count_succeeded(r: &ReleaseEnv) -> Result<usize, String> {
+pub async fn count_succeeded(r: &ReleaseEnv) -> Result<usize, String> {
     let mut n = 0;
     let mut token: Option<String> = None;
     loop {

@@ -48,6 +48,7 @@ mod log;
 mod pickup;
 mod release;
 mod report;
+mod soak;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -55,7 +56,7 @@ use std::time::Duration;
 
 use report::Row;
 
-const SCENARIOS: [&str; 10] = [
+const SCENARIOS: [&str; 11] = [
     "pickup",
     "idle",
     "release-1",
@@ -65,6 +66,7 @@ const SCENARIOS: [&str; 10] = [
     "60-fn-3-changed",
     "artifact-1gib",
     "jobs-500",
+    "soak",
     "binary",
 ];
 
@@ -79,6 +81,8 @@ struct Args {
     queue: usize,
     max_jobs: usize,
     waves: usize,
+    soak: soak::SoakOptions,
+    soak_jobs: Option<usize>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -92,6 +96,8 @@ fn parse_args() -> Result<Args, String> {
         queue: 500,
         max_jobs: 64,
         waves: jobs::WAVES,
+        soak: soak::SoakOptions::full(),
+        soak_jobs: None,
     };
     let mut it = std::env::args().skip(1);
     let num = |v: Option<String>, flag: &str| -> Result<u64, String> {
@@ -100,7 +106,10 @@ fn parse_args() -> Result<Args, String> {
     };
     while let Some(arg) = it.next() {
         match arg.as_str() {
-            "--quick" => a.idle = Duration::from_secs(60),
+            "--quick" => {
+                a.idle = Duration::from_secs(60);
+                a.soak = soak::SoakOptions::quick();
+            }
             "--idle-secs" => a.idle = Duration::from_secs(num(it.next(), "--idle-secs")?),
             "--jobs" => a.jobs = num(it.next(), "--jobs")?.max(1) as usize,
             "--arrival-secs" => a.arrival = Duration::from_secs(num(it.next(), "--arrival-secs")?),
@@ -110,12 +119,13 @@ fn parse_args() -> Result<Args, String> {
             "--queue" => a.queue = num(it.next(), "--queue")?.max(1) as usize,
             "--max-jobs" => a.max_jobs = num(it.next(), "--max-jobs")?.max(1) as usize,
             "--waves" => a.waves = num(it.next(), "--waves")?.max(3) as usize,
+            "--soak-jobs" => a.soak_jobs = Some(num(it.next(), "--soak-jobs")?.max(1) as usize),
             "all" => a.scenarios.extend(SCENARIOS.iter().map(|s| s.to_string())),
             s if SCENARIOS.contains(&s) => a.scenarios.push(s.to_string()),
             "-h" | "--help" => {
                 return Err(format!(
                     "usage: bench <{}|all>... [--quick] [--idle-secs N] [--jobs N] [--arrival-secs N] [--speed] \
-                     [--artifact-mib N] [--bundles N] [--queue N] [--max-jobs N] [--waves N]",
+                     [--artifact-mib N] [--bundles N] [--queue N] [--max-jobs N] [--waves N] [--soak-jobs N]",
                     SCENARIOS.join("|")
                 ));
             }
@@ -126,6 +136,10 @@ fn parse_args() -> Result<Args, String> {
         return Err(format!("name a scenario: {} or all", SCENARIOS.join(", ")));
     }
     a.scenarios.dedup();
+    a.soak.slots = a.max_jobs;
+    if let Some(n) = a.soak_jobs {
+        a.soak.jobs = n;
+    }
     Ok(a)
 }
 
@@ -167,6 +181,8 @@ fn main() -> ExitCode {
         "queue": args.queue,
         "maxJobs": args.max_jobs,
         "waves": args.waves,
+        "soakJobs": args.soak.jobs,
+        "soakWarmup": args.soak.warmup,
         "watchIntervalSecs": release::WATCH.as_secs_f64(),
         "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
         "loadAverage": std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim(),
@@ -228,6 +244,9 @@ async fn run(a: &Args, out_dir: &Path) -> Vec<Row> {
     }
     if has("jobs-500") {
         rows.extend(jobs::run(a.queue, a.max_jobs, a.waves, out_dir).await);
+    }
+    if has("soak") {
+        rows.extend(soak::run(a.soak, out_dir).await);
     }
     if has("binary") {
         rows.extend(binary());

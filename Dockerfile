@@ -12,8 +12,9 @@
 # manager) running as the unprivileged `nonroot` user (uid 65532).
 #
 # Expected size: about 35 MB uncompressed: ~23 MB of distroless/cc-debian12 plus the
-# 11.4 MB stripped `dist` binary (measured here; `release` is 20.0 MB). The smaller
-# binary also idles at 10.8 MiB peak RSS against 15.4 MiB (bench `idle`).
+# 11.9 MiB stripped `dist` binary (measured here; `release` is 21.2 MiB). The smaller
+# binary also idles at 11.8 MiB peak RSS against 17.2 MiB (bench `idle`: the text pages
+# it keeps resident); the README's memory figures are of this profile.
 #
 # The builder is Debian 12 (bookworm) like the runtime, so the binary links against the
 # same glibc. TLS is rustls; the SDK's HTTP client reads the system root store, which

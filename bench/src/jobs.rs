@@ -32,8 +32,8 @@ const FUNCTION: &str = "collect-one";
 /// Waves of jobs put through one worker in the main run (default; at least
 /// 3, `--waves N`): the first is the
 /// 500-concurrent-jobs figure and warms the worker up (its blocking-thread
-/// pool grows over the first waves: each thread adds its stack and malloc
-/// arena), the growth is measured from the second wave to the last.
+/// pool grows over the first waves, each thread with its stack), the growth
+/// is measured from the second wave to the last.
 pub const WAVES: usize = 4;
 
 /// Allowed growth of the peak RSS from the second wave to the last: keeping

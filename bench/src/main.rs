@@ -15,7 +15,7 @@
 //! ```
 //!
 //! Scenarios: `pickup`, `idle`, `release-1`, `release-60`, `release-500`, `api-economy`,
-//! `60-fn-3-changed`, `artifact-1gib`, `jobs-500`, `binary`, or `all`.
+//! `60-fn-3-changed`, `artifact-1gib`, `jobs-500`, `soak`, `binary`, or `all`.
 //! Options:
 //! - `--quick`: idle for 60 s instead of 10 min;
 //! - `--idle-secs N`: idle duration;
@@ -26,10 +26,12 @@
 //!   it runs, removed afterwards);
 //! - `--queue N` (default 500), `--max-jobs N` (default 64) and `--waves N`
 //!   (default 4, at least 3: waves of the queue through one worker, the
-//!   growth measured from the second on): `jobs-500`.
+//!   growth measured from the second on): `jobs-500`;
+//! - `--soak-jobs N` (default 20,000; `--quick`: 4,000): `soak`, the jobs
+//!   put through one worker (`--max-jobs`, default 64) in one stream.
 //!
 //! Where memory and CPU are measured (`pickup`, `idle`, `artifact-1gib`,
-//! `jobs-500`) the worker runs as a
+//! `jobs-500`, `soak`) the worker runs as a
 //! child process: the release `pipeline-canary` binary next to the bench
 //! binary in `target/release/` (build it first), measured through
 //! `/proc/<pid>/status` (VmHWM) and `/proc/<pid>/stat` (utime + stime).

@@ -79,6 +79,9 @@ struct Sample {
     secs: f64,
     rss: u64,
     hwm: u64,
+    /// VmRSS in anonymous memory (heap, stacks) and in file pages (the binary).
+    anon: u64,
+    file: u64,
     threads: u64,
     /// Most threads seen since the previous sample (read every 50 ms).
     max_threads: u64,
@@ -188,21 +191,23 @@ async fn soak(o: SoakOptions, out_dir: &std::path::Path) -> Result<Soak, String>
                     secs: t0.elapsed().as_secs_f64(),
                     rss: worker.rss().unwrap_or(0),
                     hwm: worker.peak_rss().unwrap_or(0),
+                    anon: worker.status_bytes("RssAnon").unwrap_or(0),
+                    file: worker.status_bytes("RssFile").unwrap_or(0),
                     threads: worker.status_value("Threads").unwrap_or(0),
                     max_threads,
                 };
                 let rate = match samples.last() {
-                    Some(p) => {
-                        (s.jobs - p.jobs) as f64 / (s.secs - p.secs).max(0.001)
-                    }
+                    Some(p) => (s.jobs - p.jobs) as f64 / (s.secs - p.secs).max(0.001),
                     None => s.jobs as f64 / s.secs.max(0.001),
                 };
                 crate::progress(&format!(
-                    "{SCENARIO}: {} jobs in {:.0} s: VmRSS {:.2} MiB, VmHWM {:.2} MiB, {} threads \
-                     (most {}), {rate:.0} jobs/s",
+                    "{SCENARIO}: {} jobs in {:.0} s: VmRSS {:.2} MiB (anon {:.2}, file {:.2}), \
+                     VmHWM {:.2} MiB, {} threads (most {}), {rate:.0} jobs/s",
                     s.jobs,
                     s.secs,
                     s.rss as f64 / MIB,
+                    s.anon as f64 / MIB,
+                    s.file as f64 / MIB,
                     s.hwm as f64 / MIB,
                     s.threads,
                     s.max_threads
@@ -289,8 +294,7 @@ fn rows(o: SoakOptions, s: &Soak) -> Vec<Row> {
                     .unwrap_or_default()
             )),
     );
-    rows.push(
-        Row::report(SCENARIO, "duration", s.secs, "s").note(format!(
+    rows.push(Row::report(SCENARIO, "duration", s.secs, "s").note(format!(
             "first StartPipelineExecution → last answer, {:.1} jobs/s; jobs/s per {}: {}",
             (s.succeeded + s.failed) as f64 / s.secs.max(0.001),
             o.every,
@@ -303,8 +307,7 @@ fn rows(o: SoakOptions, s: &Soak) -> Vec<Row> {
                 })
                 .collect::<Vec<_>>()
                 .join(" ")
-        )),
-    );
+        )));
     let warm = s.samples.iter().find(|x| x.jobs >= o.warmup);
     let last = s.samples.last();
     match (warm, last) {
@@ -359,16 +362,21 @@ fn rows(o: SoakOptions, s: &Soak) -> Vec<Row> {
     }
     if let Some(l) = last {
         rows.push(
-            Row::report(SCENARIO, &format!("VmRSS per {} jobs", o.every), l.rss as f64 / MIB, "MB")
-                .note(format!(
-                    "MB = MiB; the last sample; VmRSS / VmHWM after each {}: {}",
-                    o.every,
-                    s.samples
-                        .iter()
-                        .map(|x| format!("{} / {}", mib(x.rss), mib(x.hwm)))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )),
+            Row::report(
+                SCENARIO,
+                &format!("VmRSS per {} jobs", o.every),
+                l.rss as f64 / MIB,
+                "MB",
+            )
+            .note(format!(
+                "MB = MiB; the last sample; VmRSS / VmHWM after each {}: {}",
+                o.every,
+                s.samples
+                    .iter()
+                    .map(|x| format!("{} / {}", mib(x.rss), mib(x.hwm)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
         );
         rows.push(
             Row::report(
@@ -388,15 +396,20 @@ fn rows(o: SoakOptions, s: &Soak) -> Vec<Row> {
         );
     }
     rows.push(
-        Row::report(SCENARIO, "VmRSS at rest after the last job", s.rest_rss as f64 / MIB, "MB")
-            .note(format!(
-                "MB = MiB; {} s after the last answer: {} threads, VmHWM {} MiB; idle before the \
+        Row::report(
+            SCENARIO,
+            "VmRSS at rest after the last job",
+            s.rest_rss as f64 / MIB,
+            "MB",
+        )
+        .note(format!(
+            "MB = MiB; {} s after the last answer: {} threads, VmHWM {} MiB; idle before the \
                  first job {} MiB",
-                REST.as_secs(),
-                s.rest_threads,
-                mib(s.rest_hwm),
-                mib(s.idle_rss)
-            )),
+            REST.as_secs(),
+            s.rest_threads,
+            mib(s.rest_hwm),
+            mib(s.idle_rss)
+        )),
     );
     rows
 }

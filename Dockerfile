@@ -12,8 +12,8 @@
 # manager) running as the unprivileged `nonroot` user (uid 65532).
 #
 # Expected size: about 35 MB uncompressed: ~23 MB of distroless/cc-debian12 plus the
-# 11.9 MiB stripped `dist` binary (measured here; `release` is 21.2 MiB). The smaller
-# binary also idles at 11.8 MiB peak RSS against 17.2 MiB (bench `idle`: the text pages
+# 12.1 MiB stripped `dist` binary (measured here; `release` is 21.5 MiB). The smaller
+# binary also idles at 11.9 MiB peak RSS against 17.1 MiB (bench `idle`: the text pages
 # it keeps resident); the README's memory figures are of this profile.
 #
 # The builder is Debian 12 (bookworm) like the runtime, so the binary links against the

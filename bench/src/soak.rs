@@ -316,6 +316,13 @@ fn rows(o: SoakOptions, s: &Soak) -> Vec<Row> {
             let after: Vec<&Sample> = s.samples.iter().filter(|x| x.jobs >= w.jobs).collect();
             let rss_min = after.iter().map(|x| x.rss).min().unwrap_or(0);
             let rss_max = after.iter().map(|x| x.rss).max().unwrap_or(0);
+            // Threads follow how many jobs wait on blocking work at once
+            // (more when the machine is loaded), and the peak with them.
+            let threads = |xs: &mut dyn Iterator<Item = &Sample>| {
+                xs.map(|x| x.max_threads).max().unwrap_or(0)
+            };
+            let warm_threads = threads(&mut s.samples.iter().filter(|x| x.jobs <= w.jobs));
+            let later_threads = threads(&mut s.samples.iter().filter(|x| x.jobs > w.jobs));
             rows.push(
                 Row::at_most(
                     SCENARIO,
@@ -332,7 +339,9 @@ fn rows(o: SoakOptions, s: &Soak) -> Vec<Row> {
                 .note(format!(
                     "MB = MiB; VmHWM {} MiB after {} jobs → {} MiB after {} ({:+.3} KiB per job, \
                      {:+.1} KiB per 1,000); VmRSS after warm-up between {} and {} MiB \
-                     (spread {:.2} MiB); idle before the first job {} MiB",
+                     (spread {:.2} MiB); most threads {} during the warm-up, {} after \
+                     (a rise means more jobs waiting on blocking work at once, not more \
+                     jobs done); idle before the first job {} MiB",
                     mib(w.hwm),
                     w.jobs,
                     mib(l.hwm),
@@ -342,6 +351,8 @@ fn rows(o: SoakOptions, s: &Soak) -> Vec<Row> {
                     mib(rss_min),
                     mib(rss_max),
                     (rss_max - rss_min) as f64 / MIB,
+                    warm_threads,
+                    later_threads,
                     mib(s.idle_rss)
                 )),
             );

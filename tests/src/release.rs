@@ -676,39 +676,66 @@ impl ReleaseEnv {
 
 // ---- Simulated time under the test's hand (see `crate::time`) ----
 
+/// Real time without a new deployment after which
+/// [`ReleaseEnv::freeze_once_deployed`] takes the worker to be waiting for
+/// its pace (and moves the clock): long beside the worker's time to send
+/// one batch of CreateDeployment calls, even on a loaded machine.
+pub const PACE_QUIET: Duration = Duration::from_millis(250);
+
 impl ReleaseEnv {
     /// Freezes simulated time as soon as `n` CreateDeployment calls since
-    /// `since` have succeeded: until then it moves one simulated second at
-    /// a time (Lambda updates settle, continuation jobs are queued, the
-    /// pace lets the next deployments start), but only once the worker has
-    /// stopped starting deployments at the current instant, so deployments
-    /// the pace spaces start seconds apart in simulated time however slowly
-    /// the machine runs the worker. The deployments are at their first step
-    /// when this returns. The clock stays frozen.
+    /// `since` have succeeded. Until the first one, the clock moves a
+    /// simulated second every few real milliseconds (Lambda updates settle,
+    /// continuation jobs are queued). Once deployments run, it moves a
+    /// second only after the worker has started none for
+    /// [`PACE_QUIET`] of real time: the worker is then waiting for its pace
+    /// to let the next ones start, not merely slow to send them. So the
+    /// deployments already started have moved about a second per paced
+    /// batch when this returns, however slowly the machine runs the
+    /// worker; they are at their first step. The clock stays frozen.
+    ///
+    /// Simulated traffic is off until then, so no alarm of a version
+    /// shifted first can roll the release back before its last deployment
+    /// has started.
     pub async fn freeze_once_deployed(&self, since: u64, n: usize) {
         let sim = self.env.sim.sim().clone();
         sim.clock.freeze();
+        let traffic = |body: serde_json::Value| {
+            aws_sim::traffic::control(&sim, &body).expect("the traffic settings")["enabled"]
+                .as_bool()
+                .expect("the traffic settings say whether traffic is on")
+        };
+        let was_on = traffic(serde_json::json!({}));
+        traffic(serde_json::json!({ "enabled": false }));
         let started = std::time::Instant::now();
         let mut moved = Duration::ZERO;
-        let mut last = usize::MAX;
+        let mut last = 0;
+        let mut changed = std::time::Instant::now();
         loop {
             sim.tick();
             let made = self.ok_calls(since, "codedeploy", "CreateDeployment");
             if made >= n {
+                traffic(serde_json::json!({ "enabled": was_on }));
                 return;
             }
-            if made != last {
-                // The worker is starting deployments at this instant: let it.
-                last = made;
-                tokio::time::sleep(Duration::from_millis(30)).await;
-                continue;
-            }
+            assert_eq!(
+                self.ok_calls(since, "codedeploy", "StopDeployment"),
+                0,
+                "the release began to roll back with {made} of its {n} deployments started, after {moved:?} of simulated time"
+            );
             assert!(
                 started.elapsed() < crate::time::HANG,
                 "the release's deployments: {made} of {n} started after {moved:?} of simulated time"
             );
-            sim.clock.advance(Duration::from_secs(1));
-            moved += Duration::from_secs(1);
+            if made != last {
+                last = made;
+                changed = std::time::Instant::now();
+            }
+            if made == 0 || changed.elapsed() >= PACE_QUIET {
+                sim.clock.advance(Duration::from_secs(1));
+                moved += Duration::from_secs(1);
+                changed = std::time::Instant::now();
+            }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }

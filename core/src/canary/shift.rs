@@ -123,19 +123,8 @@ impl ShiftState {
     pub fn verdicts(&self, plan: &ShiftPlan) -> Vec<(usize, String)> {
         let mut out: Vec<(usize, String)> = self
             .metrics
-            .iter()
-            .filter_map(|(&i, (c, b))| {
-                let f = plan.functions.get(i)?;
-                let v = analysis::verdict(
-                    &f.target.function,
-                    &f.target_version,
-                    *c,
-                    f.current_version.as_deref()?,
-                    *b,
-                    &f.target.analysis?,
-                );
-                Some((i, v.message().to_string()))
-            })
+            .keys()
+            .filter_map(|&i| Some((i, analysis_verdict(plan, self, i)?.message().to_string())))
             .collect();
         out.sort();
         out
@@ -727,28 +716,31 @@ fn set_cause(state: &mut ShiftState, cause: String) {
     state.rolling_back = true;
 }
 
+/// Function `i`'s analysis verdict on its last counts (`None`: it is not
+/// analysed, no counts were read yet, or it has no previous version).
+fn analysis_verdict(plan: &ShiftPlan, state: &ShiftState, i: usize) -> Option<analysis::Verdict> {
+    let f = plan.functions.get(i)?;
+    let (canary, baseline) = state.metrics.get(&i)?;
+    Some(analysis::verdict(
+        &f.target.function,
+        &f.target_version,
+        *canary,
+        f.current_version.as_deref()?,
+        *baseline,
+        &f.target.analysis?,
+    ))
+}
+
 /// What went wrong, if anything: a failed/stopped deployment, or an alarm.
 fn detect_cause(plan: &ShiftPlan, state: &ShiftState, seen: &Seen) -> Option<String> {
     for (i, s) in state.slots.iter().enumerate() {
         let f = &plan.functions[i];
         // A canary worse than its baseline (see `analysis`).
-        if let (Some(settings), Some((canary, baseline)), Some(prev)) = (
-            f.target.analysis,
-            state.metrics.get(&i),
-            f.current_version.as_deref(),
-        ) && matches!(s, Slot::Stepping { .. } | Slot::Deployment(_))
+        if matches!(s, Slot::Stepping { .. } | Slot::Deployment(_))
+            && let Some(v) = analysis_verdict(plan, state, i)
+            && v.is_fail()
         {
-            let v = analysis::verdict(
-                &f.target.function,
-                &f.target_version,
-                *canary,
-                prev,
-                *baseline,
-                &settings,
-            );
-            if v.is_fail() {
-                return Some(format!("canary analysis: {}", v.message()));
-            }
+            return Some(format!("canary analysis: {}", v.message()));
         }
         // A worker-driven alias someone else moved.
         if worker_driven(plan, i)
@@ -1439,18 +1431,8 @@ fn advance_steps(
                 wake(now);
                 continue;
             }
-            if let Some(settings) = f.target.analysis {
-                let verdict = state.metrics.get(&i).map(|(c, b)| {
-                    analysis::verdict(
-                        &f.target.function,
-                        &f.target_version,
-                        *c,
-                        prev,
-                        *b,
-                        &settings,
-                    )
-                });
-                match verdict {
+            if f.target.analysis.is_some() {
+                match analysis_verdict(plan, state, i) {
                     Some(analysis::Verdict::Pass { .. }) => {}
                     Some(analysis::Verdict::Fail { .. }) => continue, // detect_cause rolls back
                     waiting => {
@@ -1498,17 +1480,8 @@ fn advance_steps(
                 wake(end);
                 continue;
             }
-            if let Some(settings) = f.target.analysis {
-                let verdict = state.metrics.get(&i).map(|(c, b)| {
-                    analysis::verdict(
-                        &f.target.function,
-                        &f.target_version,
-                        *c,
-                        prev,
-                        *b,
-                        &settings,
-                    )
-                });
+            if f.target.analysis.is_some() {
+                let verdict = analysis_verdict(plan, state, i);
                 if !matches!(verdict, Some(analysis::Verdict::Pass { .. })) {
                     // Detect_cause rolls back a failing one; otherwise the
                     // release waits for a verdict, at most one interval.

@@ -293,6 +293,39 @@ impl CanaryAdapters {
         .await
     }
 
+    /// UpdateAlias: `alias` on `version`, routing `weights` (empty: none),
+    /// with `revision_id` as precondition; the alias as Lambda answered.
+    async fn update_alias(
+        &self,
+        function: &str,
+        alias: &str,
+        version: &str,
+        weights: HashMap<String, f64>,
+        revision_id: Option<String>,
+    ) -> Result<AliasView, CallError> {
+        let o = self
+            .lambda_call(|| {
+                self.lambda
+                    .update_alias()
+                    .function_name(function)
+                    .name(alias)
+                    .function_version(version)
+                    .routing_config(
+                        lambda::types::AliasRoutingConfiguration::builder()
+                            .set_additional_version_weights(Some(weights.clone()))
+                            .build(),
+                    )
+                    .set_revision_id(revision_id.clone())
+                    .send()
+            })
+            .await?;
+        Ok(alias_view(
+            o.function_version(),
+            o.routing_config(),
+            o.revision_id(),
+        ))
+    }
+
     /// One SDK call, retried on throttling/5xx/transport errors.
     async fn call<T, E, F, Fut>(&self, f: F) -> Result<T, CallError>
     where
@@ -779,30 +812,10 @@ impl CanaryAdapters {
                     (previous.clone(), HashMap::from([(target.clone(), weight)]))
                 };
                 let r = self
-                    .lambda_call(|| {
-                        self.lambda
-                            .update_alias()
-                            .function_name(&function)
-                            .name(&alias)
-                            .function_version(&version)
-                            .routing_config(
-                                lambda::types::AliasRoutingConfiguration::builder()
-                                    .set_additional_version_weights(Some(weights.clone()))
-                                    .build(),
-                            )
-                            .set_revision_id(revision_id.clone())
-                            .send()
-                    })
+                    .update_alias(&function, &alias, &version, weights, revision_id)
                     .await;
                 out.push(match r {
-                    Ok(o) => CanaryObservation::AliasUpdated {
-                        index,
-                        alias: alias_view(
-                            o.function_version(),
-                            o.routing_config(),
-                            o.revision_id(),
-                        ),
-                    },
+                    Ok(alias) => CanaryObservation::AliasUpdated { index, alias },
                     Err(e) => failed(
                         format!("StepAlias {function}:{alias} to {:.0} %", weight * 100.0),
                         Some(index),
@@ -818,30 +831,10 @@ impl CanaryAdapters {
                 revision_id,
             } => {
                 let r = self
-                    .lambda_call(|| {
-                        self.lambda
-                            .update_alias()
-                            .function_name(&function)
-                            .name(&alias)
-                            .function_version(&version)
-                            .routing_config(
-                                lambda::types::AliasRoutingConfiguration::builder()
-                                    .set_additional_version_weights(Some(HashMap::new()))
-                                    .build(),
-                            )
-                            .set_revision_id(revision_id.clone())
-                            .send()
-                    })
+                    .update_alias(&function, &alias, &version, HashMap::new(), revision_id)
                     .await;
                 out.push(match r {
-                    Ok(o) => CanaryObservation::AliasUpdated {
-                        index,
-                        alias: alias_view(
-                            o.function_version(),
-                            o.routing_config(),
-                            o.revision_id(),
-                        ),
-                    },
+                    Ok(alias) => CanaryObservation::AliasUpdated { index, alias },
                     Err(e) => failed(format!("UpdateAlias {function}:{alias}"), Some(index), &e),
                 });
             }

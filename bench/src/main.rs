@@ -12,10 +12,11 @@
 //! nice -n 19 cargo run --release -p bench -- pickup idle --idle-secs 600
 //! nice -n 19 cargo run --release -p bench -- release-1 --speed
 //! nice -n 19 cargo run --release -p bench -- artifact-1gib jobs-500
+//! nice -n 19 cargo run -p bench -- publish-paths   # ~2 min; debug is enough: the quota sets the pace
 //! ```
 //!
 //! Scenarios: `pickup`, `idle`, `release-1`, `release-60`, `release-500`, `api-economy`,
-//! `60-fn-3-changed`, `artifact-1gib`, `jobs-500`, `soak`, `binary`, or `all`.
+//! `60-fn-3-changed`, `publish-paths`, `artifact-1gib`, `jobs-500`, `soak`, `binary`, or `all`.
 //! Options:
 //! - `--quick`: idle for 60 s instead of 10 min;
 //! - `--idle-secs N`: idle duration;
@@ -28,7 +29,10 @@
 //!   (default 4, at least 3: waves of the queue through one worker, the
 //!   growth measured from the second on): `jobs-500`;
 //! - `--soak-jobs N` (default 20,000; `--quick`: 4,000): `soak`, the jobs
-//!   put through one worker (`--max-jobs`, default 64) in one stream.
+//!   put through one worker (`--max-jobs`, default 64) in one stream;
+//! - `--publish-retry sdk|worker|both` (default `sdk`): how `publish-paths`
+//!   retries a 429 — the SDK's standard retry mode, or the worker's client
+//!   and limiters, or each in turn.
 //!
 //! Where memory and CPU are measured (`pickup`, `idle`, `artifact-1gib`,
 //! `jobs-500`, `soak`) the worker runs as a
@@ -38,7 +42,10 @@
 //! The release scenarios run the worker runtime and release engine
 //! in-process on the sim's clock (the child process would read the wall
 //! clock while CodeDeploy's deployments live on simulated time). API calls
-//! are counted in the sim's request log. Figures depend on machine load:
+//! are counted in the sim's request log. `publish-paths` runs at time
+//! scale 1 without a worker: its figures are Lambda's request quota, which
+//! the sim judges on the real clock for HTTP callers, against the calls of
+//! each way to publish. Figures depend on machine load:
 //! run on an otherwise idle machine for numbers worth comparing.
 //! It knows no AWS API beyond what its scenario modules use.
 
@@ -48,6 +55,7 @@ mod idle;
 mod jobs;
 mod log;
 mod pickup;
+mod publish;
 mod release;
 mod report;
 mod soak;
@@ -58,7 +66,7 @@ use std::time::Duration;
 
 use report::Row;
 
-const SCENARIOS: [&str; 11] = [
+const SCENARIOS: [&str; 12] = [
     "pickup",
     "idle",
     "release-1",
@@ -66,6 +74,7 @@ const SCENARIOS: [&str; 11] = [
     "release-500",
     "api-economy",
     "60-fn-3-changed",
+    "publish-paths",
     "artifact-1gib",
     "jobs-500",
     "soak",
@@ -85,6 +94,7 @@ struct Args {
     waves: usize,
     soak: soak::SoakOptions,
     soak_jobs: Option<usize>,
+    publish_retry: Vec<publish::Retry>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -100,6 +110,7 @@ fn parse_args() -> Result<Args, String> {
         waves: jobs::WAVES,
         soak: soak::SoakOptions::full(),
         soak_jobs: None,
+        publish_retry: vec![publish::Retry::Sdk],
     };
     let mut it = std::env::args().skip(1);
     let num = |v: Option<String>, flag: &str| -> Result<u64, String> {
@@ -122,12 +133,21 @@ fn parse_args() -> Result<Args, String> {
             "--max-jobs" => a.max_jobs = num(it.next(), "--max-jobs")?.max(1) as usize,
             "--waves" => a.waves = num(it.next(), "--waves")?.max(3) as usize,
             "--soak-jobs" => a.soak_jobs = Some(num(it.next(), "--soak-jobs")?.max(1) as usize),
+            "--publish-retry" => {
+                a.publish_retry = match it.next().as_deref() {
+                    Some("sdk") => vec![publish::Retry::Sdk],
+                    Some("worker") => vec![publish::Retry::Worker],
+                    Some("both") => vec![publish::Retry::Sdk, publish::Retry::Worker],
+                    _ => return Err("--publish-retry needs sdk, worker or both".into()),
+                }
+            }
             "all" => a.scenarios.extend(SCENARIOS.iter().map(|s| s.to_string())),
             s if SCENARIOS.contains(&s) => a.scenarios.push(s.to_string()),
             "-h" | "--help" => {
                 return Err(format!(
                     "usage: bench <{}|all>... [--quick] [--idle-secs N] [--jobs N] [--arrival-secs N] [--speed] \
-                     [--artifact-mib N] [--bundles N] [--queue N] [--max-jobs N] [--waves N] [--soak-jobs N]",
+                     [--artifact-mib N] [--bundles N] [--queue N] [--max-jobs N] [--waves N] [--soak-jobs N] \
+                     [--publish-retry sdk|worker|both]",
                     SCENARIOS.join("|")
                 ));
             }
@@ -185,6 +205,7 @@ fn main() -> ExitCode {
         "waves": args.waves,
         "soakJobs": args.soak.jobs,
         "soakWarmup": args.soak.warmup,
+        "publishRetry": args.publish_retry.iter().map(|r| r.label()).collect::<Vec<_>>(),
         "watchIntervalSecs": release::WATCH.as_secs_f64(),
         "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
         "loadAverage": std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim(),
@@ -237,6 +258,9 @@ async fn run(a: &Args, out_dir: &Path) -> Vec<Row> {
     if has("60-fn-3-changed") {
         progress("60-fn-3-changed: 60 functions, 3 changed, vs a 3-function release");
         rows.extend(three_of_sixty().await);
+    }
+    if has("publish-paths") {
+        rows.extend(publish::run(&a.publish_retry).await);
     }
     if has("artifact-1gib") {
         rows.extend(failed(

@@ -1,7 +1,9 @@
-//! Chaos (issue 9): the `pipeline-canary run` binary as a child process
+//! Chaos: the `pipeline-canary run` binary as a child process
 //! against aws-sim (time ×600), `kill -9`ed at random points of random
 //! canary releases (publishing, mid-shift, mid-rollback, between
 //! continuation jobs) and restarted; seeded, so a failing trial replays.
+//! Releases shift through CodeDeploy, through schedules the worker drives
+//! itself (UpdateAlias at each step), or both in one release.
 //!
 //! After every trial, at rest:
 //! - every function of the release is on all-old or all-new versions (never
@@ -20,8 +22,9 @@
 //! Besides the kills, a trial may lose answers to the calls that change
 //! something (CreateDeployment, PublishVersion, UpdateAlias, the ledger's
 //! PutObject: the service acts, the connection closes) and may take
-//! CodeDeploy and CloudWatch down for 1–4 real seconds once its first
-//! deployment exists (a release that has shifted pauses, never fails).
+//! CodeDeploy, CloudWatch and Lambda down for 1–4 real seconds once its
+//! first deployment or worker-driven step exists (a release that has
+//! shifted pauses, never fails).
 //!
 //! A job acknowledged by a killed worker is redelivered by CodePipeline
 //! only through its timeout: when a trial stalls, the test advances the
@@ -186,9 +189,13 @@ struct Tally {
     violations: Vec<String>,
     /// Trials with lost answers to mutating calls.
     lost_trials: usize,
-    /// Trials with a CodeDeploy and CloudWatch outage while shifting, and
-    /// its total length in real seconds.
+    /// Trials with a CodeDeploy, CloudWatch and Lambda outage while
+    /// shifting, and its total length in real seconds.
     outage_trials: usize,
+    /// Trials whose release had worker-driven steps: all its functions, or
+    /// one beside CodeDeploy-driven ones (mixed).
+    worker_driven_trials: usize,
+    mixed_trials: usize,
     outage_seconds: f64,
     /// Faults the sim injected (lost answers, 503s).
     injected: u64,
@@ -226,7 +233,14 @@ const CONFIGS: &[&str] = &[
     "AllAtOnce",
     "Linear10PercentEvery1Minute",
     "Canary10Percent5Minutes",
+    WORKER_DRIVEN,
 ];
+
+/// A schedule the worker drives itself (UpdateAlias at each step, no
+/// CodeDeploy deployment). Its steps are due on the worker's clock, which
+/// is the real one here (the sim runs ×600): a second apart, as long as
+/// ten simulated minutes, so its shift is as long as CodeDeploy's.
+const WORKER_DRIVEN: &str = "Steps10-50Every1Second";
 
 async fn status(r: &ReleaseEnv, pipeline: &str, id: &str) -> PipelineExecutionStatus {
     r.env.status(pipeline, id).await
@@ -393,7 +407,24 @@ async fn kill_9_at_random_points_never_leaves_a_release_mixed_or_a_job_unanswere
                     config: None,
                 })
                 .collect();
+            // Sometimes a mixed release: the last function driven by the
+            // worker, the others by CodeDeploy (they roll back together).
+            let mut fns = fns;
+            let mixed = n > 1 && config != WORKER_DRIVEN && rng.random_bool(0.3);
+            if mixed {
+                fns[n - 1].config = Some(WORKER_DRIVEN.into());
+                t.mixed_trials += 1;
+            }
+            if mixed || config == WORKER_DRIVEN {
+                t.worker_driven_trials += 1;
+            }
+            let config_name = if mixed {
+                format!("{config} + {WORKER_DRIVEN}")
+            } else {
+                config.to_string()
+            };
             r.upload_source(canary_artifact(config, &fns, None)).await;
+            let config = config_name.as_str();
             let p = format!("chaos-{k}");
             r.pipeline(&p, false, None, &[]).await;
             let since = r.seq();
@@ -413,15 +444,17 @@ async fn kill_9_at_random_points_never_leaves_a_release_mixed_or_a_job_unanswere
                 t.outage_seconds += secs;
                 let (sim, mut rules) = (sim.clone(), lost.clone().unwrap_or_default());
                 tokio::spawn(async move {
-                    while !sim
-                        .log
-                        .query(since, Some("codedeploy"), Some("CreateDeployment"))
-                        .iter()
-                        .any(|c| c.status == 200)
-                    {
+                    // The first deployment, or the worker's first step
+                    // of a schedule it drives.
+                    while !["CreateDeployment", "UpdateAlias"].iter().any(|op| {
+                        sim.log
+                            .query(since, None, Some(op))
+                            .iter()
+                            .any(|c| c.status == 200)
+                    }) {
                         tokio::time::sleep(Duration::from_millis(20)).await;
                     }
-                    for service in ["codedeploy", "monitoring"] {
+                    for service in ["codedeploy", "monitoring", "lambda"] {
                         rules.push(FaultRule {
                             service: Some(service.into()),
                             unavailable: 1.0,
@@ -710,8 +743,13 @@ async fn kill_9_at_random_points_never_leaves_a_release_mixed_or_a_job_unanswere
         eprintln!("  {m}");
     }
     eprintln!(
-        "faults: {} trials with lost answers, {} with an outage while shifting ({:.1} real s in all), {} faults injected",
-        t.lost_trials, t.outage_trials, t.outage_seconds, t.injected
+        "faults: {} trials with lost answers, {} with an outage while shifting ({:.1} real s in all), {} faults injected; {} trials with worker-driven steps ({} of them mixed with CodeDeploy)",
+        t.lost_trials,
+        t.outage_trials,
+        t.outage_seconds,
+        t.injected,
+        t.worker_driven_trials,
+        t.mixed_trials
     );
     t.violations.extend(
         t.outcome_mismatch

@@ -88,14 +88,14 @@ impl ReleaseEnv {
             control: LimiterConfig {
                 concurrency: 8,
                 rate_per_second: 500.0,
-                max_attempts: 8,
+                max_attempts: 10,
                 min_backoff: Duration::from_millis(20),
                 max_backoff: Duration::from_millis(300),
             },
             reads: LimiterConfig {
                 concurrency: 16,
                 rate_per_second: 1000.0,
-                max_attempts: 8,
+                max_attempts: 10,
                 min_backoff: Duration::from_millis(20),
                 max_backoff: Duration::from_millis(300),
             },

@@ -473,8 +473,10 @@ async fn an_outage_longer_than_every_retry_budget_while_an_alarm_fires_ends_all_
         assert!(Instant::now() < until, "never mid-shift");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    // 15 real seconds: the canary adapter's own retries give up after
-    // about 6; the 9-minute shift (9 s real) finishes inside the outage.
+    // The outage lasts until the release is paused: until a call failed
+    // after all of its retries and the record in the ledger (S3, not down)
+    // says since when, however long the retry budgets are. The 9-minute
+    // shift (9 s real) finishes inside it.
     sim.faults
         .set(
             FaultConfig {
@@ -484,7 +486,6 @@ async fn an_outage_longer_than_every_retry_budget_while_an_alarm_fires_ends_all_
                     .map(|s| FaultRule {
                         service: Some(s.to_string()),
                         unavailable: 1.0,
-                        duration_real_seconds: Some(15.0),
                         ..Default::default()
                     })
                     .collect(),
@@ -492,7 +493,25 @@ async fn an_outage_longer_than_every_retry_budget_while_an_alarm_fires_ends_all_
             sim.clock.now(),
         )
         .unwrap();
-    let status = status_eventually(&r, &id, Duration::from_secs(90)).await;
+    let outage = Instant::now();
+    while !record_says_paused(&r).await {
+        assert!(
+            outage.elapsed() < e2e::time::HANG,
+            "the release was never paused during the outage"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    eprintln!("paused {:?} into the outage", outage.elapsed());
+    sim.faults
+        .set(
+            FaultConfig {
+                seed: None,
+                rules: vec![],
+            },
+            sim.clock.now(),
+        )
+        .unwrap();
+    let status = status_eventually(&r, &id, Duration::from_secs(120)).await;
     let out = r.action_outcome(PIPELINE, &id).await;
     w.stop().await;
     let end = end_state(&r, &names, &id, &status).await;
@@ -512,6 +531,40 @@ async fn an_outage_longer_than_every_retry_budget_while_an_alarm_fires_ends_all_
     for n in &names {
         assert_eq!(end.aliases[n], Some(("1".to_string(), None)), "{n} is back");
     }
+}
+
+/// Whether the release record in the ledger (this sim holds one) says the
+/// release is paused.
+async fn record_says_paused(r: &ReleaseEnv) -> bool {
+    let listed = r
+        .env
+        .s3
+        .list_objects_v2()
+        .bucket(LEDGER_BUCKET)
+        .prefix("releases/")
+        .send()
+        .await
+        .expect("ListObjectsV2 of the ledger");
+    for o in listed.contents() {
+        let body = r
+            .env
+            .s3
+            .get_object()
+            .bucket(LEDGER_BUCKET)
+            .key(o.key().unwrap_or_default())
+            .send()
+            .await
+            .expect("GetObject of a record")
+            .body
+            .collect()
+            .await
+            .expect("the record's body")
+            .into_bytes();
+        if String::from_utf8_lossy(&body).contains("\"pausedSince\"") {
+            return true;
+        }
+    }
+    false
 }
 
 /// Every CreateDeployment's answer is lost (the deployment is created, the

@@ -43,15 +43,15 @@ pub struct Ledger {
     location: Location,
 }
 
-/// Backoff of ledger calls: 100 ms doubling to 2 s, jittered, 6 retries
-/// (about 8 s in all).
+/// Backoff of ledger calls: 100 ms doubling to 2 s, jittered, 9 retries
+/// (about 14 s in all).
 fn backoff() -> impl Iterator<Item = Duration> {
     ExponentialBuilder::default()
         .with_min_delay(Duration::from_millis(100))
         .with_max_delay(Duration::from_secs(2))
         .with_factor(2.0)
         .with_jitter()
-        .with_max_times(6)
+        .with_max_times(9)
         .build()
 }
 

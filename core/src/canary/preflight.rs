@@ -56,6 +56,10 @@ pub struct PreflightState {
     /// `None` = no alias): not read again (see [`PreflightState::knowing_aliases`]).
     #[serde(skip)]
     known_aliases: HashMap<String, Option<AliasView>>,
+    /// Ensure rounds of this job that ended in a transient failure (see
+    /// [`PREFLIGHT_ROUNDS`]).
+    #[serde(skip)]
+    transient_rounds: u32,
 }
 
 impl PreflightState {
@@ -164,6 +168,16 @@ fn merge(seen: &mut Seen, observed: Vec<CanaryObservation>) {
     }
 }
 
+/// Ensure rounds pre-flight runs in one job when a create/update call
+/// failed for a transient reason (throttling, 5xx, a lost connection: the
+/// adapters' retries ran out): after that many, the job fails as an
+/// outage — nothing was published or shifted.
+pub const PREFLIGHT_ROUNDS: u32 = 3;
+
+/// The code of a [`CanaryObservation::CallFailed`] whose call was throttled
+/// or unavailable until its retries ran out.
+pub const TRANSIENT: &str = "Transient";
+
 /// The fix for a failed create/update call.
 fn fix_for(code: &str) -> &'static str {
     match code {
@@ -180,6 +194,7 @@ fn fix_for(code: &str) -> &'static str {
         c if c.starts_with("AccessDenied") => {
             "grant the worker's role the CodeDeploy permission named in the message"
         }
+        TRANSIENT => "AWS was throttling or unavailable; retry the stage",
         _ => "see the error; fix the action configuration or the manifest",
     }
 }
@@ -214,12 +229,33 @@ pub fn decide_preflight(
     // Results of the ensure round.
     if seen.ensure_sent {
         let failures = std::mem::take(&mut seen.failures);
-        if !failures.is_empty() {
+        let transient = |code: &str| code == TRANSIENT;
+        if failures.iter().any(|(_, code, _)| !transient(code)) {
             let lines: Vec<String> = failures
                 .iter()
                 .map(|(what, code, msg)| format!("{what}: {code}: {msg} — {}", fix_for(code)))
                 .collect();
             return fail(rel.release_id.as_str(), lines);
+        }
+        if let Some((what, _, msg)) = failures.first() {
+            // Throttled or unavailable after the adapters' retries: not a
+            // configuration problem. Look again and ensure what is still
+            // missing, a few rounds; then it is an outage.
+            state.transient_rounds += 1;
+            if state.transient_rounds < PREFLIGHT_ROUNDS {
+                return decide_preflight(plan, state, Vec::new(), now);
+            }
+            return Preflight::Next(Decision::Fail {
+                kind: FailureKind::SystemUnavailable,
+                message: clip(
+                    &format!(
+                        "pre-flight of release {} could not complete: {what} failed {PREFLIGHT_ROUNDS} times, each after its retries ({msg}); AWS is throttling or unavailable, nothing was published or shifted: retry the stage once it answers",
+                        rel.release_id
+                    ),
+                    crate::report::MESSAGE_MAX,
+                ),
+                external_execution_id: None,
+            });
         }
         let report = report(plan, seen);
         state.foreign_since = None;

@@ -548,7 +548,7 @@ fn merge(
                     .and_then(|i| plan.functions.get(i))
                     .map(|f| f.target.function.as_str())
                     .unwrap_or("?");
-                if what.starts_with("CreateDeployment") && code == "Transient" {
+                if what.starts_with("CreateDeployment") && code == super::preflight::TRANSIENT {
                     // It may or may not exist: re-find it by listing the group.
                     state.discovered = false;
                 } else if what.starts_with("CreateDeployment") || what.starts_with("CreateAlias") {

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::preflight::wanted_group;
+use super::preflight::{PREFLIGHT_ROUNDS, wanted_group};
 use super::shift::{self, Slot, scheduled_weight};
 use super::*;
 use crate::report::FailureKind;
@@ -446,6 +446,80 @@ fn preflight_updates_a_drifted_group() {
     );
     let m = fail_message(r);
     assert!(m.contains("CodeDeployServiceRoleArn"), "{m}");
+}
+
+#[test]
+fn preflight_retries_an_ensure_call_that_failed_for_a_transient_reason_then_reports_an_outage() {
+    let p = pf_plan();
+    let mut s = PreflightState::default();
+    let missing = |p: &PreflightPlan| {
+        replace(
+            healthy(p),
+            |o| matches!(o, CanaryObservation::Group { name, .. } if name == "orders"),
+            CanaryObservation::Group {
+                name: "orders".into(),
+                spec: None,
+            },
+        )
+    };
+    let unavailable = || {
+        vec![CanaryObservation::CallFailed {
+            what: "CreateDeploymentGroup deployment group orders".into(),
+            index: None,
+            code: "Transient".into(),
+            message: "ServiceUnavailableException (HTTP 503): Service is unavailable".into(),
+        }]
+    };
+    let create = CanaryAction::PutDeploymentGroup {
+        spec: wanted_group(&p, 0),
+        exists: false,
+    };
+    decide_preflight(&p, &mut s, vec![], t(0));
+    for round in 1..=PREFLIGHT_ROUNDS {
+        let Preflight::Next(Decision::Perform(a)) = decide_preflight(&p, &mut s, missing(&p), t(0))
+        else {
+            panic!("round {round}: the ensure round")
+        };
+        assert_eq!(a, vec![create.clone()], "round {round}");
+        let r = decide_preflight(&p, &mut s, unavailable(), t(0));
+        if round < PREFLIGHT_ROUNDS {
+            // Not a configuration problem: pre-flight looks again.
+            let Preflight::Next(Decision::Perform(a)) = r else {
+                panic!("round {round}: {r:?}")
+            };
+            assert!(
+                matches!(a.as_slice(), [CanaryAction::ObservePreflight { .. }]),
+                "round {round}: {a:?}"
+            );
+            continue;
+        }
+        let Preflight::Next(Decision::Fail { kind, message, .. }) = r else {
+            panic!("{r:?}")
+        };
+        assert_eq!(kind, FailureKind::SystemUnavailable, "{message}");
+        assert!(
+            message.contains("CreateDeploymentGroup deployment group orders")
+                && message.contains("nothing was published or shifted")
+                && message.contains("retry the stage")
+                && !message.contains("fix the action configuration"),
+            "{message}"
+        );
+    }
+    // Once it goes through, pre-flight is ready.
+    let mut s = PreflightState::default();
+    decide_preflight(&p, &mut s, vec![], t(0));
+    decide_preflight(&p, &mut s, missing(&p), t(0));
+    decide_preflight(&p, &mut s, unavailable(), t(0));
+    decide_preflight(&p, &mut s, missing(&p), t(0));
+    let r = decide_preflight(
+        &p,
+        &mut s,
+        vec![CanaryObservation::Ensured {
+            what: "created deployment group orders".into(),
+        }],
+        t(0),
+    );
+    assert!(matches!(r, Preflight::Ready(_)), "{r:?}");
 }
 
 #[test]

@@ -2,7 +2,8 @@
 //! clients (aws-sdk-codedeploy, aws-sdk-cloudwatch, aws-sdk-lambda) and turn
 //! the answers into [`CanaryObservation`]s. Throttling, 5xx and transport
 //! errors are retried here with exponential backoff (backon: 100 ms doubling
-//! to 5 s, jittered, 6 retries); "does not exist" answers become
+//! to 5 s, jittered, 9 retries: about 20 s of throttling before a call
+//! counts as failed); "does not exist" answers become
 //! observations; a mutation's AWS error becomes `CallFailed` so the pure
 //! side can name the fix; a read that still fails ends the job with the
 //! failure type of its error code.
@@ -253,7 +254,7 @@ impl CanaryAdapters {
                 .with_max_delay(Duration::from_secs(5))
                 .with_factor(2.0)
                 .with_jitter()
-                .with_max_times(6),
+                .with_max_times(9),
             lambda_limiter: None,
             restorer: None,
         }
@@ -1177,7 +1178,7 @@ fn failed(what: String, index: Option<usize>, e: &CallError) -> CanaryObservatio
         CallError::Transient(m) => CanaryObservation::CallFailed {
             what,
             index,
-            code: "Transient".into(),
+            code: pipeline_canary_core::canary::preflight::TRANSIENT.into(),
             message: m.clone(),
         },
         CallError::Service { code, message } => CanaryObservation::CallFailed {

@@ -88,7 +88,7 @@ pub fn s3_client(
 }
 
 /// Attempts of one artifact request (throttling, 5xx, transport errors).
-const ARTIFACT_ATTEMPTS: u32 = 6;
+const ARTIFACT_ATTEMPTS: u32 = 10;
 
 /// Everything an artifact transfer needs.
 pub struct ArtifactStore<'a> {

@@ -262,6 +262,20 @@ async fn soak(o: SoakOptions, out_dir: &std::path::Path) -> Result<Soak, String>
     result
 }
 
+/// The least-squares slope of `y` over `x` (`None` with fewer than three
+/// points or no spread in `x`).
+fn slope(points: &[(f64, f64)]) -> Option<f64> {
+    if points.len() < 3 {
+        return None;
+    }
+    let n = points.len() as f64;
+    let mx = points.iter().map(|p| p.0).sum::<f64>() / n;
+    let my = points.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxx: f64 = points.iter().map(|p| (p.0 - mx) * (p.0 - mx)).sum();
+    let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    (sxx > 0.0).then(|| sxy / sxx)
+}
+
 fn mib(b: u64) -> String {
     format!("{:.2}", b as f64 / MIB)
 }
@@ -370,6 +384,35 @@ fn rows(o: SoakOptions, s: &Soak) -> Vec<Row> {
             )
             .pass(false),
         ),
+    }
+    // The trend after the warm-up, robust to one high sample: the
+    // least-squares slope of VmRSS (and of its anonymous part, the heap and
+    // stacks) over the samples, per 1,000 jobs.
+    if let Some(w) = warm {
+        let after: Vec<&Sample> = s.samples.iter().filter(|x| x.jobs >= w.jobs).collect();
+        let per_1000 = |f: fn(&Sample) -> u64| {
+            slope(
+                &after
+                    .iter()
+                    .map(|x| (x.jobs as f64 / 1000.0, f(x) as f64 / 1024.0))
+                    .collect::<Vec<_>>(),
+            )
+        };
+        if let (Some(rss), Some(anon), Some(l)) = (per_1000(|x| x.rss), per_1000(|x| x.anon), last)
+        {
+            let span = (l.jobs - w.jobs) as f64 / 1000.0;
+            rows.push(
+                Row::report(SCENARIO, "VmRSS trend after warm-up", rss, "KiB per 1,000 jobs")
+                    .note(format!(
+                        "least-squares slope over the {} samples from {} jobs on: VmRSS {rss:+.1}                          KiB per 1,000 jobs ({:+.2} MiB over the {} jobs after the warm-up), its                          anonymous part {anon:+.1} KiB per 1,000 ({:+.2} MiB)",
+                        after.len(),
+                        w.jobs,
+                        rss * span / 1024.0,
+                        l.jobs - w.jobs,
+                        anon * span / 1024.0
+                    )),
+            );
+        }
     }
     if let Some(l) = last {
         rows.push(

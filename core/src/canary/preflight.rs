@@ -4,7 +4,10 @@
 //! custom deployment configs and one deployment group per function; checks
 //! aliases, active deployments, alarms and hook functions. All problems are
 //! collected and reported together as one ConfigurationError naming each
-//! fix. A foreign active deployment in a group is waited for (the job is
+//! fix. A create or update that was throttled or unavailable past its
+//! retries is no such problem: pre-flight looks again, up to
+//! [`PREFLIGHT_ROUNDS`] times, then fails as an outage (SystemUnavailable).
+//! A foreign active deployment in a group is waited for (the job is
 //! handed back with a continuation) up to `ReleaseSettings::foreign_wait`.
 //!
 //! Knows no SDK and no clock; see the module doc of `canary` for the flow.

@@ -167,15 +167,7 @@ async fn six_function_release(faults: Option<FaultConfig>) -> (EndState, u64, us
     }
     let st = status_eventually(&r, &id, Duration::from_secs(60)).await;
     let took = t.elapsed();
-    sim.faults
-        .set(
-            FaultConfig {
-                seed: None,
-                rules: vec![],
-            },
-            sim.clock.now(),
-        )
-        .unwrap();
+    clear_faults(&sim);
     let injected = sim.faults.injected();
     let failures = r.ok_calls(since, "codepipeline", "PutJobFailureResult");
     w.stop().await;
@@ -502,15 +494,7 @@ async fn an_outage_longer_than_every_retry_budget_while_an_alarm_fires_ends_all_
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     eprintln!("paused {:?} into the outage", outage.elapsed());
-    sim.faults
-        .set(
-            FaultConfig {
-                seed: None,
-                rules: vec![],
-            },
-            sim.clock.now(),
-        )
-        .unwrap();
+    clear_faults(&sim);
     let status = status_eventually(&r, &id, Duration::from_secs(120)).await;
     let out = r.action_outcome(PIPELINE, &id).await;
     w.stop().await;
@@ -531,6 +515,19 @@ async fn an_outage_longer_than_every_retry_budget_while_an_alarm_fires_ends_all_
     for n in &names {
         assert_eq!(end.aliases[n], Some(("1".to_string(), None)), "{n} is back");
     }
+}
+
+/// No more faults from now on.
+fn clear_faults(sim: &aws_sim::Sim) {
+    sim.faults
+        .set(
+            FaultConfig {
+                seed: None,
+                rules: vec![],
+            },
+            sim.clock.now(),
+        )
+        .unwrap();
 }
 
 /// Whether the release record in the ledger (this sim holds one) says the
@@ -647,15 +644,7 @@ async fn lost_answers_to_ledger_writes_are_recognised_never_a_second_attempt() {
     let status = status_eventually(&r, &id, Duration::from_secs(60)).await;
     let out = r.action_outcome(PIPELINE, &id).await;
     w.stop().await;
-    sim.faults
-        .set(
-            FaultConfig {
-                seed: None,
-                rules: vec![],
-            },
-            sim.clock.now(),
-        )
-        .unwrap();
+    clear_faults(&sim);
     let lost = sim
         .log
         .query(since, Some("s3"), Some("PutObject"))

@@ -12,7 +12,6 @@
 //! Runs on a near-frozen clock and moves simulated time explicitly, so
 //! `LastUpdateStatus: InProgress` is observable for certain.
 
-use std::io::Write;
 use std::time::Duration;
 
 use aws_sdk_lambda as lambda;
@@ -27,11 +26,7 @@ const ROLE: &str = "arn:aws:iam::123456789012:role/lambda-exec";
 const ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:orders";
 
 fn package(marker: &str) -> Vec<u8> {
-    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let opts = zip::write::SimpleFileOptions::default();
-    w.start_file("index.js", opts).unwrap();
-    write!(w, "exports.handler = async () => '{marker}';").unwrap();
-    w.finish().unwrap().into_inner()
+    e2e::canary::function_zip(None, marker)
 }
 
 fn sha(zip: &[u8]) -> String {
